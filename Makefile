@@ -1,0 +1,37 @@
+# Two commands do all set-up: `make demo` and `make test`. Both create .venv if it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The 20 sample images per dataset ship in the foolbox 3.3.4 wheel; its dependencies are not needed.
+FOOLBOX := foolbox==3.3.4
+
+.PHONY: demo test lint format bench clean-venv
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps $(FOOLBOX)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) main_grad.py --attack dlg --num_exp 4 --restarts 3
+	$(PY) main_grad.py --attack idlg --num_exp 4 --restarts 3
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,40 @@
+"""The shared attack interface: settings in, reconstructed images and labels out."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from fl.observation import Observation
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """Settings common to the optimisation attacks; each attack documents which it uses."""
+
+    rec_epochs: int
+    rec_lr: float
+    tv: float
+    restarts: int = 1
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass
+class Reconstruction:
+    """An attack's answer: images in the normalised space (clamped to the pixel box) and labels."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """A registered attack: how to run it, its default settings and the batches it handles."""
+
+    name: str
+    run: Callable[[Observation, AttackConfig], Reconstruction]
+    defaults: dict[str, float]
+    needs: str
+    max_batch: int | None = None

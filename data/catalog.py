@@ -1,0 +1,155 @@
+"""The dataset catalogue: one `load_split` for every name, returning [0, 1] images and metadata."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset, TensorDataset
+from torchvision.transforms import v2
+
+from data import embedded, real
+from data.normalization import Normalization
+from utils.errors import UsageError
+
+# Published per-channel statistics of the training sets; other sets are measured on load.
+KNOWN_STATS = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "fmnist": ((0.2860,), (0.3530,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "tiny_imagenet": ((0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262)),
+}
+IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+NORM_STATS = ("half", "dataset", "imagenet")
+SAMPLE_PARENT = {
+    "cifar10_sample": "cifar10",
+    "cifar100_sample": "cifar100",
+    "mnist_sample": "mnist",
+    "fmnist_sample": "fmnist",
+}
+EMBEDDED = ("digits", *SAMPLE_PARENT)
+REAL = (*real.TORCHVISION, "tiny_imagenet", "imagefolder", "npz")
+DATASETS = (*EMBEDDED, *REAL)
+STATS_SAMPLE = 2000
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Public facts about a dataset: shape, classes and its per-channel statistics."""
+
+    name: str
+    channels: int
+    image_size: tuple[int, int]
+    num_classes: int
+    class_names: tuple[str, ...]
+    stats: Normalization
+
+
+@dataclass
+class ImageSplit:
+    """One split: a torch Dataset of ([0, 1] image (C, H, W), label) and its DatasetInfo."""
+
+    dataset: Dataset
+    info: DatasetInfo
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stack the given items into (images (N, C, H, W), labels (N,))."""
+        items = [self.dataset[i] for i in indices]
+        return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
+
+
+class Augmented(Dataset):
+    """Random crop with 4-pixel padding, plus horizontal flips for colour images."""
+
+    def __init__(self, dataset: Dataset, channels: int, size: tuple[int, int]):
+        self.dataset = dataset
+        steps = [v2.RandomCrop(size, padding=4)] + ([v2.RandomHorizontalFlip()] if channels == 3 else [])
+        self.transform = v2.Compose(steps)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image, label = self.dataset[index]
+        return self.transform(image), label
+
+
+def resize(images: torch.Tensor, image_size: int | None) -> torch.Tensor:
+    if not image_size or images.shape[-1] == image_size and images.shape[-2] == image_size:
+        return images
+    return F.interpolate(images, size=(image_size, image_size), mode="bilinear", antialias=True).clamp(0, 1)
+
+
+def in_memory(name: str, split: str, base_dir: Path) -> tuple[torch.Tensor, torch.Tensor, int, list[str] | None]:
+    if name == "digits":
+        return (*embedded.load_digits_split(split), None)
+    if name in SAMPLE_PARENT:
+        return (*embedded.load_foolbox_sample(name), None)
+    images, labels, classes = real.load_npz(split, base_dir)
+    return images, labels, int(labels.max()) + 1 if classes is None else len(classes), classes
+
+
+def measured_stats(dataset: Dataset) -> Normalization:
+    count = min(len(dataset), STATS_SAMPLE)
+    images = torch.stack([dataset[i][0] for i in range(count)])
+    return Normalization(tuple(images.mean((0, 2, 3)).tolist()), tuple(images.std((0, 2, 3)).clamp_min(1e-3).tolist()))
+
+
+def load_split(
+    name: str,
+    split: str = "test",
+    base_dir: str | Path = "data_files",
+    download: bool = False,
+    image_size: int | None = None,
+    augment: bool = False,
+) -> ImageSplit:
+    """Load one split ('train' or 'test') of a dataset by name; images in [0, 1]."""
+    if name not in DATASETS:
+        raise UsageError(f"--dataset {name!r} is unknown; choose one of: {', '.join(DATASETS)}")
+    base_dir = Path(base_dir).expanduser()
+    if name in real.TORCHVISION:
+        dataset, classes = real.load_torchvision(name, split, base_dir, download, image_size)
+        num_classes = len(classes)
+    elif name == "tiny_imagenet":
+        dataset, classes = real.load_tiny_imagenet(split, base_dir, image_size)
+        num_classes = len(classes)
+    elif name == "imagefolder":
+        dataset, classes = real.load_image_folder(split, base_dir, image_size)
+        num_classes = len(classes)
+    else:
+        images, labels, num_classes, classes = in_memory(name, split, base_dir)
+        dataset = TensorDataset(resize(images, image_size), labels)
+    if len(dataset) == 0:
+        raise UsageError(f"--dataset {name}: the {split} split is empty")
+    first = dataset[0][0]
+    family = SAMPLE_PARENT.get(name, name)
+    stats = Normalization(*KNOWN_STATS[family]) if family in KNOWN_STATS else measured_stats(dataset)
+    info = DatasetInfo(
+        name=name,
+        channels=first.shape[0],
+        image_size=(first.shape[1], first.shape[2]),
+        num_classes=num_classes,
+        class_names=tuple(classes) if classes else tuple(str(i) for i in range(num_classes)),
+        stats=stats,
+    )
+    if augment:
+        dataset = Augmented(dataset, info.channels, info.image_size)
+    return ImageSplit(dataset, info)
+
+
+def make_normalization(info: DatasetInfo, normalize: bool, stats: str = "half") -> Normalization:
+    """The normalisation a run uses: none, mean/std 0.5 (the seed's), the dataset's, or ImageNet's.
+
+    ImageNet's statistics are what the shared pretrained ResNet-20 was trained with.
+    """
+    if not normalize:
+        return Normalization.identity(info.channels)
+    if stats == "dataset":
+        return info.stats
+    if stats == "imagenet":
+        return Normalization(*IMAGENET_STATS)
+    return Normalization((0.5,) * info.channels, (0.5,) * info.channels)

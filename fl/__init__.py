@@ -1,0 +1,1 @@
+"""The federated-learning world: what a client computes and what it shares with the server."""

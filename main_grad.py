@@ -1,0 +1,138 @@
+"""Attack one observed gradient per experiment: flags -> build the cases -> attack -> report."""
+
+import os
+import time
+from argparse import Namespace
+
+import torch
+
+from attacks import ATTACKS, AttackConfig, get_attack
+from data import DATASETS, load_split, make_normalization
+from data.catalog import NORM_STATS
+from fl.client import share_gradient
+from models import MODELS, build_model, load_pretrained
+from utils.cli import OneLineParser, positive, resolve_device, run_cli
+from utils.errors import UsageError
+from utils.report import output_paths, save_grid, summary_line, write_json
+from utils.runner import Case, attack_cases
+from utils.seeding import seed_everything
+
+
+def parse_args(argv: list[str] | None = None) -> Namespace:
+    parser = OneLineParser(description=__doc__)
+    add = parser.add_argument
+    add("--attack", default="dlg", help=f"one of: {', '.join(ATTACKS)}")
+    add("--model", default="lenet", help=f"one of: {', '.join(MODELS)}")
+    add("--dataset", default="cifar10_sample", help=f"one of: {', '.join(DATASETS)}")
+    add(
+        "--base_data_dir",
+        default=os.environ.get("BASE_DATADIR", "data_files"),
+        help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
+    )
+    add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
+    add("--image_size", type=positive, default=None, help="resize images to this square size")
+    add("--normalize", action="store_true", help="attack in the normalised space (see --norm_stats)")
+    add(
+        "--norm_stats",
+        choices=NORM_STATS,
+        default="half",
+        help="half: mean=std=0.5 (seed); dataset: its statistics; imagenet",
+    )
+    add("--data_augment", action="store_true", help="random crop (and flip for colour) on the client's images")
+    add("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    add("--num_exp", type=positive, default=1, help="independent experiments (batches) to attack")
+    add("--rec_batch_size", type=positive, default=1, help="images per observed batch")
+    add("--start_index", type=int, default=0, help="first test image; experiment e uses the next batch")
+    add("--rec_epochs", type=positive, default=None, help="optimisation steps (default: the attack's)")
+    add("--rec_lr", type=float, default=None, help="step size (default: the attack's)")
+    add("--tv", type=float, default=None, help="total-variation weight (default: the attack's)")
+    add("--restarts", type=positive, default=1, help="trials per batch; the best gradient match is kept")
+    add("--seed", type=int, default=0, help="seed for the model and the attack")
+    add("--model_mode", choices=("train", "eval"), default="train", help="mode of the model when the gradient is taken")
+    add(
+        "--pretrained",
+        default=None,
+        help="state dict to load into --model (e.g. ../shared/weights/resnet20_cifar10.th)",
+    )
+    add("--out_dir", default="images", help="where the PNG grid and the JSON go")
+    add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
+    add("--quiet", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def output_stem(args: Namespace) -> str:
+    """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{model}_{rb}rb."""
+    space = "nz" if args.normalize else "unz"
+    return f"{args.attack}_{args.num_exp}n_{space}{args.dataset}_{args.model}_{args.rec_batch_size}rb"
+
+
+def build_cases(args: Namespace, device: torch.device) -> list[Case]:
+    split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
+    needed = args.start_index + args.num_exp * args.rec_batch_size
+    if args.start_index < 0 or needed > len(split):
+        raise UsageError(
+            f"--num_exp {args.num_exp} x --rec_batch_size {args.rec_batch_size} from --start_index "
+            f"{args.start_index} needs {needed} images; --dataset {args.dataset} has {len(split)}"
+        )
+    info = split.info
+    normalization = make_normalization(info, args.normalize, args.norm_stats)
+    model = build_model(args.model, info.channels, info.image_size, info.num_classes)
+    if args.pretrained:
+        load_pretrained(model, args.pretrained)
+    model.to(device)
+    cases = []
+    for experiment in range(args.num_exp):
+        first = args.start_index + experiment * args.rec_batch_size
+        indices = list(range(first, first + args.rec_batch_size))
+        images, labels = split.batch(indices)
+        observation = share_gradient(
+            model, normalization.normalize(images).to(device), labels.to(device), normalization, args.model_mode
+        )
+        cases.append(Case(observation, images, labels, {"dataset_indices": indices}))
+    return cases
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    spec = get_attack(args.attack)
+    if spec.max_batch is not None and args.rec_batch_size > spec.max_batch:
+        raise UsageError(
+            f"--rec_batch_size {args.rec_batch_size}: {args.attack} handles at most {spec.max_batch} image(s) per batch"
+        )
+    device = resolve_device(args.device)
+    seed_everything(args.seed)
+    cases = build_cases(args, device)
+    config = AttackConfig(
+        rec_epochs=args.rec_epochs or int(spec.defaults["rec_epochs"]),
+        rec_lr=spec.defaults["rec_lr"] if args.rec_lr is None else args.rec_lr,
+        tv=spec.defaults["tv"] if args.tv is None else args.tv,
+        restarts=args.restarts,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    started = time.perf_counter()
+    result = attack_cases(spec, config, cases)
+    png, json_path = output_paths(args.out_dir, output_stem(args), args.overwrite)
+    captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
+    save_grid(result.truth, result.reconstructed, captions, png)
+    report = {
+        "args": vars(args),
+        "attack_settings": {
+            "rec_epochs": config.rec_epochs,
+            "rec_lr": config.rec_lr,
+            "tv": config.tv,
+            "restarts": config.restarts,
+        },
+        "summary": result.summary,
+        "per_image": result.per_image,
+        "experiments": result.experiments,
+        "wall_seconds": time.perf_counter() - started,
+        "grid": str(png),
+    }
+    write_json(json_path, report)
+    print(summary_line(args.attack, result.summary, png))
+    return report
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,1 @@
+"""Shared helpers: metrics, pairing, reports, seeding, progress and gradient maths."""

@@ -1,0 +1,9 @@
+"""One exception type for bad user input, printed by the entry scripts as a single line."""
+
+
+class UsageError(Exception):
+    """A problem the user can fix (a flag, a path, a checkpoint); shown as one line, no traceback."""
+
+
+class AttackDiverged(Exception):
+    """An attack's optimisation produced NaN or inf; the run stops and the other results are kept."""

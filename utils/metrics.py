@@ -1,0 +1,74 @@
+"""Per-image quality metrics on [0, 1] images, and label accuracy as a multiset overlap.
+
+SSIM is scikit-image's (Gaussian window, sigma 1.5, the constants of Wang et al. 2004);
+for images smaller than its 11-pixel window the sigma shrinks so the window fits. LPIPS
+(AlexNet) is computed only when its backbone weights are already in torch's hub cache,
+since nothing may be downloaded at run time; otherwise it is None.
+"""
+
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from skimage.metrics import structural_similarity
+
+PSNR_CAP = 100.0  # dB, reported for an exact match so the JSON holds no infinity
+ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
+
+
+def mse(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per image of two (N, C, H, W) batches."""
+    return ((reconstructed - truth) ** 2).flatten(1).mean(dim=1)
+
+
+def psnr(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB per image, data range 1, capped at PSNR_CAP."""
+    error = mse(reconstructed, truth).clamp_min(10 ** (-PSNR_CAP / 10))
+    return -10 * torch.log10(error)
+
+
+def ssim(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Structural similarity per image (Gaussian-window SSIM, data range 1)."""
+    sigma = min(1.5, (min(truth.shape[-2:]) - 1) / 2 / 3.5 - 0.15)
+    scores = [
+        structural_similarity(
+            a.numpy().astype(np.float64),
+            b.numpy().astype(np.float64),
+            data_range=1.0,
+            channel_axis=0,
+            gaussian_weights=True,
+            sigma=sigma,
+            use_sample_covariance=False,
+        )
+        for a, b in zip(reconstructed, truth, strict=True)
+    ]
+    return torch.tensor(scores, dtype=torch.float32)
+
+
+@cache
+def _lpips_model():
+    weights = Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE
+    if not weights.is_file():
+        return None
+    import lpips
+
+    return lpips.LPIPS(net="alex", verbose=False).eval()
+
+
+def lpips_distance(reconstructed: torch.Tensor, truth: torch.Tensor) -> list[float] | None:
+    """LPIPS per image, or None when the AlexNet weights are not present locally."""
+    model = _lpips_model()
+    if model is None or min(truth.shape[-2:]) < 32:
+        return None
+    if truth.shape[1] == 1:
+        reconstructed, truth = reconstructed.repeat(1, 3, 1, 1), truth.repeat(1, 3, 1, 1)
+    with torch.no_grad():
+        return model(reconstructed * 2 - 1, truth * 2 - 1).flatten().tolist()
+
+
+def label_accuracy(predicted: torch.Tensor, truth: torch.Tensor) -> float:
+    """Share of true labels matched by a predicted label, order ignored (multiset overlap)."""
+    overlap = Counter(predicted.tolist()) & Counter(truth.tolist())
+    return sum(overlap.values()) / len(truth)

@@ -1,0 +1,65 @@
+"""Outputs of a run: the PNG grid, the metrics JSON, the one-line summary; never silent overwrites."""
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+COLUMNS = 10
+
+
+def output_paths(out_dir: str | Path, stem: str, overwrite: bool) -> tuple[Path, Path]:
+    """PNG and JSON paths for `stem`; an existing result gets a numbered sibling unless `overwrite`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    candidate, run = stem, 1
+    while not overwrite and ((out_dir / f"{candidate}.png").exists() or (out_dir / f"{candidate}.json").exists()):
+        run += 1
+        candidate = f"{stem}_run{run}"
+    return out_dir / f"{candidate}.png", out_dir / f"{candidate}.json"
+
+
+def save_grid(truth: torch.Tensor, reconstructed: torch.Tensor, captions: list[str], path: Path) -> None:
+    """Ground truth above its paired reconstruction (both [0, 1], N C H W), a caption under each pair."""
+    count = len(truth)
+    columns = min(COLUMNS, count)
+    blocks = math.ceil(count / columns)
+    figure, axes = plt.subplots(2 * blocks, columns, figsize=(1.3 * columns, 2.9 * blocks), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for index in range(count):
+        block, column = divmod(index, columns)
+        for row, images in enumerate((truth, reconstructed)):
+            picture = images[index].permute(1, 2, 0).numpy()
+            axes[2 * block + row, column].imshow(
+                picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1
+            )
+        axes[2 * block + 1, column].set_title(captions[index], fontsize=7, y=-0.28)
+    axes[0, 0].set_title("truth", fontsize=7, loc="left")
+    axes[1, 0].set_title("attack", fontsize=7, loc="left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n")
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def summary_line(attack: str, summary: dict, png: Path) -> str:
+    """attack | PSNR | SSIM | label accuracy | seconds | where the grid is."""
+    label = fmt(None if summary["label_acc"] is None else 100 * summary["label_acc"], ".1f")
+    failed = f" | {summary['failed']} failed" if summary.get("failed") else ""
+    return (
+        f"{attack} | PSNR {fmt(summary['psnr'], '.2f')} dB | SSIM {fmt(summary['ssim'], '.3f')} | "
+        f"label acc {label}% | {summary['seconds']:.1f} s{failed} | {png}"
+    )

@@ -1,0 +1,76 @@
+"""Run an attack on a sequence of observed batches and score each against its private batch.
+
+The attack sees only the Observation; the private images are used here, after the attack
+returns, to score it.
+"""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import torch
+from tqdm import tqdm
+
+from attacks.base import AttackConfig, AttackSpec
+from fl.observation import Observation
+from utils.errors import AttackDiverged
+from utils.scoring import score_batch, summarise
+
+
+@dataclass
+class Case:
+    """One attacked batch: what the server observed and the private truth kept for scoring."""
+
+    observation: Observation
+    images: torch.Tensor  # private, [0, 1]
+    labels: torch.Tensor  # private
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    truth: torch.Tensor
+    reconstructed: torch.Tensor
+    per_image: list[dict]
+    experiments: list[dict]
+    summary: dict
+
+
+def attack_cases(spec: AttackSpec, config: AttackConfig, cases: Iterable[Case]) -> RunResult:
+    """Attack every case (seeded per case); a diverged case is reported and the rest kept."""
+    truths, reconstructions, rows, experiments, predicted, true_labels = [], [], [], [], [], []
+    seconds = 0.0
+    for index, case in enumerate(cases):
+        record = {"index": index, **case.meta}
+        start = time.perf_counter()
+        try:
+            result, failure = spec.run(case.observation, replace(config, seed=config.seed + index)), None
+        except AttackDiverged as error:
+            result, failure = None, error
+        elapsed = time.perf_counter() - start
+        seconds += elapsed
+        truths.append(case.images)
+        true_labels.append(case.labels)
+        if result is None:
+            tqdm.write(f"case {index}: {failure}; keeping the other results")
+            experiments.append({**record, "status": "diverged", "error": str(failure), "seconds": elapsed})
+            reconstructions.append(torch.full_like(case.images, 0.5))
+            predicted.append(torch.empty(0, dtype=torch.long))
+            rows += [
+                {"case": index, "status": "diverged", "label": int(y), "label_ok": False, "psnr": None, "ssim": None}
+                for y in case.labels
+            ]
+            continue
+        pixels = case.observation.normalization.denormalize(result.images.detach().cpu()).clamp(0, 1)
+        paired, scored = score_batch(case.images, case.labels, pixels, result.labels.cpu())
+        reconstructions.append(paired)
+        predicted.append(result.labels.cpu())
+        rows += [{"case": index, "status": "ok", **row} for row in scored]
+        experiments.append({**record, "status": "ok", "seconds": elapsed, **result.stats})
+    return RunResult(
+        truth=torch.cat(truths),
+        reconstructed=torch.cat(reconstructions),
+        per_image=rows,
+        experiments=experiments,
+        summary=summarise(rows, predicted, true_labels, seconds),
+    )
