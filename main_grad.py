@@ -6,7 +6,7 @@ from argparse import Namespace
 
 import torch
 
-from attacks import ATTACKS, AttackConfig, get_attack
+from attacks import ATTACKS, AttackConfig, attack_flags, get_attack
 from data import DATASETS, load_split, make_normalization
 from data.catalog import NORM_STATS
 from fl.client import share_gradient
@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--out_dir", default="images", help="where the PNG grid and the JSON go")
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")
+    group = parser.add_argument_group("attack-specific flags")
+    for flag in attack_flags():
+        group.add_argument(flag.name, **flag.kwargs)
     return parser.parse_args(argv)
 
 
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
         restarts=args.restarts,
         seed=args.seed,
         progress=not args.quiet,
+        options={flag.dest: getattr(args, flag.dest) for flag in spec.flags},
     )
     started = time.perf_counter()
     result = attack_cases(spec, config, cases)

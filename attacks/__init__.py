@@ -1,10 +1,19 @@
 """Attack registry: `--attack` names to their specs."""
 
 from attacks import dlg, idlg
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
 from utils.errors import UsageError
 
 ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in (dlg.SPEC, idlg.SPEC)}
+
+
+def attack_flags() -> list[Flag]:
+    """Every attack-specific flag once (shared flags are the same object)."""
+    unique: dict[str, Flag] = {}
+    for spec in ATTACKS.values():
+        for flag in spec.flags:
+            unique.setdefault(flag.dest, flag)
+    return list(unique.values())
 
 
 def get_attack(name: str) -> AttackSpec:
@@ -14,4 +23,4 @@ def get_attack(name: str) -> AttackSpec:
     return ATTACKS[name]
 
 
-__all__ = ["ATTACKS", "AttackConfig", "AttackSpec", "Reconstruction", "get_attack"]
+__all__ = ["ATTACKS", "AttackConfig", "AttackSpec", "Flag", "Reconstruction", "attack_flags", "get_attack"]

@@ -1,7 +1,8 @@
 """The shared attack interface: settings in, reconstructed images and labels out."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -18,6 +19,7 @@ class AttackConfig:
     restarts: int = 1
     seed: int = 0
     progress: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)  # attack-specific flags, by dest name
 
 
 @dataclass
@@ -30,11 +32,26 @@ class Reconstruction:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """An attack-specific command-line flag: argparse's name and keyword arguments.
+
+    Attacks that share a flag import the same Flag object (see attacks/flags.py)."""
+
+    name: str
+    kwargs: Mapping[str, Any]
+
+    @property
+    def dest(self) -> str:
+        return self.name.lstrip("-")
+
+
+@dataclass(frozen=True)
 class AttackSpec:
-    """A registered attack: how to run it, its default settings and the batches it handles."""
+    """A registered attack: how to run it, its defaults, its own flags and the batches it handles."""
 
     name: str
     run: Callable[[Observation, AttackConfig], Reconstruction]
     defaults: dict[str, float]
     needs: str
     max_batch: int | None = None
+    flags: tuple[Flag, ...] = ()

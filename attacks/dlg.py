@@ -23,8 +23,8 @@ CONVERGED = 1e-6
 
 def run_trial(
     obs: Observation, config: AttackConfig, labels: torch.Tensor | None, generator: torch.Generator, bar: tqdm
-) -> tuple[float, torch.Tensor, torch.Tensor]:
-    """One L-BFGS run from Gaussian noise; returns its final distance, images and label logits."""
+) -> tuple[float, torch.Tensor, torch.Tensor, int, int]:
+    """One L-BFGS run from Gaussian noise: final distance, images, label logits, steps, evaluations."""
     parameters, buffers = obs.parameters(), obs.buffers()
     device = obs.gradient[0].device
     images = torch.randn((obs.num_images, *obs.image_shape), generator=generator).to(device).requires_grad_()
@@ -38,15 +38,20 @@ def run_trial(
         loss = squared_distance(dummy, obs.gradient)
         return loss + config.tv * total_variation(images) if config.tv else loss
 
+    evaluations = 0
+
     def closure() -> torch.Tensor:
+        nonlocal evaluations
+        evaluations += 1
         optimizer.zero_grad()
         loss = objective()
         for variable, grad in zip(variables, torch.autograd.grad(loss, variables), strict=True):
             variable.grad = grad
         return loss
 
-    loss, previous = math.inf, None
-    for _ in range(config.rec_epochs):
+    loss, previous, steps = math.inf, None, 0
+    while steps < config.rec_epochs:
+        steps += 1
         loss = float(optimizer.step(closure).detach())
         bar.set_postfix(loss=f"{loss:.3g}")
         bar.update()
@@ -55,7 +60,7 @@ def run_trial(
         previous = loss
     if math.isfinite(loss):
         loss = float(objective().detach())
-    return loss, images.detach(), logits.detach()
+    return loss, images.detach(), logits.detach(), steps, evaluations
 
 
 def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor | None, name: str) -> Reconstruction:
@@ -64,12 +69,13 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
     energy = float(sum((g**2).sum() for g in obs.gradient))
     generator = torch.Generator().manual_seed(config.seed)
     best: tuple[float, torch.Tensor, torch.Tensor] | None = None
-    diverged = trials = 0
+    diverged = trials = steps = evaluations = 0
     with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
         while trials < config.restarts and (best is None or best[0] >= CONVERGED * energy):
             trials += 1
             bar.set_description(f"{name} trial {trials}")
-            loss, images, logits = run_trial(obs, config, labels, generator, bar)
+            loss, images, logits, trial_steps, trial_evaluations = run_trial(obs, config, labels, generator, bar)
+            steps, evaluations = steps + trial_steps, evaluations + trial_evaluations
             if not math.isfinite(loss):
                 diverged += 1
             elif best is None or loss < best[0]:
@@ -85,6 +91,8 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
             "relative_distance": loss / max(energy, 1e-30),
             "trials": trials,
             "diverged_trials": diverged,
+            "iterations": steps,
+            "gradient_evaluations": evaluations,
         },
     )
 

@@ -9,11 +9,26 @@ from data.normalization import Normalization
 
 
 @dataclass(frozen=True)
+class LocalTraining:
+    """Public local-training settings: `epochs` passes over the client's images in mini-batches
+    of `batch_size` (in dataset order), plain SGD at `lr` with optional momentum and weight decay.
+    A full batch (batch_size >= images) makes each epoch one step."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
 class Observation:
     """The shared gradient with the public facts the server knows, never the private batch.
 
     `model` is the server's own copy as broadcast; `gradient` has one tensor per trainable
-    parameter in `model.named_parameters()` order.
+    parameter in `model.named_parameters()` order. A client that trains locally shares
+    `update` (new minus broadcast parameters, same order) and the server knows the
+    `local_training` settings; `gradient` is then the update turned into a pseudo-gradient.
     """
 
     model: nn.Module
@@ -23,6 +38,8 @@ class Observation:
     num_classes: int
     normalization: Normalization
     model_mode: str
+    update: tuple[torch.Tensor, ...] | None = None
+    local_training: LocalTraining | None = None
 
     def parameters(self) -> dict[str, torch.Tensor]:
         """The broadcast trainable parameters by name (the order of `gradient`), as fresh leaves

@@ -1,0 +1,49 @@
+"""Helpers for benchmark cases: the shared real data, running main_grad, and row building."""
+
+from pathlib import Path
+
+import main_grad
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CIFAR10 = SHARED / "data" / "cifar10_subset.npz"
+MNIST = SHARED / "data" / "mnist_test.npz"
+RESNET20 = SHARED / "weights" / "resnet20_cifar10.th"
+IMAGES = ROOT / "benchmarks" / "images"
+
+
+class MissingData(Exception):
+    """The shared evaluation data is not beside the checkout; the case is skipped."""
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        raise MissingData(f"{path} is missing")
+    return path
+
+
+def run_grad(*flags: str) -> dict:
+    """Run main_grad.py with these flags (quietly, into benchmarks/images) and return its report."""
+    return main_grad.main([*flags, "--quiet", "--overwrite", "--out_dir", str(IMAGES)])
+
+
+def row_from_report(report: dict, **extra: object) -> dict:
+    """The standard columns of a gradient-attack row from a main_grad report."""
+    args, summary = report["args"], report["summary"]
+    iterations = sum(e.get("iterations", 0) for e in report["experiments"])
+    return {
+        "attack": args["attack"],
+        "model": args["model"],
+        "dataset": args["dataset"],
+        "batch": args["rec_batch_size"],
+        "images": summary["images"],
+        "psnr_mean": summary["psnr"],
+        "psnr_median": summary["psnr_median"],
+        "ssim": summary["ssim"],
+        "label_acc": summary["label_acc"],
+        "success_rate": summary["success_rate"],
+        "seconds": summary["seconds"],
+        "it_per_s": iterations / summary["seconds"] if summary["seconds"] else None,
+        "grid": str(Path(report["grid"]).relative_to(ROOT)),
+        **extra,
+    }
