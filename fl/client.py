@@ -79,6 +79,19 @@ def share_update(
     """FedAvg: train locally and share the weight update; `gradient` is the update as a
     pseudo-gradient, -update / (lr x steps), for attacks that expect one gradient."""
     trained = train_locally(model, images, labels, local, model_mode)
+    return observe_update(model, trained, images, normalization, model_mode, local)
+
+
+def observe_update(
+    model: nn.Module,
+    trained: nn.Module,
+    images: torch.Tensor,
+    normalization: Normalization,
+    model_mode: str,
+    local: LocalTraining,
+) -> Observation:
+    """What the server sees of a client that trained `model` into `trained` on `images`: the update,
+    the public settings, and the pseudo-gradient (used when the caller also needs the trained model)."""
     update = tuple((new - old).detach() for new, old in zip(trainable(trained), trainable(model), strict=True))
     scale = local.lr * local_steps(local, len(images))
     return observed(
