@@ -6,11 +6,12 @@ from argparse import Namespace
 
 import torch
 
-from attacks import ATTACKS, AttackConfig, attack_flags, get_attack
+from attacks import get_attack
 from data import DATASETS, load_split, make_normalization
 from data.catalog import NORM_STATS
 from fl.client import share_gradient
 from models import MODELS, build_model, load_pretrained
+from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
 from utils.cli import OneLineParser, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.report import output_paths, save_grid, summary_line, write_json
@@ -21,7 +22,6 @@ from utils.seeding import seed_everything
 def parse_args(argv: list[str] | None = None) -> Namespace:
     parser = OneLineParser(description=__doc__)
     add = parser.add_argument
-    add("--attack", default="dlg", help=f"one of: {', '.join(ATTACKS)}")
     add("--model", default="lenet", help=f"one of: {', '.join(MODELS)}")
     add("--dataset", default="cifar10_sample", help=f"one of: {', '.join(DATASETS)}")
     add(
@@ -41,12 +41,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--data_augment", action="store_true", help="random crop (and flip for colour) on the client's images")
     add("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add("--num_exp", type=positive, default=1, help="independent experiments (batches) to attack")
-    add("--rec_batch_size", type=positive, default=1, help="images per observed batch")
     add("--start_index", type=int, default=0, help="first test image; experiment e uses the next batch")
-    add("--rec_epochs", type=positive, default=None, help="optimisation steps (default: the attack's)")
-    add("--rec_lr", type=float, default=None, help="step size (default: the attack's)")
-    add("--tv", type=float, default=None, help="total-variation weight (default: the attack's)")
-    add("--restarts", type=positive, default=1, help="trials per batch; the best gradient match is kept")
     add("--seed", type=int, default=0, help="seed for the model and the attack")
     add("--model_mode", choices=("train", "eval"), default="train", help="mode of the model when the gradient is taken")
     add(
@@ -57,9 +52,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--out_dir", default="images", help="where the PNG grid and the JSON go")
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")
-    group = parser.add_argument_group("attack-specific flags")
-    for flag in attack_flags():
-        group.add_argument(flag.name, **flag.kwargs)
+    add_attack_arguments(parser, batch_help="images per observed batch")
     return parser.parse_args(argv)
 
 
@@ -98,22 +91,11 @@ def build_cases(args: Namespace, device: torch.device) -> list[Case]:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     spec = get_attack(args.attack)
-    if spec.max_batch is not None and args.rec_batch_size > spec.max_batch:
-        raise UsageError(
-            f"--rec_batch_size {args.rec_batch_size}: {args.attack} handles at most {spec.max_batch} image(s) per batch"
-        )
+    check_batch(spec, args.rec_batch_size)
     device = resolve_device(args.device)
     seed_everything(args.seed)
     cases = build_cases(args, device)
-    config = AttackConfig(
-        rec_epochs=args.rec_epochs or int(spec.defaults["rec_epochs"]),
-        rec_lr=spec.defaults["rec_lr"] if args.rec_lr is None else args.rec_lr,
-        tv=spec.defaults["tv"] if args.tv is None else args.tv,
-        restarts=args.restarts,
-        seed=args.seed,
-        progress=not args.quiet,
-        options={flag.dest: getattr(args, flag.dest) for flag in spec.flags},
-    )
+    config = attack_config(spec, args)
     started = time.perf_counter()
     result = attack_cases(spec, config, cases)
     png, json_path = output_paths(args.out_dir, output_stem(args), args.overwrite)
@@ -121,12 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
     save_grid(result.truth, result.reconstructed, captions, png)
     report = {
         "args": vars(args),
-        "attack_settings": {
-            "rec_epochs": config.rec_epochs,
-            "rec_lr": config.rec_lr,
-            "tv": config.tv,
-            "restarts": config.restarts,
-        },
+        "attack_settings": settings_of(config),
         "summary": result.summary,
         "per_image": result.per_image,
         "experiments": result.experiments,
