@@ -1,0 +1,60 @@
+"""Embedded datasets load offline, normalisation round-trips, every model fits every data shape."""
+
+import pytest
+import torch
+
+from data import load_split, make_normalization
+from models import MODELS, build_model, load_pretrained
+from tests.conftest import SHARED
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "count"),
+    [("digits", (1, 8, 8), 360), ("cifar10_sample", (3, 32, 32), 20), ("mnist_sample", (1, 28, 28), 20)],
+)
+def test_embedded_sets_load_real_images(name: str, shape: tuple, count: int) -> None:
+    split = load_split(name)
+    images, labels = split.batch(list(range(len(split))))
+    assert tuple(images.shape[1:]) == shape and len(split) == count
+    assert float(images.min()) >= 0 and float(images.max()) <= 1 and float(images.std()) > 0.1
+    assert int(labels.max()) < split.info.num_classes
+
+
+def test_normalisation_round_trip_and_box(cifar_sample) -> None:
+    images, _ = cifar_sample.batch([0, 1])
+    for stats in ("half", "dataset", "imagenet"):
+        normalization = make_normalization(cifar_sample.info, True, stats)
+        normalized = normalization.normalize(images)
+        assert torch.allclose(normalization.denormalize(normalized), images, atol=1e-6)
+        low, high = normalization.box(images)
+        assert torch.allclose(normalization.clamp(normalized), normalized, atol=1e-6)
+        assert (normalization.clamp(normalized * 10) <= high + 1e-6).all()
+        assert (normalization.clamp(normalized * 10) >= low - 1e-6).all()
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("shape", [(3, 32, 32), (1, 28, 28), (1, 8, 8)])
+def test_every_model_adapts_to_the_data(name: str, shape: tuple) -> None:
+    model = build_model(name, shape[0], shape[1:], 7).eval()
+    assert model(torch.rand(2, *shape)).shape == (2, 7)
+
+
+def test_lenet_is_the_dlg_lenet() -> None:
+    model = build_model("lenet", 3, (32, 32), 10)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [12, 12, 12] and all(c.kernel_size == (5, 5) for c in convs)
+    assert all(float(p.detach().abs().max()) <= 0.5 for p in model.parameters())
+
+
+@pytest.mark.skipif(not (SHARED / "weights" / "resnet20_cifar10.th").exists(), reason="shared weights missing")
+def test_pretrained_resnet20_classifies_real_cifar10() -> None:
+    import numpy as np
+
+    model = load_pretrained(build_model("resnet20", 3, (32, 32), 10), SHARED / "weights" / "resnet20_cifar10.th")
+    arrays = np.load(SHARED / "data" / "cifar10_subset.npz")
+    images = torch.from_numpy(arrays["test_x"][:200]).permute(0, 3, 1, 2).float() / 255
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        accuracy = (model.eval()((images - mean) / std).argmax(1) == torch.from_numpy(arrays["test_y"][:200])).float()
+    assert float(accuracy.mean()) > 0.7  # 91.8% on clean CIFAR-10; the subset is JPEG re-encoded
