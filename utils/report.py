@@ -47,6 +47,19 @@ def save_grid(truth: torch.Tensor, reconstructed: torch.Tensor, captions: list[s
     plt.close(figure)
 
 
+def save_curve(values: list[float], path: Path, ylabel: str, title: str) -> None:
+    """A line plot of one value per round, rounds counted from 0 (e.g. test accuracy of FedAvg)."""
+    figure, axis = plt.subplots(figsize=(4.5, 3))
+    axis.plot(range(len(values)), values, marker="o", markersize=3)
+    axis.set_xlabel("round")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title, fontsize=8)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n")
 

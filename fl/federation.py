@@ -1,0 +1,153 @@
+"""The FedAvg simulation with an honest-but-curious server that attacks one client's update.
+
+Each round the server broadcasts the global model, samples a fraction C of the clients, and
+each trains its own copy in turn (fresh SGD state every round, lr decayed per round). The server
+averages the trained models by sample count and evaluates the result on the held-out test split.
+
+At an attacked round the server (seeded) picks one of the selected clients that holds at least
+`rec_batch_size` images. That client's data of the round is `rec_batch_size` of its images
+(a seeded draw: a client with a few fresh samples, where the threat is real); it trains on them
+with the public settings and its update is averaged like any other. The server keeps what it
+observed: its OWN copy of the broadcast model, the update, the pseudo-gradient and the public
+local-training settings (fl.client.observe_update). The attack therefore starts from the
+broadcast model, never from the client's trained weights (the seed's fault). The client's images
+of that round are kept aside as ground truth, for scoring only.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from data.normalization import Normalization
+from fl.client import observe_update, train_locally
+from fl.observation import LocalTraining
+from fl.server import accuracy, fedavg
+from utils.runner import Case
+
+MODEL_MODE = "train"  # clients train, and the server attacks, with the model in training mode
+
+
+@dataclass(frozen=True)
+class FedSettings:
+    """The public FedAvg protocol: rounds, client sampling, local training, and when to attack."""
+
+    num_rounds: int
+    total_clients: int
+    fraction: float  # C: share of clients selected per round (at least one)
+    local_epochs: int
+    batch_size: int
+    lr: float
+    lr_decay: float = 1.0
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    attack_rounds: frozenset[int] = frozenset()  # 1-based; empty = no attack
+    rec_batch_size: int = 1
+    seed: int = 0
+
+    def clients_per_round(self) -> int:
+        return max(1, round(self.fraction * self.total_clients))
+
+    def local_training(self, round_number: int) -> LocalTraining:
+        """The settings of `round_number` (1-based): lr decayed by lr_decay once per round."""
+        return LocalTraining(
+            epochs=self.local_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr * self.lr_decay ** (round_number - 1),
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+        )
+
+
+@dataclass(frozen=True)
+class FedData:
+    """Training images ([0, 1]) split among clients, and the held-out test split."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    shares: list[list[int]]
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    normalization: Normalization
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """Who trains in a round, on which samples (in training order), and who is attacked."""
+
+    selected: list[int]
+    samples: dict[int, list[int]]
+    attacked: int | None
+
+
+@dataclass
+class FedResult:
+    model: nn.Module
+    rounds: list[dict] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    initial_accuracy: float = 0.0
+
+
+def plan_round(shares: list[list[int]], settings: FedSettings, round_number: int) -> RoundPlan:
+    """The seeded choices of one round: selected clients, each one's samples in a fresh random
+    order, and at an attacked round one eligible client whose data is `rec_batch_size` images."""
+    rng = np.random.default_rng((settings.seed, round_number))
+    selected = sorted(int(c) for c in rng.choice(len(shares), settings.clients_per_round(), replace=False))
+    samples = {c: [int(i) for i in rng.permutation(shares[c])] for c in selected}
+    eligible = [c for c in selected if len(shares[c]) >= settings.rec_batch_size]
+    attacked = None
+    if round_number in settings.attack_rounds and eligible:
+        attacked = int(rng.choice(eligible))
+        samples[attacked] = samples[attacked][: settings.rec_batch_size]
+    return RoundPlan(selected, samples, attacked)
+
+
+def run_federation(
+    model: nn.Module,
+    data: FedData,
+    settings: FedSettings,
+    progress: bool = True,
+) -> FedResult:
+    """Train `model` (in place) by FedAvg for `settings.num_rounds` and collect the attacked cases."""
+    device = next(model.parameters()).device
+    normalize = data.normalization.normalize
+    test_images, test_labels = normalize(data.test_images).to(device), data.test_labels.to(device)
+    result = FedResult(model=model, initial_accuracy=accuracy(model, test_images, test_labels))
+    bar = tqdm(
+        total=settings.num_rounds * settings.clients_per_round(), desc="fedavg", disable=not progress, leave=False
+    )
+    last = result.initial_accuracy
+    with bar:
+        for round_number in range(1, settings.num_rounds + 1):
+            started = time.perf_counter()
+            plan = plan_round(data.shares, settings, round_number)
+            local = settings.local_training(round_number)
+            states, counts = [], []
+            for client in plan.selected:
+                bar.set_postfix_str(f"round {round_number}/{settings.num_rounds} client {client} acc {last:.1%}")
+                indices = plan.samples[client]
+                pixels, labels = data.train_images[indices], data.train_labels[indices]
+                images, labels = normalize(pixels).to(device), labels.to(device)
+                trained = train_locally(model, images, labels, local, MODEL_MODE)
+                if client == plan.attacked:
+                    observation = observe_update(model, trained, images, data.normalization, MODEL_MODE, local)
+                    meta = {"round": round_number, "client": client, "dataset_indices": indices, "lr": local.lr}
+                    result.cases.append(Case(observation, pixels, labels.cpu(), meta))
+                states.append(trained.state_dict())
+                counts.append(len(indices))
+                bar.update()
+            model.load_state_dict(fedavg(states, counts))
+            record = {
+                "round": round_number,
+                "accuracy": accuracy(model, test_images, test_labels),
+                "seconds": time.perf_counter() - started,
+                "lr": local.lr,
+                "clients": plan.selected,
+                "attacked_client": plan.attacked,
+            }
+            result.rounds.append(record)
+            last = record["accuracy"]
+    return result

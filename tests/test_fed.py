@@ -1,0 +1,143 @@
+"""FedAvg simulation and the server-side attack: exact aggregation, the broadcast model as the
+attack's starting point, a one-step one-image client recovered, and one-line errors for bad flags."""
+
+import copy
+
+import pytest
+import torch
+
+import main_fed
+from data import Normalization, load_split
+from fl.client import train_locally
+from fl.federation import FedData, FedSettings, plan_round, run_federation
+from fl.partition import partition
+from fl.server import fedavg
+from models import build_model
+from utils.cli import run_cli
+
+
+@pytest.fixture(scope="module")
+def digits() -> FedData:
+    train, test = load_split("digits", "train"), load_split("digits", "test")
+    images, labels = train.batch(list(range(300)))
+    test_images, test_labels = test.batch(list(range(100)))
+    shares = partition(labels.numpy(), 3, False, "dirichlet", 0.5, 2, 10, seed=0)
+    return FedData(images, labels, shares, test_images, test_labels, Normalization((0.5,), (0.5,)))
+
+
+def settings(**overrides) -> FedSettings:
+    base = {"num_rounds": 2, "total_clients": 3, "fraction": 1.0, "local_epochs": 2, "batch_size": 16, "lr": 0.1}
+    return FedSettings(**{**base, "lr_decay": 0.5, "momentum": 0.5, "weight_decay": 1e-4, **overrides})
+
+
+def test_fedavg_is_the_sample_weighted_mean() -> None:
+    states = [
+        {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(2)},
+        {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor(6)},
+    ]
+    averaged = fedavg(states, [1, 3])
+    assert torch.equal(averaged["w"], torch.tensor([2.5, 5.0]))
+    assert averaged["n"].dtype == torch.long and int(averaged["n"]) == 5
+
+
+def test_attack_off_matches_a_reference_fedavg_exactly(digits: FedData) -> None:
+    torch.manual_seed(0)
+    model = build_model("cnn", 1, (8, 8), 10)
+    reference = copy.deepcopy(model)
+    config = settings()
+    result = run_federation(model, digits, config, progress=False)
+    for round_number in (1, 2):
+        plan = plan_round(digits.shares, config, round_number)
+        lr = 0.1 * 0.5 ** (round_number - 1)
+        assert plan.selected == [0, 1, 2] and plan.attacked is None
+        assert sorted(plan.samples[0]) == sorted(digits.shares[0])
+        local = config.local_training(round_number)
+        assert local.lr == lr
+        states, counts = [], []
+        for client in plan.selected:
+            indices = plan.samples[client]
+            images = digits.normalization.normalize(digits.train_images[indices])
+            states.append(train_locally(reference, images, digits.train_labels[indices], local, "train").state_dict())
+            counts.append(len(indices))
+        total = sum(counts)
+        reference.load_state_dict(
+            {key: sum(n * s[key] for s, n in zip(states, counts, strict=True)) / total for key in states[0]}
+        )
+    for key, value in reference.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    assert result.cases == [] and len(result.rounds) == 2
+    assert result.rounds[-1]["accuracy"] > result.initial_accuracy
+
+
+def test_fraction_selects_clients_and_attacked_round_uses_rec_batch_size(digits: FedData) -> None:
+    config = settings(total_clients=3, fraction=0.34, attack_rounds=frozenset({2}), rec_batch_size=4)
+    first, second = plan_round(digits.shares, config, 1), plan_round(digits.shares, config, 2)
+    assert len(first.selected) == len(second.selected) == 1
+    assert first.attacked is None and second.attacked == second.selected[0]
+    assert len(second.samples[second.attacked]) == 4
+    assert set(second.samples[second.attacked]) <= set(digits.shares[second.attacked])
+
+
+def test_attack_starts_from_the_broadcast_model_not_the_trained_one(digits: FedData) -> None:
+    torch.manual_seed(0)
+    model = build_model("cnn", 1, (8, 8), 10)
+    config = settings(num_rounds=2, attack_rounds=frozenset({1, 2}), rec_batch_size=2)
+    result = run_federation(model, digits, config, progress=False)
+    rounds = [case.meta["round"] for case in result.cases]
+    assert rounds == [1, 2]
+    # Replay: the broadcast model of round 2 is the global model after round 1.
+    torch.manual_seed(0)
+    replay = build_model("cnn", 1, (8, 8), 10)
+    broadcast = {1: copy.deepcopy(replay.state_dict())}
+    run_federation(
+        replay, digits, settings(num_rounds=1, attack_rounds=frozenset({1}), rec_batch_size=2), progress=False
+    )
+    broadcast[2] = replay.state_dict()
+    for case in result.cases:
+        observation = case.observation
+        seen = dict(observation.model.named_parameters())
+        local = observation.local_training
+        images = observation.normalization.normalize(case.images)
+        trained = dict(train_locally(observation.model, images, case.labels, local, "train").named_parameters())
+        for (name, value), update in zip(seen.items(), observation.update, strict=True):
+            assert torch.equal(value, broadcast[case.meta["round"]][name]), name
+            assert torch.allclose(value + update, trained[name], atol=1e-6)
+        assert not all(torch.equal(seen[name], trained[name]) for name in seen)
+        assert local.lr == pytest.approx(0.1 * 0.5 ** (case.meta["round"] - 1))
+        assert observation.num_images == 2 and local.epochs == 2 and local.momentum == 0.5
+
+
+def test_one_step_one_image_client_is_recovered(tmp_path) -> None:
+    argv = ["--dataset", "cifar10_sample", "--model", "lenet", "--attack", "idlg", "--total_clients", "2"]
+    argv += ["--num_rounds", "1", "--iid", "--local_epochs", "1", "--rec_batch_size", "1"]
+    report = main_fed.main([*argv, "--normalize", "--quiet", "--out_dir", str(tmp_path)])
+    assert report["summary"]["psnr"] > 25
+    assert report["summary"]["label_acc"] == 1.0
+    assert report["experiments"][0]["round"] == 1
+    stem = "fedavg_idlg_nzcifar10_sample_lenet_iid_300re_1rb_1.0rl_2c_1r_1e_50b_0.1l_0.0m"
+    assert {p.name for p in tmp_path.iterdir()} == {f"{stem}.png", f"{stem}.json", f"{stem}_accuracy.png"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--C", "0"], "--C"),
+        (["--C", "1.5"], "--C"),
+        (["--lr", "-1"], "--lr"),
+        (["--attack", "nope"], "--attack"),
+        (["--attack_rounds", "11"], "--attack_rounds"),
+        (["--attack_rounds", "first"], "--attack_rounds"),
+        (["--p_type", "fix_class", "--num_classes_per_client", "11"], "--num_classes_per_client"),
+        (["--beta", "0"], "--beta"),
+        (["--total_clients", "0"], "--total_clients"),
+        (["--rec_batch_size", "5000"], "--rec_batch_size"),
+        (["--dataset", "nope"], "--dataset"),
+        (["--model", "nope"], "--model"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(flags: list[str], named: str, capsys, tmp_path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: main_fed.main([*flags, "--quiet", "--out_dir", str(tmp_path)]))
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2
+    assert len(error.splitlines()) == 1 and error.startswith("error:") and named in error
