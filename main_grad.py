@@ -6,10 +6,10 @@ from argparse import Namespace
 
 import torch
 
-from attacks import get_attack
+from attacks import AttackSpec, get_attack
+from attacks.sharing import add_client_arguments, client_share
 from data import DATASETS, load_split, make_normalization
 from data.catalog import NORM_STATS
-from fl.client import share_gradient
 from models import MODELS, build_model, load_pretrained
 from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
 from utils.cli import OneLineParser, positive, resolve_device, run_cli
@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")
     add_attack_arguments(parser, batch_help="images per observed batch")
+    add_client_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -62,7 +63,7 @@ def output_stem(args: Namespace) -> str:
     return f"{args.attack}_{args.num_exp}n_{space}{args.dataset}_{args.model}_{args.rec_batch_size}rb"
 
 
-def build_cases(args: Namespace, device: torch.device) -> list[Case]:
+def build_cases(args: Namespace, spec: AttackSpec, device: torch.device) -> list[Case]:
     split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
     needed = args.start_index + args.num_exp * args.rec_batch_size
     if args.start_index < 0 or needed > len(split):
@@ -81,8 +82,14 @@ def build_cases(args: Namespace, device: torch.device) -> list[Case]:
         first = args.start_index + experiment * args.rec_batch_size
         indices = list(range(first, first + args.rec_batch_size))
         images, labels = split.batch(indices)
-        observation = share_gradient(
-            model, normalization.normalize(images).to(device), labels.to(device), normalization, args.model_mode
+        observation = client_share(
+            spec,
+            vars(args),
+            model,
+            normalization.normalize(images).to(device),
+            labels.to(device),
+            normalization,
+            args.model_mode,
         )
         cases.append(Case(observation, images, labels, {"dataset_indices": indices}))
     return cases
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
     check_batch(spec, args.rec_batch_size)
     device = resolve_device(args.device)
     seed_everything(args.seed)
-    cases = build_cases(args, device)
+    cases = build_cases(args, spec, device)
     config = attack_config(spec, args)
     started = time.perf_counter()
     result = attack_cases(spec, config, cases)

@@ -1,10 +1,13 @@
 """Attack registry: `--attack` names to their specs."""
 
-from attacks import dlg, idlg
+from attacks import dlg, ggl, grnn, idlg, ig_multi, ig_single, ig_weight
 from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
 from utils.errors import UsageError
 
-ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in (dlg.SPEC, idlg.SPEC)}
+ATTACKS: dict[str, AttackSpec] = {
+    spec.name: spec
+    for spec in (dlg.SPEC, idlg.SPEC, ig_single.SPEC, ig_weight.SPEC, ig_multi.SPEC, grnn.SPEC, ggl.SPEC)
+}
 
 
 def attack_flags() -> list[Flag]:

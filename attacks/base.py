@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from fl.observation import Observation
+from fl.observation import LocalTraining, Observation
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,5 @@ class AttackSpec:
     needs: str
     max_batch: int | None = None
     flags: tuple[Flag, ...] = ()
+    # FedAvg attacks: the client's local training from the run's flags and batch size (None = it shares a gradient)
+    client_training: Callable[[Mapping[str, Any], int], LocalTraining] | None = None
