@@ -3,9 +3,11 @@
 import os
 import time
 from argparse import Namespace
+from dataclasses import replace
 from pathlib import Path
 
-from attacks import AttackConfig, get_attack
+from attacks import AttackConfig, AttackSpec, get_attack
+from attacks.sharing import with_labels
 from data import DATASETS, load_split, make_normalization
 from data.catalog import NORM_STATS
 from fl.federation import FedData, FedSettings, run_federation
@@ -15,7 +17,7 @@ from utils.attack_args import add_attack_arguments, attack_config, check_batch, 
 from utils.cli import OneLineParser, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.report import output_paths, save_curve, save_grid, summary_line, write_json
-from utils.runner import attack_cases
+from utils.runner import Case, attack_cases
 from utils.seeding import seed_everything
 
 NO_ATTACK = "none"
@@ -110,6 +112,19 @@ def output_stem(args: Namespace, config: AttackConfig | None) -> str:
     )
 
 
+def check_known_labels(spec: AttackSpec | None, args: Namespace) -> None:
+    """--known_labels is for attacks that declare it (the Inverting Gradients paper's stronger server)."""
+    if getattr(args, "known_labels", False) and not (spec and any(f.dest == "known_labels" for f in spec.flags)):
+        raise UsageError(f"--known_labels: --attack {args.attack} does not take known labels")
+
+
+def granted(cases: list[Case], args: Namespace) -> list[Case]:
+    """With --known_labels the server is also told the attacked client's labels of that round."""
+    if not getattr(args, "known_labels", False):
+        return cases
+    return [replace(case, observation=with_labels(case.observation, case.labels)) for case in cases]
+
+
 def build_data(args: Namespace) -> tuple[FedData, tuple[int, tuple[int, int], int]]:
     """Both splits in memory, the training split partitioned among the clients, and the model shape."""
     train = load_split(args.dataset, "train", args.base_data_dir, args.download)
@@ -142,6 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
     config = None if spec is None else attack_config(spec, args)
     if spec is not None:
         check_batch(spec, args.rec_batch_size)
+    check_known_labels(spec, args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
     data, shape = build_data(args)
@@ -174,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
         "curve": str(curve),
     }
     if fed.cases:
-        attacked = attack_cases(spec, config, fed.cases)
+        attacked = attack_cases(spec, config, granted(fed.cases, args))
         captions = [
             "diverged" if row["psnr"] is None else f"r{fed.cases[row['case']].meta['round']} {row['psnr']:.1f} dB"
             for row in attacked.per_image

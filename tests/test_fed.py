@@ -133,6 +133,8 @@ def test_one_step_one_image_client_is_recovered(tmp_path) -> None:
         (["--rec_batch_size", "5000"], "--rec_batch_size"),
         (["--dataset", "nope"], "--dataset"),
         (["--model", "nope"], "--model"),
+        (["--attack", "idlg", "--known_labels"], "--known_labels"),
+        (["--attack", "none", "--known_labels"], "--known_labels"),
     ],
 )
 def test_bad_flags_are_one_line_errors(flags: list[str], named: str, capsys, tmp_path) -> None:

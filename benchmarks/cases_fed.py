@@ -1,0 +1,114 @@
+"""FedAvg on the CIFAR-10 subset: a clean run's accuracy curve, the server-side attack where the threat
+is real (a client holding a few images, one local step), and attack quality against local steps and images."""
+
+from pathlib import Path
+
+import main_fed
+from benchmarks.common import CIFAR10, IMAGES, ROOT, require
+
+FEDERATION = ["--dataset", "npz", "--normalize", "--total_clients", "10", "--p_type", "dirichlet", "--beta", "0.5"]
+SHARED_MACHINE = "timed on a 2-core machine shared with other jobs"
+CLEAN_ROUNDS = 10
+THREAT_TABLE = (
+    "Server-side attack where the threat is real: CIFAR-10 subset, 10 clients (Dirichlet 0.5), "
+    "the attacked client trains 1 local step on its images"
+)
+GRID_TABLE = "Server-side attack: PSNR against local steps and local images (CIFAR-10 subset, one attacked client)"
+STEPS = (1, 5, 20)
+LOCAL_IMAGES = (1, 8, 32)
+
+
+def run_fed(*flags: str) -> dict:
+    """main_fed.py on the shared CIFAR-10 subset (quietly, into benchmarks/images)."""
+    argv = [*FEDERATION, "--base_data_dir", str(require(CIFAR10)), *flags]
+    return main_fed.main([*argv, "--quiet", "--overwrite", "--out_dir", str(IMAGES)])
+
+
+def relative(path: str) -> str:
+    return str(Path(path).relative_to(ROOT))
+
+
+def clean_case() -> dict:
+    """FedAvg with the seed's protocol and no attack: test accuracy per round and seconds per round."""
+    report = run_fed("--attack", "none", "--model", "cnn", "--num_rounds", str(CLEAN_ROUNDS))
+    rounds = report["rounds"]
+    accuracies = [record["accuracy"] for record in rounds]
+    return {
+        "table": "FedAvg without attack: ConvNet, CIFAR-10 subset (5,000 train / 1,000 test images), 10 clients",
+        "model": "cnn",
+        "rounds": len(rounds),
+        "initial_acc": report["initial_accuracy"],
+        "final_acc": accuracies[-1],
+        "best_acc": max(accuracies),
+        "acc_per_round": " ".join(f"{a:.3f}" for a in accuracies),
+        "s_per_round": sum(r["seconds"] for r in rounds) / len(rounds),
+        "curve": relative(report["curve"]),
+        "notes": "Dirichlet 0.5, C 1, 1 local epoch, batch 50, lr 0.1 decayed 0.95 per round, no momentum; "
+        f"s_per_round includes training all 10 clients and the test evaluation; {SHARED_MACHINE}",
+    }
+
+
+def attack_row(report: dict, table: str, **extra: object) -> dict:
+    """The standard columns of a server-side attack row from a main_fed report."""
+    args, summary = report["args"], report["summary"]
+    return {
+        "table": table,
+        "attack": args["attack"],
+        "model": args["model"],
+        "local_images": args["rec_batch_size"],
+        **extra,
+        "attacked_rounds": len(report["experiments"]),
+        "psnr_mean": summary["psnr"],
+        "psnr_median": summary["psnr_median"],
+        "ssim": summary["ssim"],
+        "label_acc": summary["label_acc"],
+        "attack_s": summary["seconds"],
+        "grid": relative(report["grid"]),
+    }
+
+
+def threat_case(attack: str, model: str, images: int, *flags: str, note: str = ""):
+    """The attacked client holds `images` images and takes one local step (batch 50 >= its images);
+    3 rounds of FedAvg with all 10 clients, the server attacks one client in every round."""
+
+    def case() -> dict:
+        report = run_fed(
+            "--attack", attack, "--model", model, "--num_rounds", "3", "--rec_batch_size", str(images), *flags
+        )
+        rounds = report["rounds"]
+        return {
+            **attack_row(report, THREAT_TABLE, local_steps=1),
+            "final_acc": rounds[-1]["accuracy"],
+            "notes": f"{note}attacked in rounds 1-3 of FedAvg (one client per round); {SHARED_MACHINE}",
+        }
+
+    return case
+
+
+def grid_case(attack: str, model: str, steps: int, images: int, *flags: str, note: str = ""):
+    """One cell of the steps x images table: round 1, only the attacked client trains (C = 0.1)."""
+
+    def case() -> dict:
+        report = run_fed(
+            "--attack", attack, "--model", model, "--num_rounds", "1", "--C", "0.1",
+            "--rec_batch_size", str(images), "--local_epochs", str(steps), *flags,
+        )  # fmt: skip
+        return {**attack_row(report, GRID_TABLE, local_steps=steps), "notes": f"{note}{SHARED_MACHINE}"}
+
+    return case
+
+
+IDLG_NOTE = "pseudo-gradient -update/(lr x steps), 100 L-BFGS steps, 1 trial; "
+CASES = {
+    "fed_clean_cnn": clean_case,
+    "fed_threat_dlg_lenet_1img": threat_case("dlg", "lenet", 1, "--restarts", "2"),
+    "fed_threat_idlg_lenet_1img": threat_case("idlg", "lenet", 1, "--restarts", "2"),
+    "fed_threat_idlg_lenet_8img": threat_case("idlg", "lenet", 8, "--attack_rounds", "1", "--rec_epochs", "100"),
+    **{
+        f"fed_grid_idlg_lenet_{steps}steps_{images}img": grid_case(
+            "idlg", "lenet", steps, images, "--rec_epochs", "100", note=IDLG_NOTE
+        )
+        for steps in STEPS
+        for images in LOCAL_IMAGES
+    },
+}
