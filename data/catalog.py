@@ -141,6 +141,11 @@ def load_split(
     return ImageSplit(dataset, info)
 
 
+def dataset_label(name: str, base_dir: str | Path) -> str:
+    """The dataset's name in output file names; an npz file is named by its file name."""
+    return Path(base_dir).stem if name == "npz" else name
+
+
 def make_normalization(info: DatasetInfo, normalize: bool, stats: str = "half") -> Normalization:
     """The normalisation a run uses: none, mean/std 0.5 (the seed's), the dataset's, or ImageNet's.
 
