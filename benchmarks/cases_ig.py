@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from attacks import ATTACKS, AttackConfig
 from attacks.inverting import LR_DROPS
 from attacks.sharing import client_share
-from benchmarks.common import CIFAR10, RESNET20, ROOT, require, row_from_report
+from benchmarks.common import CIFAR10, IMAGES, RESNET20, ROOT, require, row_from_report
 from data import Normalization, load_split
 from models import build_model
 from utils.allocator import reuse_large_blocks
@@ -53,14 +53,18 @@ def run_isolated(*flags: str) -> tuple[dict, float]:
     return result["report"], result["peak_rss_mb"]
 
 
-def ig_case(attack: str, model: str, images: int, iterations: int, paper: str, notes: str, *extra: str):
-    """A benchmark row: `attack` on `model` over CIFAR-10 test images 0.. in batches of --rec_batch_size."""
+def ig_case(name: str, attack: str, model: str, images: int, iterations: int, paper: str, notes: str, *extra: str):
+    """A benchmark row: `attack` on `model` over CIFAR-10 test images 0.. in batches of --rec_batch_size;
+    its grid and JSON are renamed to benchmarks/images/<name>.*, so rows of one attack do not collide."""
 
     def case() -> dict:
         batch = int(extra[extra.index("--rec_batch_size") + 1]) if "--rec_batch_size" in extra else 1
         flags = ["--attack", attack, "--model", model, "--dataset", "npz", "--normalize"]
         flags += ["--num_exp", str(images // batch), "--rec_epochs", str(iterations)]
         report, peak = run_isolated(*flags, "--base_data_dir", str(require(CIFAR10)), *extra)
+        grid = Path(report["grid"])
+        report["grid"] = str(grid.rename(IMAGES / f"{name}.png"))
+        grid.with_suffix(".json").rename(IMAGES / f"{name}.json")
         row = row_from_report(report, iterations=iterations, peak_rss_mb=round(peak), paper=paper)
         labels = {e.get("labels") for e in report["experiments"]}
         row["labels"] = ",".join(sorted(str(label) for label in labels))
@@ -230,31 +234,46 @@ def memory_case() -> dict:
 SINGLE = "ig_single: FedSGD gradient, labels by iDLG"
 CASES = {
     "ig_single_cnn": ig_case(
-        "ig_single", "cnn", 4, 250, "", f"{SINGLE}; untrained ConvNet (train mode); seed: 4000 its, here 250"
+        "ig_single_cnn",
+        "ig_single",
+        "cnn",
+        4,
+        250,
+        "",
+        f"{SINGLE}; untrained ConvNet (train mode); seed: 4000 its, here 250",
     ),
     "ig_single_resnet20_trained": ig_case(
+        "ig_single_resnet20_trained",
         "ig_single",
         "resnet20",
         3,
         600,
         "",
-        f"{SINGLE}; trained ResNet-20 (91.8%), eval mode, ImageNet statistics; paper: 24000 its, here 600",
+        f"{SINGLE}; trained ResNet-20 (91.8%), eval mode, ImageNet statistics, TV 0.1; paper: 24000 its, here 600",
         "--pretrained",
         str(RESNET20),
         "--norm_stats",
         "imagenet",
         "--model_mode",
         "eval",
+        "--tv",
+        "0.1",
     ),
     "ig_single_resnet20_untrained": ig_case(
+        "ig_single_resnet20_untrained",
         "ig_single",
         "resnet20",
         3,
         600,
         "",
-        f"{SINGLE}; untrained ResNet-20, train mode (batch statistics); here 600 its",
+        f"{SINGLE}; untrained ResNet-20, eval mode as the paper, TV 0.1; here 600 its",
+        "--model_mode",
+        "eval",
+        "--tv",
+        "0.1",
     ),
     "ig_weight_cnn": ig_case(
+        "ig_weight_cnn",
         "ig_weight",
         "cnn",
         2,
@@ -268,6 +287,7 @@ CASES = {
         "1e-4",
     ),
     "ig_multi_cnn": ig_case(
+        "ig_multi_cnn",
         "ig_multi",
         "cnn",
         8,

@@ -5,7 +5,7 @@ import torch
 
 from fl.client import train_locally
 from fl.observation import LocalTraining
-from models import build_model
+from models import MODELS, build_model
 from utils.functional import functional_update, train_functional
 
 LOCAL = LocalTraining(epochs=2, batch_size=2, lr=0.01, momentum=0.9, weight_decay=1e-3)
@@ -59,3 +59,16 @@ def test_update_is_differentiable_wrt_images() -> None:
         return functional_update(model, parameters, buffers, x, labels, local, "train")[-2:]
 
     assert torch.autograd.gradcheck(update, (images,), fast_mode=True)
+
+
+@pytest.mark.parametrize("model_name", sorted(set(MODELS) - {"cnn", "resnet20"}))
+def test_matches_module_training_for_every_registry_model(model_name: str) -> None:
+    """One momentum step on two mini-batches: functional_call needs no per-architecture code."""
+    model = build_model(model_name, 3, (32, 32), 10)
+    images, labels = torch.rand(4, 3, 32, 32) * 2 - 1, torch.tensor([1, 2, 3, 4])
+    local = LocalTraining(epochs=1, batch_size=2, lr=0.01, momentum=0.5)
+    reference = train_locally(model, images, labels, local, "train")
+    parameters, buffers = broadcast(model)
+    trained, _ = train_functional(model, parameters, buffers, images, labels, local, "train", create_graph=False)
+    for name, parameter in reference.named_parameters():
+        assert (trained[name] - parameter).abs().max() < 1e-5, name
