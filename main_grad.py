@@ -11,6 +11,7 @@ from attacks.sharing import add_client_arguments, client_share
 from data import DATASETS, load_split, make_normalization
 from data.catalog import NORM_STATS
 from models import MODELS, build_model, load_pretrained
+from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
 from utils.cli import OneLineParser, positive, resolve_device, run_cli
 from utils.errors import UsageError
@@ -54,13 +55,15 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--quiet", action="store_true", help="no progress bars")
     add_attack_arguments(parser, batch_help="images per observed batch")
     add_client_arguments(parser)
+    add_imprint_arguments(parser)
     return parser.parse_args(argv)
 
 
 def output_stem(args: Namespace) -> str:
-    """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{model}_{rb}rb."""
+    """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb."""
     space = "nz" if args.normalize else "unz"
-    return f"{args.attack}_{args.num_exp}n_{space}{args.dataset}_{args.model}_{args.rec_batch_size}rb"
+    model = f"imp_{args.model}" if args.imprint else args.model
+    return f"{args.attack}_{args.num_exp}n_{space}{args.dataset}_{model}_{args.rec_batch_size}rb"
 
 
 def build_cases(args: Namespace, spec: AttackSpec, device: torch.device) -> list[Case]:
@@ -76,7 +79,7 @@ def build_cases(args: Namespace, spec: AttackSpec, device: torch.device) -> list
     model = build_model(args.model, info.channels, info.image_size, info.num_classes)
     if args.pretrained:
         load_pretrained(model, args.pretrained)
-    model.to(device)
+    model = imprint_from_args(model.to(device), args, info, normalization)
     cases = []
     for experiment in range(args.num_exp):
         first = args.start_index + experiment * args.rec_batch_size

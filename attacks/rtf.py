@@ -1,0 +1,83 @@
+"""Robbing the Fed (Fowl et al., ICLR 2022): closed-form recovery through an imprint block.
+
+Unit i of the imprint layer (models/imprint.py) is active for every image brighter than its
+threshold t_i, and all units pass the same back-propagated scalar c_j for image j. So unit i's
+weight gradient is sum_{j: m_j > t_i} c_j x_j and its bias gradient sum_{j: m_j > t_i} c_j; the
+difference of consecutive units keeps only the images between t_i and t_{i+1}, and
+
+    image = (dW_i - dW_{i+1}) / (db_i - db_{i+1})
+
+is exact when one image is alone in that bin (no labels, no optimisation). A bin holding several
+images yields their weighted mix; an empty bin has a zero bias difference and is skipped.
+
+Federated averaging: the pseudo-gradient -update / (lr x steps) is a sum of per-step gradients of
+the same form (the block's thresholds barely move, see models/imprint.py), so the same ratio
+recovers the images from a multi-step update; the ratio does not depend on the scaling.
+"""
+
+import torch
+
+from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.labels import restore_labels
+from fl.observation import Observation
+from models.imprint import find_imprint
+from utils.errors import AttackDiverged, UsageError
+
+# A bin whose bias difference is below this share of the largest one is treated as empty.
+EMPTY_BIN = 1e-5
+
+
+def bin_differences(weight_grad: torch.Tensor, bias_grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin weight and bias gradients: unit i minus unit i+1 (the last unit on its own), in float64."""
+    weight_grad, bias_grad = weight_grad.double(), bias_grad.double()
+    weights = weight_grad - torch.cat([weight_grad[1:], torch.zeros_like(weight_grad[:1])])
+    biases = bias_grad - torch.cat([bias_grad[1:], torch.zeros_like(bias_grad[:1])])
+    return weights, biases
+
+
+def recover_bins(
+    weight_grad: torch.Tensor, bias_grad: torch.Tensor, count: int
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Up to `count` flattened images from the non-empty bins (the strongest first when there are
+    more), the indices of their bins, and how many bins were non-empty."""
+    weights, biases = bin_differences(weight_grad, bias_grad)
+    if not torch.isfinite(weights).all() or not torch.isfinite(biases).all():
+        raise AttackDiverged("rtf: the shared imprint gradient holds NaN/inf")
+    strength = biases.abs()
+    nonempty = torch.nonzero(strength > EMPTY_BIN * strength.max()).flatten()
+    chosen = nonempty[strength[nonempty].argsort(descending=True)[:count]].sort().values
+    return weights[chosen] / biases[chosen, None], chosen, len(nonempty)
+
+
+def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+    found = find_imprint(obs.model)
+    if found is None:
+        raise UsageError("--attack rtf needs --imprint (the server's imprint block before the model)")
+    name, block = found
+    gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
+    prefix = f"{name}.imprint" if name else "imprint"
+    images, bins, nonempty = recover_bins(gradients[f"{prefix}.weight"], gradients[f"{prefix}.bias"], obs.num_images)
+    images = images.float().view(-1, *obs.image_shape)
+    missing = obs.num_images - len(images)
+    if missing > 0:  # collisions: fewer non-empty bins than images; pad with grey
+        images = torch.cat([images, torch.zeros((missing, *obs.image_shape), device=images.device)])
+    labels = restore_labels(obs, torch.Generator().manual_seed(config.seed))
+    return Reconstruction(
+        images=obs.normalization.clamp(images),
+        labels=labels,
+        stats={
+            "bins": block.bins,
+            "nonempty_bins": nonempty,
+            "recovered_bins": [int(b) for b in bins],
+            "images_without_own_bin": max(missing, 0),
+            "source": "update" if obs.update is not None else "gradient",
+        },
+    )
+
+
+SPEC = AttackSpec(
+    name="rtf",
+    run=run,
+    defaults={"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0},
+    needs="--imprint: the server's imprint block before the model; the shared gradient or update",
+)
