@@ -211,6 +211,23 @@ def invert_features(obs: Observation, layer: nn.Module, embeddings: torch.Tensor
     return images.detach()
 
 
+def unmix_gradient(
+    mixtures: torch.Tensor,
+    bias_grad: torch.Tensor | None,
+    count: int,
+    image_shape: tuple[int, ...] | None,
+    config: AttackConfig,
+) -> torch.Tensor:
+    """The `count` sources mixed in a weight gradient (rows = mixtures), at their true scale when the
+    bias gradient is given. Image sources (`image_shape`) are separated on their spatial differences."""
+    mixtures = mixtures.double()
+    separable = spatial_differences(mixtures, image_shape) if image_shape is not None else mixtures
+    whitened, whitening = whiten(separable, count)
+    raw = whitening @ mixtures
+    rows = unmix(whitened.float(), raw.float(), config, image_shape).double()
+    return resolve_scale(mixtures, rows @ raw, None if bias_grad is None else bias_grad.double())
+
+
 def separate(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, nn.Module, bool, dict]:
     """The recovered inputs of the first linear layer (B x features), the layer, whether they are
     images, and statistics."""
@@ -223,15 +240,11 @@ def separate(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, nn.M
             f"({layer.in_features} -> {layer.out_features}); use a batch of at most {limit}"
         )
     gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
-    mixtures = gradients[f"{name}.weight"].double()
-    bias_grad = gradients[f"{name}.bias"].double() if layer.bias is not None else None
+    mixtures = gradients[f"{name}.weight"]
+    bias_grad = gradients[f"{name}.bias"] if layer.bias is not None else None
     images_are_sources = sees_images(obs, layer)
-    separable = spatial_differences(mixtures, obs.image_shape) if images_are_sources else mixtures
-    whitened, whitening = whiten(separable, count)
-    raw = whitening @ mixtures
     shape = tuple(obs.image_shape) if images_are_sources else None
-    rows = unmix(whitened.float(), raw.float(), config, shape).double()
-    sources = resolve_scale(mixtures, rows @ raw, bias_grad)
+    sources = unmix_gradient(mixtures, bias_grad, count, shape, config)
     stats = {
         "layer": name,
         "sources": "images" if images_are_sources else "embeddings",
@@ -265,7 +278,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
 SPEC = AttackSpec(
     name="cpa",
     run=run,
-    defaults={"rec_epochs": 2000, "rec_lr": 1e-3, "tv": 3.1},
+    defaults={"rec_epochs": 1000, "rec_lr": 1e-3, "tv": 3.1},
     needs="a fully connected layer with at least as many inputs and outputs as images; its bias for sign/scale",
     flags=FLAGS,
 )

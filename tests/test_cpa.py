@@ -1,0 +1,64 @@
+"""Cocktail Party Attack: ICA separates a mixture of real images and a real FC-2 gradient;
+a model without a linear layer, or a batch larger than the layer, is a one-line error."""
+
+import pytest
+import torch
+from torch import nn
+
+import main_grad
+from attacks import AttackConfig, get_attack
+from attacks.cpa import FLAGS, unmix_gradient
+from data import Normalization
+from fl.client import share_gradient
+from models import build_model
+from utils.errors import UsageError
+from utils.metrics import psnr, ssim
+from utils.pairing import pair_by_mse
+
+HALF = Normalization((0.5,) * 3, (0.5,) * 3)
+
+
+def config(**options: float) -> AttackConfig:
+    defaults = {flag.dest: flag.kwargs["default"] for flag in FLAGS}
+    return AttackConfig(rec_epochs=200, rec_lr=1e-3, tv=3.1, progress=False, options={**defaults, **options})
+
+
+def paired(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    return reconstructed[pair_by_mse(reconstructed, truth)]
+
+
+def test_separates_a_synthetic_mixture_of_8_real_images(cifar_sample) -> None:
+    images, _ = cifar_sample.batch(list(range(8)))
+    sources = HALF.normalize(images).flatten(1).double()
+    mixing = torch.randn(32, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    recovered = unmix_gradient(mixing @ sources, mixing.sum(dim=1), 8, (3, 32, 32), config())
+    pixels = paired(HALF.denormalize(HALF.clamp(recovered.float().view(8, 3, 32, 32))).clamp(0, 1), images)
+    assert psnr(pixels, images).min() > 25
+    assert float(psnr(images.roll(1, dims=0), images).max()) < 20  # another image is far from it
+
+
+def test_recovers_a_real_fc2_batch_of_8(cifar_sample) -> None:
+    torch.manual_seed(0)
+    images, labels = cifar_sample.batch(list(range(8, 16)))
+    model = build_model("fc2", 3, (32, 32), 10)
+    observation = share_gradient(model, HALF.normalize(images), labels, HALF, "train")
+    result = get_attack("cpa").run(observation, config())
+    pixels = paired(HALF.denormalize(result.images).clamp(0, 1), images)
+    assert (ssim(pixels, images) > 0.5).float().mean() >= 0.75
+    assert result.stats["sources"] == "images" and result.stats["layer"] == "1"
+
+
+def test_model_without_a_linear_layer_is_a_one_line_error(cifar_sample) -> None:
+    images, labels = cifar_sample.batch([0, 1])
+    convolutional = nn.Sequential(nn.Conv2d(3, 10, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    observation = share_gradient(convolutional, HALF.normalize(images), labels, HALF, "train")
+    with pytest.raises(UsageError) as error:
+        get_attack("cpa").run(observation, config())
+    assert "no nn.Linear" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_batch_beyond_the_layer_is_a_one_line_error(tmp_path) -> None:
+    flags = ["--attack", "cpa", "--model", "lenet", "--rec_batch_size", "16", "--quiet", "--out_dir", str(tmp_path)]
+    with pytest.raises(UsageError) as error:
+        main_grad.main(flags)
+    assert "at most 10" in str(error.value) and "\n" not in str(error.value)
