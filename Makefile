@@ -10,7 +10,6 @@ FOOLBOX := foolbox==3.3.4
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps $(FOOLBOX)
 	touch $(STAMP)

@@ -9,7 +9,7 @@ import torch
 from attacks import AttackSpec, get_attack
 from attacks.sharing import add_client_arguments, client_share
 from data import DATASETS, load_split, make_normalization
-from data.catalog import NORM_STATS
+from data.catalog import NORM_STATS, dataset_label
 from models import MODELS, build_model, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
@@ -63,7 +63,8 @@ def output_stem(args: Namespace) -> str:
     """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb."""
     space = "nz" if args.normalize else "unz"
     model = f"imp_{args.model}" if args.imprint else args.model
-    return f"{args.attack}_{args.num_exp}n_{space}{args.dataset}_{model}_{args.rec_batch_size}rb"
+    dataset = dataset_label(args.dataset, args.base_data_dir)
+    return f"{args.attack}_{args.num_exp}n_{space}{dataset}_{model}_{args.rec_batch_size}rb"
 
 
 def build_cases(args: Namespace, spec: AttackSpec, device: torch.device) -> list[Case]:
