@@ -1,11 +1,22 @@
 """Attack registry: `--attack` names to their specs."""
 
-from attacks import cpa, dlg, idlg, ig_multi, ig_single, ig_weight, rtf
+from attacks import cpa, dlg, ggl, grnn, idlg, ig_multi, ig_single, ig_weight, rtf
 from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
 from utils.errors import UsageError
 
 ATTACKS: dict[str, AttackSpec] = {
-    spec.name: spec for spec in (dlg.SPEC, idlg.SPEC, ig_single.SPEC, ig_weight.SPEC, ig_multi.SPEC, rtf.SPEC, cpa.SPEC)
+    spec.name: spec
+    for spec in (
+        dlg.SPEC,
+        idlg.SPEC,
+        ig_single.SPEC,
+        ig_weight.SPEC,
+        ig_multi.SPEC,
+        grnn.SPEC,
+        ggl.SPEC,
+        rtf.SPEC,
+        cpa.SPEC,
+    )
 }
 
 

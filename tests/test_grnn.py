@@ -1,0 +1,65 @@
+"""GRNN: trains its generator towards a real image, its Wasserstein term is the paper's, any model works."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import wasserstein_distance as scipy_wasserstein
+
+from attacks import AttackConfig, get_attack
+from attacks.grnn import wasserstein_distance
+from data import Normalization
+from fl.client import share_gradient, share_update
+from fl.observation import LocalTraining
+from models import MODELS, build_model
+from utils.metrics import psnr
+
+HALF = Normalization((0.5,) * 3, (0.5,) * 3)
+
+
+def observe(split, indices: list[int], model_name: str = "lenet", normalization: Normalization = HALF):
+    torch.manual_seed(0)
+    info = split.info
+    model = build_model(model_name, info.channels, info.image_size, info.num_classes)
+    images, labels = split.batch(indices)
+    return model, share_gradient(model, normalization.normalize(images), labels, normalization, "train"), images
+
+
+def test_lowers_its_loss_and_beats_a_random_image(cifar_sample) -> None:
+    _, observation, images = observe(cifar_sample, [3])
+    config = AttackConfig(rec_epochs=400, rec_lr=1e-4, tv=1e-3, seed=0, progress=False)
+    result = get_attack("grnn").run(observation, config)
+    recovered = observation.normalization.denormalize(result.images).clamp(0, 1)
+    assert result.stats["loss"] < 0.05 * result.stats["first_loss"]
+    random_psnr = float(psnr(torch.rand_like(images), images))
+    assert float(psnr(recovered, images)) > random_psnr + 8
+    assert result.labels.tolist() == [int(cifar_sample.batch([3])[1])]
+
+
+def test_wasserstein_term_is_the_one_dimensional_earth_movers_distance() -> None:
+    generator = torch.Generator().manual_seed(0)
+    first, second = torch.randn(500, generator=generator), 2 * torch.rand(500, generator=generator)
+    ours = float(wasserstein_distance(first, torch.sort(second).values))
+    assert ours == pytest.approx(scipy_wasserstein(first.numpy(), second.numpy()), rel=1e-5)
+    shuffled = first[torch.randperm(500, generator=generator)]
+    assert float(wasserstein_distance(shuffled, torch.sort(first).values)) == 0.0
+    assert float(((first - shuffled) ** 2).sum()) > 1.0  # unlike an L2 norm, it ignores the order
+
+
+def test_every_registry_model_and_the_output_fills_the_pixel_box(cifar_sample) -> None:
+    """One step on each model, alternating raw and normalised data (and a pseudo-gradient of local
+    training for LeNet): images lie in the data space's box and use most of it."""
+    config = AttackConfig(rec_epochs=1, rec_lr=1e-4, tv=1e-3, seed=0, progress=False)
+    for index, name in enumerate(MODELS):
+        normalization = HALF if index % 2 == 0 else Normalization.identity(3)
+        low, high = normalization.box(torch.zeros(1))
+        model, observation, images = observe(cifar_sample, [0, 1], name, normalization)
+        if name == "lenet":
+            labels = cifar_sample.batch([0, 1])[1]
+            local = LocalTraining(epochs=1, batch_size=1, lr=0.01)
+            observation = share_update(model, normalization.normalize(images), labels, normalization, "train", local)
+        result = get_attack("grnn").run(observation, config)
+        assert result.images.shape == images.shape and len(result.labels) == 2
+        assert np.isfinite(result.stats["loss"]), name
+        assert bool((result.images >= low).all() and (result.images <= high).all())
+        pixels = normalization.denormalize(result.images)
+        assert float(pixels.max() - pixels.min()) > 0.5, name
