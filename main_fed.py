@@ -8,11 +8,12 @@ from pathlib import Path
 
 from attacks import AttackConfig, AttackSpec, get_attack
 from attacks.sharing import with_labels
-from data import DATASETS, load_split, make_normalization
-from data.catalog import NORM_STATS
+from data import DATASETS, DatasetInfo, load_split, make_normalization
+from data.catalog import NORM_STATS, dataset_label
 from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
 from models import MODELS, build_model
+from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
 from utils.cli import OneLineParser, positive, resolve_device, run_cli
 from utils.errors import UsageError
@@ -49,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
         help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
     )
     add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
+    add("--image_size", type=positive, default=None, help="resize images to this square size")
     add("--normalize", action="store_true", help="train and attack in the normalised space (see --norm_stats)")
     add("--norm_stats", choices=NORM_STATS, default="half", help="half: mean=std=0.5 (seed); dataset; imagenet")
     add(
@@ -66,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
         batch_help="images the attacked client holds in its round (it trains on them; the attack reconstructs them)",
         extra=(NO_ATTACK,),
     )
+    add_imprint_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -96,9 +99,11 @@ def check_protocol(args: Namespace) -> None:
 
 def output_stem(args: Namespace, config: AttackConfig | None) -> str:
     """The seed's naming, e.g. fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
-    (fix_class splits read fix{k}; an npz dataset is named by its file; no rec part without attack)."""
+    (fix_class splits read fix{k}; imp_ marks --imprint; an npz dataset is named by its file; no rec part
+    without attack)."""
     space = "nz" if args.normalize else "unz"
-    dataset = Path(args.base_data_dir).stem if args.dataset == "npz" else args.dataset
+    dataset = dataset_label(args.dataset, args.base_data_dir)
+    model = f"imp_{args.model}" if args.imprint else args.model
     if args.iid:
         split = "iid"
     elif args.p_type == "dirichlet":
@@ -107,7 +112,7 @@ def output_stem(args: Namespace, config: AttackConfig | None) -> str:
         split = f"fix{args.num_classes_per_client}"
     rec = "" if config is None else f"_{config.rec_epochs}re_{args.rec_batch_size}rb_{config.rec_lr}rl"
     return (
-        f"{args.strategy}_{args.attack}_{space}{dataset}_{args.model}_{split}{rec}_{args.total_clients}c_"
+        f"{args.strategy}_{args.attack}_{space}{dataset}_{model}_{split}{rec}_{args.total_clients}c_"
         f"{args.num_rounds}r_{args.local_epochs}e_{args.batch_size}b_{args.lr}l_{args.client_momentum}m"
     )
 
@@ -125,10 +130,10 @@ def granted(cases: list[Case], args: Namespace) -> list[Case]:
     return [replace(case, observation=with_labels(case.observation, case.labels)) for case in cases]
 
 
-def build_data(args: Namespace) -> tuple[FedData, tuple[int, tuple[int, int], int]]:
-    """Both splits in memory, the training split partitioned among the clients, and the model shape."""
-    train = load_split(args.dataset, "train", args.base_data_dir, args.download)
-    test = load_split(args.dataset, "test", args.base_data_dir, args.download)
+def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
+    """Both splits in memory, the training split partitioned among the clients, and the dataset's facts."""
+    train = load_split(args.dataset, "train", args.base_data_dir, args.download, args.image_size)
+    test = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size)
     train_images, train_labels = train.batch(list(range(len(train))))
     test_images, test_labels = test.batch(list(range(len(test))))
     shares = partition(
@@ -146,7 +151,7 @@ def build_data(args: Namespace) -> tuple[FedData, tuple[int, tuple[int, int], in
     info = train.info
     normalization = make_normalization(info, args.normalize, args.norm_stats)
     data = FedData(train_images, train_labels, shares, test_images, test_labels, normalization)
-    return data, (info.channels, info.image_size, info.num_classes)
+    return data, info
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -160,8 +165,9 @@ def main(argv: list[str] | None = None) -> dict:
     check_known_labels(spec, args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
-    data, shape = build_data(args)
-    model = build_model(args.model, *shape).to(device)
+    data, info = build_data(args)
+    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
+    model = imprint_from_args(model, args, info, data.normalization)
     settings = FedSettings(
         num_rounds=args.num_rounds,
         total_clients=args.total_clients,
