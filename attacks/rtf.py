@@ -8,7 +8,9 @@ difference of consecutive units keeps only the images between t_i and t_{i+1}, a
     image = (dW_i - dW_{i+1}) / (db_i - db_{i+1})
 
 is exact when one image is alone in that bin (no labels, no optimisation). A bin holding several
-images yields their weighted mix; an empty bin has a zero bias difference and is skipped.
+images yields their weighted mix; an empty bin has a zero bias difference and is skipped. The
+server knows how many images there are, so n images in m < n non-empty bins means at least
+n - m + 1 of them collided (reported); which bins hold one image it cannot tell.
 
 Federated averaging: the pseudo-gradient -update / (lr x steps) is a sum of per-step gradients of
 the same form (the block's thresholds barely move, see models/imprint.py), so the same ratio
@@ -69,7 +71,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "bins": block.bins,
             "nonempty_bins": nonempty,
             "recovered_bins": [int(b) for b in bins],
-            "images_without_own_bin": max(missing, 0),
+            "collided_images_at_least": missing + 1 if missing > 0 else 0,  # n images in fewer non-empty bins
             "source": "update" if obs.update is not None else "gradient",
         },
     )
