@@ -99,8 +99,8 @@ def check_protocol(args: Namespace) -> None:
 
 def output_stem(args: Namespace, config: AttackConfig | None) -> str:
     """The seed's naming, e.g. fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
-    (fix_class splits read fix{k}; imp_ marks --imprint; an npz dataset is named by its file; no rec part
-    without attack)."""
+    (fix_class splits read fix{k}; imp_ marks --imprint; _kl --known_labels; an npz dataset is named by
+    its file; no rec part without attack)."""
     space = "nz" if args.normalize else "unz"
     dataset = dataset_label(args.dataset, args.base_data_dir)
     model = f"imp_{args.model}" if args.imprint else args.model
@@ -111,6 +111,7 @@ def output_stem(args: Namespace, config: AttackConfig | None) -> str:
     else:
         split = f"fix{args.num_classes_per_client}"
     rec = "" if config is None else f"_{config.rec_epochs}re_{args.rec_batch_size}rb_{config.rec_lr}rl"
+    rec += "_kl" if getattr(args, "known_labels", False) else ""
     return (
         f"{args.strategy}_{args.attack}_{space}{dataset}_{model}_{split}{rec}_{args.total_clients}c_"
         f"{args.num_rounds}r_{args.local_epochs}e_{args.batch_size}b_{args.lr}l_{args.client_momentum}m"

@@ -109,6 +109,18 @@ CASES = {
     "fed_threat_ig_multi_cnn_4img": threat_case(
         "ig_multi", "cnn", 4, "2", "--rec_epochs", "2000", "--rec_lr", "0.1", note=IG_NOTE
     ),
+    "fed_threat_ig_multi_cnn_4img_known_labels": threat_case(
+        "ig_multi",
+        "cnn",
+        4,
+        "2",
+        "--rec_epochs",
+        "2000",
+        "--rec_lr",
+        "0.1",
+        "--known_labels",
+        note=IG_NOTE.replace("labels restored", "labels KNOWN to the server (--known_labels)"),
+    ),
     **{
         f"fed_grid_idlg_lenet_{steps}steps_{images}img": grid_case(
             "idlg", "lenet", steps, images, "--rec_epochs", "100", note=IDLG_NOTE
