@@ -31,6 +31,7 @@ from utils.gradients import total_variation
 from utils.progress import loss_bar
 
 START_ITERATIONS = 200
+OUT_OF_BOX = 0.2  # share of pixels outside the valid box above which a recovered scale is distrusted
 GAUSSIAN_LOGCOSH = 0.3745672075  # E[log cosh(v)] for a standard normal v (the negentropy reference)
 
 FLAGS = (
@@ -253,20 +254,27 @@ def separate(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, nn.M
     return sources.float(), layer, images_are_sources, stats
 
 
-def to_box(obs: Observation, sources: torch.Tensor, exact_scale: bool) -> torch.Tensor:
-    """Recovered images in the normalised space: clamped when the scale is exact, else min-max per image."""
+def to_box(obs: Observation, sources: torch.Tensor, exact_scale: bool) -> tuple[torch.Tensor, int]:
+    """Recovered images in the normalised space, and how many were rescaled by min-max.
+
+    An image whose bias-resolved scale leaves more than OUT_OF_BOX of its pixels outside the valid
+    box (a badly conditioned factor; a right scale keeps them inside) is instead mapped per image by
+    min-max onto the box, keeping its sign, as is every image when the layer has no bias."""
     images = sources.view(-1, *obs.image_shape)
-    if not exact_scale:
-        flat = images.flatten(1)
-        low, high = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
-        images = obs.normalization.normalize(((flat - low) / (high - low).clamp_min(1e-12)).view_as(images))
-    return obs.normalization.clamp(images)
+    low, high = obs.normalization.box(images)
+    outside = ((images < low) | (images > high)).flatten(1).float().mean(dim=1)
+    rescale = outside > OUT_OF_BOX if exact_scale else torch.ones_like(outside, dtype=torch.bool)
+    flat = images.flatten(1)
+    smallest, largest = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
+    stretched = obs.normalization.normalize(((flat - smallest) / (largest - smallest).clamp_min(1e-12)).view_as(images))
+    images = torch.where(rescale.view(-1, 1, 1, 1), stretched, images)
+    return obs.normalization.clamp(images), int(rescale.sum())
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
     sources, layer, images_are_sources, stats = separate(obs, config)
     if images_are_sources:
-        images = to_box(obs, sources, stats["scale_from_bias"])
+        images, stats["rescaled_by_min_max"] = to_box(obs, sources, stats["scale_from_bias"])
     elif config.options["fi"] > 0:
         images = invert_features(obs, layer, sources, config)
     else:

@@ -20,7 +20,7 @@ HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 
 def config(**options: float) -> AttackConfig:
     defaults = {flag.dest: flag.kwargs["default"] for flag in FLAGS}
-    return AttackConfig(rec_epochs=200, rec_lr=1e-3, tv=3.1, progress=False, options={**defaults, **options})
+    return AttackConfig(rec_epochs=50, rec_lr=1e-3, tv=3.1, progress=False, options={**defaults, **options})
 
 
 def paired(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:

@@ -70,7 +70,7 @@ def test_recovers_alone_images_from_a_local_epoch_update(cifar_sample) -> None:
 
 def test_imprinted_model_trains_a_local_epoch_like_the_plain_one() -> None:
     train, test = load_split("digits", "train"), load_split("digits", "test")
-    images, labels = train.batch(list(range(1000)))
+    images, labels = train.batch(list(range(600)))
     test_images, test_labels = test.batch(list(range(len(test))))
     normalization = Normalization((0.5,), (0.5,))
     info = train.info
@@ -78,7 +78,7 @@ def test_imprinted_model_trains_a_local_epoch_like_the_plain_one() -> None:
     plain = build_model("cnn", info.channels, info.image_size, info.num_classes)
     public = normalization.normalize(images)
     model = imprint_model(plain, (info.channels, *info.image_size), 128, normalization, public)
-    local = LocalTraining(epochs=1, batch_size=50, lr=0.1, momentum=0.9)  # 20 steps
+    local = LocalTraining(epochs=1, batch_size=50, lr=0.1, momentum=0.9)  # 12 steps
     accuracies = []
     for start in (plain, model):
         trained = train_locally(start, normalization.normalize(images), labels, local, "train")
