@@ -1,6 +1,8 @@
 """Robbing the Fed: exact recovery of images alone in their bin, on a gradient and on a FedAvg update;
 the imprinted model trains a local epoch like the plain one; wrong use is a one-line error."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -13,6 +15,7 @@ from models import build_model
 from models.imprint import brightness, find_imprint, imprint_model
 from utils.errors import UsageError
 from utils.metrics import psnr
+from utils.runner import Case, attack_cases
 
 CONFIG = AttackConfig(rec_epochs=1, rec_lr=0.0, tv=0.0, progress=False)
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
@@ -106,3 +109,13 @@ def test_rtf_without_imprint_is_a_one_line_error(tmp_path) -> None:
     with pytest.raises(UsageError) as error:
         main_grad.main(["--attack", "rtf", "--model", "mlp", "--quiet", "--out_dir", str(tmp_path)])
     assert "needs --imprint" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_nan_in_the_shared_update_is_reported_and_other_batches_kept(cifar_sample) -> None:
+    images, labels = cifar_sample.batch(list(range(8)))
+    model = imprinted("mlp", cifar_sample.info, bins=32)
+    good = share_gradient(model, HALF.normalize(images), labels, HALF, "train")
+    broken = replace(good, gradient=tuple(torch.full_like(g, float("nan")) for g in good.gradient))
+    result = attack_cases(get_attack("rtf"), CONFIG, [Case(broken, images, labels), Case(good, images, labels)])
+    assert [e["status"] for e in result.experiments] == ["diverged", "ok"]
+    assert "NaN" in result.experiments[0]["error"] and "\n" not in result.experiments[0]["error"]
