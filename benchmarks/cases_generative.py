@@ -67,7 +67,7 @@ def ensure_generator() -> dict:
     return read_checkpoint(GENERATOR)["meta"]
 
 
-def ggl_case(search: str):
+def ggl_case(search: str = "cma"):
     def case() -> dict:
         meta = ensure_generator()
         data = ["--model", "lenet", "--dataset", "npz", "--base_data_dir", str(require(MNIST))]
@@ -98,8 +98,7 @@ CASES = {
     "grnn_lenet_b4": grnn_case("lenet", 4, 1, 1000, 300),
     "grnn_lenet_b8": grnn_case("lenet", 8, 1, 1000, 300),
     "grnn_lenet_b16": grnn_case("lenet", 16, 1, 1000, 300),
-    "grnn_cnn_b1": grnn_case("cnn", 1, 2, 300, 100),
-    "grnn_cnn_b4": grnn_case("cnn", 4, 1, 300, 100),
+    "grnn_cnn_b1": grnn_case("cnn", 1, 1, 200, 100),
+    "grnn_cnn_b4": grnn_case("cnn", 4, 1, 200, 100),
     "ggl_mnist_cma": ggl_case("cma"),
-    "ggl_mnist_adam": ggl_case("adam"),
 }
