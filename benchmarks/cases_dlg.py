@@ -12,7 +12,7 @@ from data import Normalization
 from fl.client import share_gradient
 from models import build_model
 
-RESTARTS = "4"
+RESTARTS = "8"
 TABLE = "DLG and iDLG: LeNet, CIFAR-10 test images 0-9, batch 1, 300 L-BFGS steps"
 SPEED_IMAGES = 3
 
