@@ -7,7 +7,7 @@ row reports how long its training took.
 from pathlib import Path
 
 from attacks.train_generator import main as train_generator
-from benchmarks.common import CIFAR10, MNIST, ROOT, require, run_grad
+from benchmarks.common import CIFAR10, IMAGES, MNIST, ROOT, require, run_grad
 from models.generators import read_checkpoint
 
 SUCCESS_DB = 20.0  # the issue's success threshold for GRNN and DLG in these tables
@@ -32,16 +32,27 @@ def scores(report: dict, prefix: str) -> dict:
     }
 
 
+def run_named(case: str, *flags: str) -> dict:
+    """run_grad, then rename its grid and JSON to <case>_<attack> so that rows of the same shape
+    (e.g. batch 16 with 1000 and 3000 iterations) keep their own images."""
+    report = run_grad(*flags)
+    png, target = Path(report["grid"]), IMAGES / f"{case}_{report['args']['attack']}.png"
+    png.replace(target)
+    png.with_suffix(".json").replace(target.with_suffix(".json"))
+    report["grid"] = str(target)
+    return report
+
+
 def grid(report: dict) -> str:
     return str(Path(report["grid"]).relative_to(ROOT))
 
 
-def grnn_case(model: str, batch: int, num_exp: int, iterations: int, dlg_steps: int):
+def grnn_case(name: str, model: str, batch: int, num_exp: int, iterations: int, dlg_steps: int):
     def case() -> dict:
         data = ["--model", model, "--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--normalize"]
         data += ["--rec_batch_size", str(batch), "--num_exp", str(num_exp)]
-        grnn = run_grad("--attack", "grnn", *data, "--rec_epochs", str(iterations))
-        dlg = run_grad("--attack", "dlg", *data, "--rec_epochs", str(dlg_steps))
+        grnn = run_named(name, "--attack", "grnn", *data, "--rec_epochs", str(iterations))
+        dlg = run_named(name, "--attack", "dlg", *data, "--rec_epochs", str(dlg_steps))
         return {
             "table": GRNN_TABLE,
             "model": model,
@@ -67,13 +78,13 @@ def ensure_generator() -> dict:
     return read_checkpoint(GENERATOR)["meta"]
 
 
-def ggl_case(search: str = "cma"):
+def ggl_case(name: str, search: str):
     def case() -> dict:
         meta = ensure_generator()
         data = ["--model", "lenet", "--dataset", "npz", "--base_data_dir", str(require(MNIST))]
         data += ["--num_exp", str(GGL_IMAGES), "--start_index", str(GGL_START)]
-        ggl = run_grad("--attack", "ggl", *data, "--generator", str(GENERATOR), "--search", search)
-        dlg = run_grad("--attack", "dlg", *data)
+        ggl = run_named(name, "--attack", "ggl", *data, "--generator", str(GENERATOR), "--search", search)
+        dlg = run_named(name, "--attack", "dlg", *data)
         search_note = f"CMA-ES, budget {GGL_BUDGET}" if search == "cma" else "Adam over the latent, 1000 steps"
         return {
             "table": GGL_TABLE,
@@ -93,12 +104,14 @@ def ggl_case(search: str = "cma"):
     return case
 
 
-CASES = {
-    "grnn_lenet_b1": grnn_case("lenet", 1, 4, 1000, 300),
-    "grnn_lenet_b4": grnn_case("lenet", 4, 1, 1000, 300),
-    "grnn_lenet_b8": grnn_case("lenet", 8, 1, 1000, 300),
-    "grnn_lenet_b16": grnn_case("lenet", 16, 1, 1000, 300),
-    "grnn_cnn_b1": grnn_case("cnn", 1, 1, 200, 100),
-    "grnn_cnn_b4": grnn_case("cnn", 4, 1, 200, 100),
-    "ggl_mnist_cma": ggl_case("cma"),
+GRNN_ROWS = {  # name: model, batch, batches, GRNN iterations, DLG steps
+    "grnn_lenet_b1": ("lenet", 1, 4, 1000, 300),
+    "grnn_lenet_b4": ("lenet", 4, 1, 1000, 100),
+    "grnn_lenet_b8": ("lenet", 8, 1, 1000, 100),
+    "grnn_lenet_b16": ("lenet", 16, 1, 1000, 300),
+    "grnn_lenet_b16_long": ("lenet", 16, 1, 3000, 100),
+    "grnn_cnn_b1": ("cnn", 1, 1, 200, 100),
+    "grnn_cnn_b4": ("cnn", 4, 1, 200, 100),
 }
+CASES = {name: grnn_case(name, *row) for name, row in GRNN_ROWS.items()}
+CASES["ggl_mnist_cma"] = ggl_case("ggl_mnist_cma", "cma")
