@@ -1,6 +1,5 @@
 """FedAvg with an honest-but-curious server attacking one client's update: flags -> build -> run -> report."""
 
-import os
 import time
 from argparse import Namespace
 from dataclasses import replace
@@ -8,14 +7,14 @@ from pathlib import Path
 
 from attacks import AttackConfig, AttackSpec, get_attack
 from attacks.sharing import with_labels
-from data import DATASETS, DatasetInfo, load_split, make_normalization
-from data.catalog import NORM_STATS, dataset_label
+from data import DatasetInfo, load_split, make_normalization
+from data.catalog import dataset_label
 from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
-from models import MODELS, build_model
+from models import build_model
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
-from utils.cli import OneLineParser, positive, resolve_device, run_cli
+from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.report import output_paths, save_curve, save_grid, summary_line, write_json
 from utils.runner import Case, attack_cases
@@ -42,27 +41,14 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--beta", type=float, default=0.5, help="Dirichlet concentration (small = more skew)")
     add("--num_classes_per_client", type=positive, default=2, help="classes per client for --p_type fix_class")
     add("--min_samples", type=positive, default=10, help="fewest training samples a Dirichlet client may hold")
-    add("--model", default="cnn", help=f"one of: {', '.join(MODELS)}")
-    add("--dataset", default="digits", help=f"one of: {', '.join(DATASETS)}")
-    add(
-        "--base_data_dir",
-        default=os.environ.get("BASE_DATADIR", "data_files"),
-        help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
-    )
-    add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
-    add("--image_size", type=positive, default=None, help="resize images to this square size")
-    add("--normalize", action="store_true", help="train and attack in the normalised space (see --norm_stats)")
-    add("--norm_stats", choices=NORM_STATS, default="half", help="half: mean=std=0.5 (seed); dataset; imagenet")
+    add_data_arguments(parser, model="cnn", dataset="digits")
     add(
         "--attack_rounds",
         default="all",
         help="rounds (1-based, comma-separated) at which the server attacks one client, or 'all'",
     )
     add("--seed", type=int, default=0, help="seed for the model, the split, client sampling and the attack")
-    add("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    add("--out_dir", default="images", help="where the grid, the accuracy curve and the JSON go")
-    add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
-    add("--quiet", action="store_true", help="no progress bars")
+    add_output_arguments(parser, outputs="the grid, the accuracy curve and the JSON")
     add_attack_arguments(
         parser,
         batch_help="images the attacked client holds in its round (it trains on them; the attack reconstructs them)",

@@ -1,6 +1,5 @@
 """Attack one observed gradient per experiment: flags -> build the cases -> attack -> report."""
 
-import os
 import time
 from argparse import Namespace
 
@@ -8,12 +7,12 @@ import torch
 
 from attacks import AttackSpec, get_attack
 from attacks.sharing import add_client_arguments, client_share
-from data import DATASETS, load_split, make_normalization
-from data.catalog import NORM_STATS, dataset_label
-from models import MODELS, build_model, load_pretrained
+from data import load_split, make_normalization
+from data.catalog import dataset_label
+from models import build_model, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
-from utils.cli import OneLineParser, positive, resolve_device, run_cli
+from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.report import output_paths, save_grid, summary_line, write_json
 from utils.runner import Case, attack_cases
@@ -23,24 +22,8 @@ from utils.seeding import seed_everything
 def parse_args(argv: list[str] | None = None) -> Namespace:
     parser = OneLineParser(description=__doc__)
     add = parser.add_argument
-    add("--model", default="lenet", help=f"one of: {', '.join(MODELS)}")
-    add("--dataset", default="cifar10_sample", help=f"one of: {', '.join(DATASETS)}")
-    add(
-        "--base_data_dir",
-        default=os.environ.get("BASE_DATADIR", "data_files"),
-        help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
-    )
-    add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
-    add("--image_size", type=positive, default=None, help="resize images to this square size")
-    add("--normalize", action="store_true", help="attack in the normalised space (see --norm_stats)")
-    add(
-        "--norm_stats",
-        choices=NORM_STATS,
-        default="half",
-        help="half: mean=std=0.5 (seed); dataset: its statistics; imagenet",
-    )
+    add_data_arguments(parser, model="lenet", dataset="cifar10_sample")
     add("--data_augment", action="store_true", help="random crop (and flip for colour) on the client's images")
-    add("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add("--num_exp", type=positive, default=1, help="independent experiments (batches) to attack")
     add("--start_index", type=int, default=0, help="first test image; experiment e uses the next batch")
     add("--seed", type=int, default=0, help="seed for the model and the attack")
@@ -50,9 +33,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
         default=None,
         help="state dict to load into --model (e.g. ../shared/weights/resnet20_cifar10.th)",
     )
-    add("--out_dir", default="images", help="where the PNG grid and the JSON go")
-    add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
-    add("--quiet", action="store_true", help="no progress bars")
+    add_output_arguments(parser, outputs="the PNG grid and the JSON")
     add_attack_arguments(parser, batch_help="images per observed batch")
     add_client_arguments(parser)
     add_imprint_arguments(parser)

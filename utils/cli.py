@@ -1,6 +1,7 @@
 """Command-line plumbing shared by the entry scripts: one-line errors, devices, flag checks."""
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -41,3 +42,32 @@ def run_cli(main: Callable[[], None]) -> None:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
+    """Flags both entry scripts share: the model, the dataset and its normalisation."""
+    from data import DATASETS
+    from data.catalog import NORM_STATS
+    from models import MODELS
+
+    add = parser.add_argument
+    add("--model", default=model, help=f"one of: {', '.join(MODELS)}")
+    add("--dataset", default=dataset, help=f"one of: {', '.join(DATASETS)}")
+    add(
+        "--base_data_dir",
+        default=os.environ.get("BASE_DATADIR", "data_files"),
+        help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
+    )
+    add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
+    add("--image_size", type=positive, default=None, help="resize images to this square size")
+    add("--normalize", action="store_true", help="train and attack in the normalised space (see --norm_stats)")
+    add("--norm_stats", choices=NORM_STATS, default="half", help="half: mean=std=0.5 (seed); dataset; imagenet")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
+    """Flags both entry scripts share: device, where results go, overwriting and progress bars."""
+    add = parser.add_argument
+    add("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    add("--out_dir", default="images", help=f"where {outputs} go")
+    add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
+    add("--quiet", action="store_true", help="no progress bars")
