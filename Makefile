@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(PY) main_grad.py --attack idlg --num_exp 4 --restarts 3
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,6 @@
-"""Shared fixtures: the embedded CIFAR-10 sample and paths to the optional shared data."""
+"""Shared set-up: one torch thread per test process (pytest-xdist runs two processes; these tiny
+models run fastest single-threaded), a fixed seed per test, the embedded CIFAR-10 sample and the
+path of the optional shared data."""
 
 from pathlib import Path
 
@@ -8,6 +10,7 @@ import torch
 from data import load_split
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -11,15 +11,6 @@ from utils.functional import functional_update, train_functional
 LOCAL = LocalTraining(epochs=2, batch_size=2, lr=0.01, momentum=0.9, weight_decay=1e-3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These small models run fastest on one thread, and a shared machine is not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def broadcast(model: torch.nn.Module) -> tuple[dict, dict]:
     parameters = {name: p.detach().requires_grad_() for name, p in model.named_parameters()}
     return parameters, {name: b.detach().clone() for name, b in model.named_buffers()}
