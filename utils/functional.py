@@ -7,11 +7,10 @@ fl.client.train_locally and torch.optim.SGD step for step (order, weight decay, 
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
 from fl.observation import LocalTraining
+from utils.gradients import model_gradient
 
 
 def train_functional(
@@ -34,9 +33,7 @@ def train_functional(
     for _ in range(local.epochs):
         for start in range(0, len(images), local.batch_size):
             batch = slice(start, start + local.batch_size)
-            logits = functional_call(model, (parameters, buffers), (images[batch],))
-            loss = F.cross_entropy(logits, targets[batch])
-            gradients = torch.autograd.grad(loss, tuple(parameters.values()), create_graph=create_graph)
+            gradients = model_gradient(model, parameters, buffers, images[batch], targets[batch], create_graph)
             parameters = {
                 name: sgd_step(name, parameter, gradient, local, momentum)
                 for (name, parameter), gradient in zip(parameters.items(), gradients, strict=True)
