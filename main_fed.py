@@ -13,7 +13,7 @@ from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
 from models import build_model
 from models.imprint import add_imprint_arguments, imprint_from_args
-from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
+from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.report import output_paths, save_curve, save_grid, summary_line, write_json
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
     config = None if spec is None else attack_config(spec, args)
     if spec is not None:
-        check_batch(spec, args.rec_batch_size)
+        check_attack_fits(spec, args)
     check_known_labels(spec, args)
     device = resolve_device(args.device)
     seed_everything(args.seed)

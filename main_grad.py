@@ -11,7 +11,7 @@ from data import load_split, make_normalization
 from data.catalog import dataset_label
 from models import build_model, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
-from utils.attack_args import add_attack_arguments, attack_config, check_batch, settings_of
+from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.report import output_paths, save_grid, summary_line, write_json
@@ -83,7 +83,7 @@ def build_cases(args: Namespace, spec: AttackSpec, device: torch.device) -> list
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     spec = get_attack(args.attack)
-    check_batch(spec, args.rec_batch_size)
+    check_attack_fits(spec, args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
     cases = build_cases(args, spec, device)

@@ -54,6 +54,7 @@ class AttackSpec:
     defaults: dict[str, float]
     needs: str
     max_batch: int | None = None
+    needs_imprint: bool = False  # the server must put the imprint block (--imprint) before the model
     flags: tuple[Flag, ...] = ()
     # FedAvg attacks: the client's local training from the run's flags and batch size (None = it shares a gradient)
     client_training: Callable[[Mapping[str, Any], int], LocalTraining] | None = None

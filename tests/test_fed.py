@@ -135,6 +135,7 @@ def test_one_step_one_image_client_is_recovered(tmp_path) -> None:
         (["--model", "nope"], "--model"),
         (["--attack", "idlg", "--known_labels"], "--known_labels"),
         (["--attack", "none", "--known_labels"], "--known_labels"),
+        (["--attack", "rtf"], "--imprint"),
     ],
 )
 def test_bad_flags_are_one_line_errors(flags: list[str], named: str, capsys, tmp_path) -> None:

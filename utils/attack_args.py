@@ -25,12 +25,15 @@ def add_attack_arguments(
         group.add_argument(flag.name, **flag.kwargs)
 
 
-def check_batch(spec: AttackSpec, rec_batch_size: int) -> None:
-    """A batch larger than the attack handles is a one-line error."""
-    if spec.max_batch is not None and rec_batch_size > spec.max_batch:
+def check_attack_fits(spec: AttackSpec, args: Namespace) -> None:
+    """Before any work: a batch larger than the attack handles, or an attack that needs the imprint
+    block without --imprint, is a one-line error."""
+    if spec.max_batch is not None and args.rec_batch_size > spec.max_batch:
         raise UsageError(
-            f"--rec_batch_size {rec_batch_size}: {spec.name} handles at most {spec.max_batch} image(s) per batch"
+            f"--rec_batch_size {args.rec_batch_size}: {spec.name} handles at most {spec.max_batch} image(s) per batch"
         )
+    if spec.needs_imprint and not args.imprint:
+        raise UsageError(f"--attack {spec.name} needs --imprint (the server's imprint block before the model)")
 
 
 def attack_config(spec: AttackSpec, args: Namespace) -> AttackConfig:
