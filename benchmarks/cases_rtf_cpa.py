@@ -19,7 +19,7 @@ from attacks.cpa import FLAGS, separate, to_box
 from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_report, run_grad
 from data import Normalization, load_split
 from fl.client import share_gradient, share_update, train_locally
-from fl.observation import LocalTraining
+from fl.observation import LocalTraining, Observation
 from models import build_model
 from models.imprint import BACK_SCALE, GAIN, find_imprint, imprint_from_args
 from utils.metrics import psnr, ssim
@@ -61,6 +61,15 @@ def nearest(reconstructed: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Ten
     return torch.stack([b.values for b in best]), reconstructed[torch.stack([b.indices for b in best])]
 
 
+def client_observation(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, local: LocalTraining | None
+) -> Observation:
+    """What the server sees of a normalised batch: the gradient (FedSGD), or the update after `local` training."""
+    if local is None:
+        return share_gradient(model, HALF.normalize(images), labels, HALF, "train")
+    return share_update(model, HALF.normalize(images), labels, HALF, "train", local)
+
+
 def rtf_counts(batch: int, bins: int, batches: int, local: LocalTraining | None) -> dict:
     """Alone / recovered counts over `batches` consecutive batches of the test subset."""
     split, info = cifar()
@@ -69,10 +78,7 @@ def rtf_counts(batch: int, bins: int, batches: int, local: LocalTraining | None)
     psnrs, seconds = [], 0.0
     for index in range(batches):
         images, labels = split.batch(list(range(index * batch, (index + 1) * batch)))
-        if local is None:
-            observation = share_gradient(model, HALF.normalize(images), labels, HALF, "train")
-        else:
-            observation = share_update(model, HALF.normalize(images), labels, HALF, "train", local)
+        observation = client_observation(model, images, labels, local)
         started = time.perf_counter()
         result = get_attack("rtf").run(observation, AttackConfig(1, 0.0, 0.0, progress=False))
         seconds += time.perf_counter() - started
@@ -209,10 +215,7 @@ def cpa_fc2(batch: int, batches: int, iterations: int, local: LocalTraining | No
         torch.manual_seed(index)
         model = build_model("fc2", 3, info.image_size, info.num_classes)
         images, labels = split.batch(list(range(index * batch, (index + 1) * batch)))
-        if local is None:
-            observation = share_gradient(model, HALF.normalize(images), labels, HALF, "train")
-        else:
-            observation = share_update(model, HALF.normalize(images), labels, HALF, "train", local)
+        observation = client_observation(model, images, labels, local)
         started = time.perf_counter()
         sources, *_ = separate(observation, config)
         seconds += time.perf_counter() - started
