@@ -9,6 +9,7 @@ from attacks import AttackConfig, AttackSpec, get_attack
 from attacks.sharing import with_labels
 from data import DatasetInfo, load_split, make_normalization
 from data.catalog import dataset_label
+from defenses import Defense, add_defense_arguments, defense_from_args
 from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
 from models import build_model
@@ -16,8 +17,8 @@ from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
-from utils.report import output_paths, save_curve, save_grid, summary_line, write_json
-from utils.runner import Case, attack_cases
+from utils.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
+from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
 
 NO_ATTACK = "none"
@@ -54,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
         batch_help="images the attacked client holds in its round (it trains on them; the attack reconstructs them)",
         extra=(NO_ATTACK,),
     )
+    add_defense_arguments(parser)
     add_imprint_arguments(parser)
     return parser.parse_args(argv)
 
@@ -83,10 +85,10 @@ def check_protocol(args: Namespace) -> None:
         )
 
 
-def output_stem(args: Namespace, config: AttackConfig | None) -> str:
+def output_stem(args: Namespace, config: AttackConfig | None, defense: Defense) -> str:
     """The seed's naming, e.g. fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
     (fix_class splits read fix{k}; imp_ marks --imprint; _kl --known_labels; an npz dataset is named by
-    its file; no rec part without attack)."""
+    its file; no rec part without attack), then the defense if any (e.g. _prune0.9)."""
     space = "nz" if args.normalize else "unz"
     dataset = dataset_label(args.dataset, args.base_data_dir)
     model = f"imp_{args.model}" if args.imprint else args.model
@@ -100,7 +102,7 @@ def output_stem(args: Namespace, config: AttackConfig | None) -> str:
     rec += "_kl" if getattr(args, "known_labels", False) else ""
     return (
         f"{args.strategy}_{args.attack}_{space}{dataset}_{model}_{split}{rec}_{args.total_clients}c_"
-        f"{args.num_rounds}r_{args.local_epochs}e_{args.batch_size}b_{args.lr}l_{args.client_momentum}m"
+        f"{args.num_rounds}r_{args.local_epochs}e_{args.batch_size}b_{args.lr}l_{args.client_momentum}m{defense.tag()}"
     )
 
 
@@ -141,8 +143,9 @@ def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
     return data, info
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
+def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
+    """Simulate FedAvg as the flags say (every client applying the defense), attack the chosen clients'
+    updates and score them; returns the report, the attack's result (None without attack), the defense."""
     check_protocol(args)
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
@@ -150,6 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     if spec is not None:
         check_attack_fits(spec, args)
     check_known_labels(spec, args)
+    defense = defense_from_args(args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
     data, info = build_data(args)
@@ -168,48 +172,65 @@ def main(argv: list[str] | None = None) -> dict:
         attack_rounds=attacked_rounds if spec is not None else frozenset(),
         rec_batch_size=args.rec_batch_size,
         seed=args.seed,
+        defense=defense,
     )
     started = time.perf_counter()
     fed = run_federation(model, data, settings, progress=not args.quiet)
     accuracies = [record["accuracy"] for record in fed.rounds]
-    png, json_path = output_paths(args.out_dir, output_stem(args, config), args.overwrite)
-    curve = json_path.with_name(f"{json_path.stem}_accuracy.png")
-    save_curve([fed.initial_accuracy, *accuracies], curve, "test accuracy", json_path.stem)
     report = {
         "args": vars(args),
+        "defense": {**defense.settings(), "privacy": fed.privacy},
         "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1]},
         "initial_accuracy": fed.initial_accuracy,
         "rounds": fed.rounds,
-        "curve": str(curve),
     }
+    attacked = None
     if fed.cases:
         attacked = attack_cases(spec, config, granted(fed.cases, args))
-        captions = [
-            "diverged" if row["psnr"] is None else f"r{fed.cases[row['case']].meta['round']} {row['psnr']:.1f} dB"
-            for row in attacked.per_image
-        ]
-        save_grid(attacked.truth, attacked.reconstructed, captions, png)
         report |= {
             "attack_settings": settings_of(config),
             "summary": {**attacked.summary, **report["summary"]},
             "per_image": attacked.per_image,
             "experiments": attacked.experiments,
-            "grid": str(png),
+            "case_rounds": [case.meta["round"] for case in fed.cases],
         }
     report["wall_seconds"] = time.perf_counter() - started
+    return report, attacked, defense
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    report, attacked, defense = run(args)
+    config = None if attacked is None else attack_config(get_attack(args.attack), args)
+    png, json_path = output_paths(args.out_dir, output_stem(args, config, defense), args.overwrite)
+    curve = json_path.with_name(f"{json_path.stem}_accuracy.png")
+    save_curve([report["initial_accuracy"], *report["summary"]["accuracy"]], curve, "test accuracy", json_path.stem)
+    report["curve"] = str(curve)
+    if attacked is not None:
+        rounds = report["case_rounds"]
+        captions = [
+            "diverged" if row["psnr"] is None else f"r{rounds[row['case']]} {row['psnr']:.1f} dB"
+            for row in attacked.per_image
+        ]
+        save_grid(attacked.truth, attacked.reconstructed, captions, png)
+        report["grid"] = str(png)
     write_json(json_path, report)
-    print(one_line(args, report, png if fed.cases else curve))
+    print(one_line(args, report, png if attacked is not None else curve, defense))
     return report
 
 
-def one_line(args: Namespace, report: dict, picture: Path) -> str:
-    """main_grad's summary line for the attack, plus the final accuracy and seconds per round."""
+def one_line(args: Namespace, report: dict, picture: Path, defense: Defense) -> str:
+    """main_grad's summary line for the attack, plus the final accuracy, seconds per round and epsilon if any."""
     summary = report["summary"]
     per_round = sum(r["seconds"] for r in report["rounds"]) / len(report["rounds"])
     federated = f"final acc {100 * summary['final_accuracy']:.1f}% | {per_round:.1f} s/round"
+    privacy = report["defense"]["privacy"]
+    if privacy is not None:
+        epsilon = privacy["epsilon_max"]
+        federated += f" | epsilon {'inf' if epsilon is None else format(epsilon, '.2f')} (delta {privacy['delta']:g})"
     if "psnr" not in summary:
-        return f"{args.strategy} {NO_ATTACK} | {federated} | {picture}"
-    return f"{args.strategy} {summary_line(args.attack, summary, picture)} | {federated}"
+        return f"{args.strategy} {attack_label(NO_ATTACK, defense)} | {federated} | {picture}"
+    return f"{args.strategy} {summary_line(attack_label(args.attack, defense), summary, picture)} | {federated}"
 
 
 if __name__ == "__main__":

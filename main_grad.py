@@ -6,16 +6,17 @@ from argparse import Namespace
 import torch
 
 from attacks import AttackSpec, get_attack
-from attacks.sharing import add_client_arguments, client_share
+from attacks.sharing import add_client_arguments, client_share, share_privacy
 from data import load_split, make_normalization
 from data.catalog import dataset_label
+from defenses import Defense, add_defense_arguments, defense_from_args
 from models import build_model, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
-from utils.report import output_paths, save_grid, summary_line, write_json
-from utils.runner import Case, attack_cases
+from utils.report import attack_label, output_paths, save_grid, summary_line, write_json
+from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
 
 
@@ -36,19 +37,20 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add_output_arguments(parser, outputs="the PNG grid and the JSON")
     add_attack_arguments(parser, batch_help="images per observed batch")
     add_client_arguments(parser)
+    add_defense_arguments(parser)
     add_imprint_arguments(parser)
     return parser.parse_args(argv)
 
 
-def output_stem(args: Namespace) -> str:
-    """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb."""
+def output_stem(args: Namespace, defense: Defense) -> str:
+    """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb, then the defense if any."""
     space = "nz" if args.normalize else "unz"
     model = f"imp_{args.model}" if args.imprint else args.model
     dataset = dataset_label(args.dataset, args.base_data_dir)
-    return f"{args.attack}_{args.num_exp}n_{space}{dataset}_{model}_{args.rec_batch_size}rb"
+    return f"{args.attack}_{args.num_exp}n_{space}{dataset}_{model}_{args.rec_batch_size}rb{defense.tag()}"
 
 
-def build_cases(args: Namespace, spec: AttackSpec, device: torch.device) -> list[Case]:
+def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: torch.device) -> list[Case]:
     split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
     needed = args.start_index + args.num_exp * args.rec_batch_size
     if args.start_index < 0 or needed > len(split):
@@ -75,35 +77,45 @@ def build_cases(args: Namespace, spec: AttackSpec, device: torch.device) -> list
             labels.to(device),
             normalization,
             args.model_mode,
+            defense,
         )
         cases.append(Case(observation, images, labels, {"dataset_indices": indices}))
     return cases
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
+def run(args: Namespace) -> tuple[RunResult, dict]:
+    """Build the cases the flags describe (each client defends its share), attack them, and score; no files."""
     spec = get_attack(args.attack)
     check_attack_fits(spec, args)
+    defense = defense_from_args(args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
-    cases = build_cases(args, spec, device)
-    config = attack_config(spec, args)
     started = time.perf_counter()
+    cases = build_cases(args, spec, defense, device)
+    config = attack_config(spec, args)
     result = attack_cases(spec, config, cases)
-    png, json_path = output_paths(args.out_dir, output_stem(args), args.overwrite)
-    captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
-    save_grid(result.truth, result.reconstructed, captions, png)
     report = {
         "args": vars(args),
         "attack_settings": settings_of(config),
+        "defense": {**defense.settings(), "privacy": share_privacy(spec, vars(args), args.rec_batch_size, defense)},
         "summary": result.summary,
         "per_image": result.per_image,
         "experiments": result.experiments,
         "wall_seconds": time.perf_counter() - started,
-        "grid": str(png),
     }
+    return result, report
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    result, report = run(args)
+    defense = defense_from_args(args)
+    png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
+    captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
+    save_grid(result.truth, result.reconstructed, captions, png)
+    report["grid"] = str(png)
     write_json(json_path, report)
-    print(summary_line(args.attack, result.summary, png))
+    print(summary_line(attack_label(args.attack, defense), result.summary, png))
     return report
 
 

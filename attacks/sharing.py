@@ -17,7 +17,8 @@ from torch import nn
 from attacks.base import AttackSpec
 from attacks.flags import CLIENT_FLAGS
 from data.normalization import Normalization
-from fl.client import share_gradient, share_update
+from defenses import NO_DEFENSE, Defense
+from fl.client import privacy_history, share_gradient, share_update
 from fl.observation import Observation
 from utils.errors import UsageError
 
@@ -54,13 +55,21 @@ def client_share(
     labels: torch.Tensor,
     normalization: Normalization,
     model_mode: str,
+    defense: Defense = NO_DEFENSE,
 ) -> Observation:
-    """The observation `spec` attacks: the gradient, or the update after the local training its flags set."""
+    """The observation `spec` attacks: the gradient, or the update after the local training its flags set,
+    each defended by the client with `defense`."""
     if flags.get("known_labels") and not any(flag.dest == "known_labels" for flag in spec.flags):
         raise UsageError(f"--known_labels: --attack {spec.name} does not take known labels")
     if spec.client_training is None:
-        observation = share_gradient(model, images, labels, normalization, model_mode)
+        observation = share_gradient(model, images, labels, normalization, model_mode, defense)
     else:
         local = spec.client_training(flags, len(images))
-        observation = share_update(model, images, labels, normalization, model_mode, local)
+        observation = share_update(model, images, labels, normalization, model_mode, local, defense)
     return with_labels(observation, labels) if flags.get("known_labels") else observation
+
+
+def share_privacy(spec: AttackSpec, flags: Mapping[str, Any], num_images: int, defense: Defense) -> dict | None:
+    """The formal guarantee `defense` gives one client's share of `num_images` (None for most defenses)."""
+    local = None if spec.client_training is None else spec.client_training(flags, num_images)
+    return defense.privacy(privacy_history(local, num_images))

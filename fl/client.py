@@ -1,22 +1,23 @@
-"""A client's side: compute a gradient (FedSGD) or train locally (FedAvg) on a private batch, and share.
+"""A client's side: compute a gradient (FedSGD) or train locally (FedAvg) on a private batch, defend, and share.
 
-The server receives an Observation built from the broadcast model; the client's trained copy
-never leaves this module.
+The server receives an Observation built from the broadcast model and the defended share; the client's
+trained copy and its undefended gradient never leave this module.
 """
 
 import copy
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from data.normalization import Normalization
+from defenses import NO_DEFENSE, Defense
+from defenses.base import trainable_parameters
 from fl.observation import LocalTraining, Observation
 
 
 def trainable(model: nn.Module) -> list[torch.Tensor]:
-    return [p for p in model.parameters() if p.requires_grad]
+    return list(trainable_parameters(model).values())
 
 
 def local_steps(local: LocalTraining, num_images: int) -> int:
@@ -24,21 +25,56 @@ def local_steps(local: LocalTraining, num_images: int) -> int:
     return local.epochs * math.ceil(num_images / local.batch_size)
 
 
+def privacy_history(local: LocalTraining | None, num_images: int) -> list[tuple[float, int]]:
+    """What a privacy accountant needs of one share: [(sampling rate, steps)]; a FedSGD gradient is one
+    step over the whole batch."""
+    if local is None:
+        return [(1.0, 1)]
+    return [(min(1.0, local.batch_size / num_images), local_steps(local, num_images))]
+
+
 def train_locally(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, local: LocalTraining, model_mode: str
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    local: LocalTraining,
+    model_mode: str,
+    defense: Defense = NO_DEFENSE,
 ) -> nn.Module:
-    """A trained copy of `model`: `local.epochs` passes over the batch in order, mini-batch SGD."""
+    """A trained copy of `model`: `local.epochs` passes over the batch in order, mini-batch SGD on the
+    gradients `defense` takes (the plain gradient unless it is DP-SGD)."""
     trained = copy.deepcopy(model).train(model_mode == "train")
-    optimizer = torch.optim.SGD(
-        trainable(trained), lr=local.lr, momentum=local.momentum, weight_decay=local.weight_decay
-    )
+    parameters = trainable(trained)
+    optimizer = torch.optim.SGD(parameters, lr=local.lr, momentum=local.momentum, weight_decay=local.weight_decay)
     for _ in range(local.epochs):
         for start in range(0, len(images), local.batch_size):
-            optimizer.zero_grad()
             batch = slice(start, start + local.batch_size)
-            F.cross_entropy(trained(images[batch]), labels[batch]).backward()
+            for parameter, gradient in zip(
+                parameters, defense.step_gradient(trained, images[batch], labels[batch]), strict=True
+            ):
+                parameter.grad = gradient
             optimizer.step()
     return trained
+
+
+def client_update(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    local: LocalTraining,
+    model_mode: str,
+    defense: Defense = NO_DEFENSE,
+) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Tensor]]:
+    """Train locally, then defend the update (trained minus broadcast parameters). Returns the defended
+    update, which is all the server sees of the weights, and the state it aggregates: the trained state
+    moved by what the defense changed (so without a defense it is the trained state, bit for bit)."""
+    trained = train_locally(model, images, labels, local, model_mode, defense)
+    update = tuple((new - old).detach() for new, old in zip(trainable(trained), trainable(model), strict=True))
+    defended = defense.protect(update, model, images, labels)
+    state = dict(trained.state_dict())
+    for (name, parameter), raw, shared in zip(trainable_parameters(trained).items(), update, defended, strict=True):
+        state[name] = parameter.detach() + (shared - raw)
+    return defended, state
 
 
 def observed(
@@ -59,13 +95,17 @@ def observed(
 
 
 def share_gradient(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, normalization: Normalization, model_mode: str
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    normalization: Normalization,
+    model_mode: str,
+    defense: Defense = NO_DEFENSE,
 ) -> Observation:
-    """FedSGD: the mean cross-entropy gradient of a normalised batch, as the server receives it."""
+    """FedSGD: the (defended) mean cross-entropy gradient of a normalised batch, as the server receives it."""
     client_model = copy.deepcopy(model).train(model_mode == "train")
-    loss = F.cross_entropy(client_model(images), labels)
-    gradient = torch.autograd.grad(loss, trainable(client_model))
-    return observed(model, images, normalization, model_mode, gradient=tuple(g.detach() for g in gradient))
+    gradient = defense.protect(defense.step_gradient(client_model, images, labels), client_model, images, labels)
+    return observed(model, images, normalization, model_mode, gradient=gradient)
 
 
 def share_update(
@@ -75,24 +115,24 @@ def share_update(
     normalization: Normalization,
     model_mode: str,
     local: LocalTraining,
+    defense: Defense = NO_DEFENSE,
 ) -> Observation:
-    """FedAvg: train locally and share the weight update; `gradient` is the update as a
+    """FedAvg: train locally and share the (defended) weight update; `gradient` is the update as a
     pseudo-gradient, -update / (lr x steps), for attacks that expect one gradient."""
-    trained = train_locally(model, images, labels, local, model_mode)
-    return observe_update(model, trained, images, normalization, model_mode, local)
+    update, _ = client_update(model, images, labels, local, model_mode, defense)
+    return observe_update(model, update, images, normalization, model_mode, local)
 
 
 def observe_update(
     model: nn.Module,
-    trained: nn.Module,
+    update: tuple[torch.Tensor, ...],
     images: torch.Tensor,
     normalization: Normalization,
     model_mode: str,
     local: LocalTraining,
 ) -> Observation:
-    """What the server sees of a client that trained `model` into `trained` on `images`: the update,
-    the public settings, and the pseudo-gradient (used when the caller also needs the trained model)."""
-    update = tuple((new - old).detach() for new, old in zip(trainable(trained), trainable(model), strict=True))
+    """What the server sees of a client that shared `update` of broadcast `model` after training on `images`:
+    the update, the public settings, and the pseudo-gradient."""
     scale = local.lr * local_steps(local, len(images))
     return observed(
         model,

@@ -12,6 +12,10 @@ observed: its OWN copy of the broadcast model, the update, the pseudo-gradient a
 local-training settings (fl.client.observe_update). The attack therefore starts from the
 broadcast model, never from the client's trained weights (the seed's fault). The client's images
 of that round are kept aside as ground truth, for scoring only.
+
+With a defense every client applies it (fl.client.client_update): the server averages, and attacks,
+only defended updates. A defense with a formal guarantee (DP-SGD) is accounted per client over the
+rounds it took part in.
 """
 
 import time
@@ -23,7 +27,8 @@ from torch import nn
 from tqdm import tqdm
 
 from data.normalization import Normalization
-from fl.client import observe_update, train_locally
+from defenses import NO_DEFENSE, Defense
+from fl.client import client_update, observe_update, privacy_history
 from fl.observation import LocalTraining
 from fl.server import accuracy, fedavg
 from utils.runner import Case
@@ -47,6 +52,7 @@ class FedSettings:
     attack_rounds: frozenset[int] = frozenset()  # 1-based; empty = no attack
     rec_batch_size: int = 1
     seed: int = 0
+    defense: Defense = NO_DEFENSE
 
     def clients_per_round(self) -> int:
         return max(1, round(self.fraction * self.total_clients))
@@ -89,6 +95,7 @@ class FedResult:
     rounds: list[dict] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
     initial_accuracy: float = 0.0
+    privacy: dict | None = None
 
 
 def plan_round(shares: list[list[int]], settings: FedSettings, round_number: int) -> RoundPlan:
@@ -120,6 +127,7 @@ def run_federation(
         total=settings.num_rounds * settings.clients_per_round(), desc="fedavg", disable=not progress, leave=False
     )
     last = result.initial_accuracy
+    history: dict[int, list[tuple[float, int]]] = {}  # client -> (sampling rate, steps) per round taken part
     with bar:
         for round_number in range(1, settings.num_rounds + 1):
             started = time.perf_counter()
@@ -131,12 +139,13 @@ def run_federation(
                 indices = plan.samples[client]
                 pixels, labels = data.train_images[indices], data.train_labels[indices]
                 images, labels = normalize(pixels).to(device), labels.to(device)
-                trained = train_locally(model, images, labels, local, MODEL_MODE)
+                update, state = client_update(model, images, labels, local, MODEL_MODE, settings.defense)
+                history.setdefault(client, []).extend(privacy_history(local, len(indices)))
                 if client == plan.attacked:
-                    observation = observe_update(model, trained, images, data.normalization, MODEL_MODE, local)
+                    observation = observe_update(model, update, images, data.normalization, MODEL_MODE, local)
                     meta = {"round": round_number, "client": client, "dataset_indices": indices, "lr": local.lr}
                     result.cases.append(Case(observation, pixels, labels.cpu(), meta))
-                states.append(trained.state_dict())
+                states.append(state)
                 counts.append(len(indices))
                 bar.update()
             model.load_state_dict(fedavg(states, counts))
@@ -150,4 +159,15 @@ def run_federation(
             }
             result.rounds.append(record)
             last = record["accuracy"]
+    result.privacy = client_privacy(settings.defense, history)
     return result
+
+
+def client_privacy(defense: Defense, history: dict[int, list[tuple[float, int]]]) -> dict | None:
+    """Each client's guarantee over the rounds it took part in, and the weakest one; None without one."""
+    per_client = {client: defense.privacy(steps) for client, steps in sorted(history.items())}
+    if not per_client or any(value is None for value in per_client.values()):
+        return None
+    epsilons = [value["epsilon"] for value in per_client.values()]
+    worst = None if None in epsilons else max(epsilons)
+    return {"epsilon_max": worst, "delta": defense.settings().get("delta"), "per_client": per_client}

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from defenses import Defense  # noqa: E402
+
 COLUMNS = 10
 
 
@@ -76,3 +78,8 @@ def summary_line(attack: str, summary: dict, png: Path) -> str:
         f"{attack} | PSNR {fmt(summary['psnr'], '.2f')} dB | SSIM {fmt(summary['ssim'], '.3f')} | "
         f"label acc {label}% | {summary['seconds']:.1f} s{failed} | {png}"
     )
+
+
+def attack_label(attack: str, defense: Defense) -> str:
+    """The attack's name for summary lines, with the defense it faced (if any)."""
+    return attack if defense.name == "none" else f"{attack} vs {defense.label()}"
