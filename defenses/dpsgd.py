@@ -44,7 +44,7 @@ class DPSGD(Defense):
             scale = clip_scale(l2_norm(gradient), self.clip_norm)
             for total, g in zip(summed, gradient, strict=True):
                 total.add_(g * scale)
-        std = self.noise_multiplier * self.clip_norm
+        std = self.noise_multiplier * self.clip_norm if self.noise_multiplier else 0.0  # 0 x inf bound is 0
         return tuple((total + std * torch.randn_like(total)) / len(images) for total in summed)
 
     def privacy(self, history: Sequence[tuple[float, int]]) -> dict:
