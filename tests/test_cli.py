@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--rec_batch_size", "0"], "--rec_batch_size"),
         (["--pretrained", "/no/such/file.th"], "--pretrained"),
         (["--model_mode", "sideways"], "--model_mode"),
+        (["--defense", "nope"], "--defense"),
+        (["--defense", "prune"], "--prune_ratio"),
+        (["--defense", "gaussian", "--noise_scale", "-1"], "--noise_scale"),
+        (["--defense", "clip", "--clip_norm", "1", "--prune_ratio", "0.5"], "--prune_ratio"),
+        (["--defense", "dpsgd", "--clip_norm", "1", "--noise_multiplier", "1", "--model", "resnet20"], "dpsgd"),
     ],
 )
 def test_bad_input_is_one_line(flags: list[str], names: str, capsys: pytest.CaptureFixture) -> None:

@@ -1,10 +1,14 @@
 """Each defense does what it says on known tensors, does nothing at zero strength, and hurts DLG as it grows."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+import main_fed
+import main_grad
 from attacks import AttackConfig, get_attack
 from data import Normalization
 from defenses import NO_DEFENSE, Defense
@@ -148,3 +152,20 @@ def test_dlg_psnr_falls_as_noise_grows(cifar_sample) -> None:
         scores.append(float(psnr(HALF.denormalize(result.images).clamp(0, 1), images)))
     assert scores[0] > 30
     assert scores[0] - 5 > scores[1] > scores[2] + 5
+
+
+def test_main_grad_records_the_defense_and_names_the_output_after_it(tmp_path: Path) -> None:
+    flags = ["--attack", "idlg", "--rec_epochs", "3", "--quiet", "--out_dir", str(tmp_path)]
+    report = main_grad.main([*flags, "--defense", "prune", "--prune_ratio", "0.5"])
+    assert Path(report["grid"]).name.endswith("_prune0.5.png")
+    saved = json.loads(Path(report["grid"]).with_suffix(".json").read_text())
+    assert saved["defense"] == {"name": "prune", "prune_ratio": 0.5, "privacy": None}
+
+
+def test_main_fed_accounts_dpsgd_per_client(tmp_path: Path) -> None:
+    flags = ["--attack", "none", "--num_rounds", "2", "--total_clients", "3", "--quiet", "--out_dir", str(tmp_path)]
+    report = main_fed.main([*flags, "--defense", "dpsgd", "--clip_norm", "1", "--noise_multiplier", "1.0"])
+    privacy = report["defense"]["privacy"]
+    assert set(privacy["per_client"]) == {0, 1, 2}
+    assert privacy["epsilon_max"] == max(client["epsilon"] for client in privacy["per_client"].values()) > 0
+    assert Path(report["curve"]).name.endswith("_dpsgd1-1-1e-05_accuracy.png")

@@ -136,6 +136,8 @@ def test_one_step_one_image_client_is_recovered(tmp_path) -> None:
         (["--attack", "idlg", "--known_labels"], "--known_labels"),
         (["--attack", "none", "--known_labels"], "--known_labels"),
         (["--attack", "rtf"], "--imprint"),
+        (["--defense", "dpsgd", "--clip_norm", "1"], "--noise_multiplier"),
+        (["--defense", "prune", "--prune_ratio", "1"], "--prune_ratio"),
     ],
 )
 def test_bad_flags_are_one_line_errors(flags: list[str], named: str, capsys, tmp_path) -> None:
