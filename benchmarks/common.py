@@ -1,6 +1,9 @@
 """Helpers for benchmark cases: the shared real data, running main_grad, and row building."""
 
+import platform
 from pathlib import Path
+
+import torch
 
 import main_grad
 
@@ -47,3 +50,8 @@ def row_from_report(report: dict, **extra: object) -> dict:
         "grid": str(Path(report["grid"]).relative_to(ROOT)),
         **extra,
     }
+
+
+def machine() -> str:
+    """Where a result was measured: processor, torch threads and version."""
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"

@@ -12,13 +12,10 @@ so running some cases updates only their rows; the markdown table is rebuilt fro
 import argparse
 import importlib
 import json
-import platform
 import time
 from pathlib import Path
 
-import torch
-
-from benchmarks.common import MissingData
+from benchmarks.common import MissingData, machine
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -73,9 +70,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"error: unknown case(s) {', '.join(unknown)}; see --list")
     RESULTS.mkdir(exist_ok=True)
-    machine = (
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
-    )
+    measured_on = machine()
     for name in args.cases or list(cases):
         started = time.perf_counter()
         try:
@@ -83,7 +78,7 @@ def main() -> None:
         except MissingData as missing:
             print(f"{name}: skipped ({missing})")
             continue
-        row = {"case": name, **row, "machine": machine}
+        row = {"case": name, **row, "machine": measured_on}
         (RESULTS / f"{name}.json").write_text(json.dumps(row, indent=2) + "\n")
         print(f"{name}: done in {time.perf_counter() - started:.0f} s")
     (HERE / "results.md").write_text(render())

@@ -1,0 +1,319 @@
+"""The privacy audit: every attack against every client-side defense at three strengths, and what each
+defense costs FedAvg in accuracy. Fast CPU settings (two images or one small batch per cell, short budgets).
+
+    python -m benchmarks.audit [--data_dir DIR] [--rows dlg ...] [--columns none prune_0.9 ...] [--fresh] [--no_fed]
+
+Each cell runs main_grad.run with the row's flags plus the column's defense flags, so it measures exactly
+what the command line does. Cells are cached in benchmarks/audit/cells/ (an interrupted audit resumes;
+--fresh recomputes); the table (audit.md), the numbers (audit.json) and the picture (audit.png, one
+reconstruction per cell) are rebuilt from the cache every time. A cell that fails says why in the table.
+"""
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import torch
+from tqdm import tqdm
+
+import main_fed
+import main_grad
+from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
+from utils.cli import positive
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "audit"
+CELLS = OUT / "cells"
+GENERATOR = ROOT / "checkpoints" / "mnist_dcgan.pt"
+
+
+@dataclass(frozen=True)
+class Row:
+    """An attack in its fast setting: main_grad flags (without data) and the data it needs."""
+
+    setting: str
+    flags: tuple[str, ...]
+    data: str = CIFAR10.name  # a file in --data_dir
+
+
+@dataclass(frozen=True)
+class Column:
+    """A defense at one strength: its name in the table and its flags."""
+
+    defense: str
+    strength: str
+    flags: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.defense if not self.strength else f"{self.defense}_{self.strength}"
+
+
+def lenet(attack: str, *extra: str) -> tuple[str, ...]:
+    return ("--attack", attack, "--model", "lenet", *extra)
+
+
+def cnn(attack: str, *extra: str) -> tuple[str, ...]:
+    return ("--attack", attack, "--model", "cnn", "--normalize", *extra)
+
+
+ROWS = {
+    "dlg": Row(
+        "LeNet, 2 images, batch 1, 300 L-BFGS steps, 1 trial",
+        lenet("dlg", "--normalize", "--num_exp", "2", "--rec_epochs", "300"),
+    ),
+    "idlg": Row(
+        "LeNet, 2 images, batch 1, 300 L-BFGS steps, 1 trial",
+        lenet("idlg", "--normalize", "--num_exp", "2", "--rec_epochs", "300"),
+    ),
+    "grnn": Row(
+        "LeNet, 1 image, 1000 iterations", lenet("grnn", "--normalize", "--num_exp", "1", "--rec_epochs", "1000")
+    ),
+    "ig_single": Row("ConvNet, 1 image, 250 iterations", cnn("ig_single", "--num_exp", "1", "--rec_epochs", "250")),
+    "ig_weight": Row(
+        "ConvNet, 1 image, update of 2 SGD steps (lr 1e-4), 250 iterations",
+        cnn("ig_weight", "--num_exp", "1", "--rec_epochs", "250", "--local_steps", "2", "--local_lr", "1e-4"),
+    ),
+    "ig_multi": Row(
+        "ConvNet, 4 images, update of 2 mini-batches of 2 (lr 1e-4), labels known, 200 iterations",
+        cnn(
+            "ig_multi",
+            *("--rec_batch_size", "4", "--local_epochs", "1", "--local_batch_size", "2", "--local_lr", "1e-4"),
+            *("--known_labels", "--rec_lr", "0.1", "--rec_epochs", "200"),
+        ),
+    ),
+    "cpa": Row(
+        "FC-2, batch 8, 1000 Adam steps",
+        ("--attack", "cpa", "--model", "fc2", "--normalize", *("--rec_batch_size", "8")),
+    ),
+    "rtf": Row(
+        "ConvNet + imprint block (128 bins), batch 16",
+        cnn("rtf", "--imprint", "--bins", "128", "--rec_batch_size", "16"),
+    ),
+    "ggl": Row(
+        "MNIST test 9000-9001 in [0, 1], LeNet, CMA-ES (budget 2000), generator trained on MNIST test 0-8999",
+        lenet("ggl", "--num_exp", "2", "--start_index", "9000", "--generator", str(GENERATOR)),
+        "mnist_test.npz",
+    ),
+    "dlg_mnist": Row(
+        "DLG on GGL's MNIST images and model, 300 L-BFGS steps, 1 trial (the pixel-space reference for GGL)",
+        lenet("dlg", "--num_exp", "2", "--start_index", "9000", "--rec_epochs", "300"),
+        "mnist_test.npz",
+    ),
+}
+
+
+def strengths(defense: str, flag: str, values: tuple[str, ...], *fixed: str) -> list[Column]:
+    return [Column(defense, value, ("--defense", defense, flag, value, *fixed)) for value in values]
+
+
+COLUMNS = [
+    Column("none", ""),
+    *strengths("gaussian", "--noise_scale", ("1e-4", "1e-3", "1e-2")),
+    *strengths("laplacian", "--noise_scale", ("1e-4", "1e-3", "1e-2")),
+    *strengths("clip", "--clip_norm", ("10", "1", "0.1")),
+    *strengths("dpsgd", "--noise_multiplier", ("0.01", "0.1", "1"), "--clip_norm", "1"),
+    *strengths("prune", "--prune_ratio", ("0.2", "0.9", "0.99")),
+    *strengths("soteria", "--prune_ratio", ("0.2", "0.5", "0.8")),
+]
+FED_FLAGS = (
+    *("--model", "fc2", "--dataset", "npz", "--normalize", "--total_clients", "10", "--num_rounds", "10"),
+    *("--attack", "none", "--seed", "0"),
+)
+FED_SETTING = "FedAvg accuracy: FC-2, CIFAR-10 subset (5,000 train / 1,000 test), 10 clients, Dirichlet 0.5, 10 rounds"
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) -> dict:
+    """Attack with the column's defense; mean PSNR/SSIM, label accuracy, and the first reconstruction saved."""
+    data = str(require(data_dir / row.data))
+    flags = [*row.flags, *column.flags, "--dataset", "npz", "--base_data_dir", data, "--quiet"]
+    try:
+        result, report = main_grad.run(main_grad.parse_args(flags))
+    except Exception as error:  # the audit goes on; the cell says why it failed
+        return {"status": "failed", "why": first_line(error)}
+    summary = report["summary"]
+    if summary["psnr"] is None:
+        reasons = {e.get("error", "") for e in report["experiments"]}
+        return {"status": "failed", "why": "diverged: " + "; ".join(sorted(reasons))[:200]}
+    torch.save({"truth": result.truth[0], "reconstructed": result.reconstructed[0]}, example_path)
+    return {
+        "status": "ok",
+        "psnr": summary["psnr"],
+        "ssim": summary["ssim"],
+        "label_acc": summary["label_acc"],
+        "failed_images": summary.get("failed", 0),
+        "images": summary["images"],
+        "seconds": summary["seconds"],
+        "defense": report["defense"],
+    }
+
+
+def fed_cell(column: Column, data_dir: Path) -> dict:
+    """FedAvg with every client applying the column's defense: final accuracy (and epsilon for DP-SGD)."""
+    flags = [*FED_FLAGS, *column.flags, "--base_data_dir", str(require(data_dir / CIFAR10.name)), "--quiet"]
+    try:
+        report, _, _ = main_fed.run(main_fed.parse_args(flags))
+    except Exception as error:
+        return {"status": "failed", "why": first_line(error)}
+    privacy = report["defense"]["privacy"]
+    return {
+        "status": "ok",
+        "final_accuracy": report["summary"]["final_accuracy"],
+        "accuracy": report["summary"]["accuracy"],
+        "epsilon": None if privacy is None else privacy["epsilon_max"],
+        "seconds": report["wall_seconds"],
+    }
+
+
+def cell_path(name: str, column: Column) -> Path:
+    return CELLS / f"{name}__{column.key}.json"
+
+
+def compute_cell(name: str, column: Column, data_dir: Path) -> dict:
+    """One cell, timed and written to the cache (runs in a worker process)."""
+    started = time.perf_counter()
+    try:
+        if name == "fedavg":
+            cell = fed_cell(column, data_dir)
+        else:
+            cell = attack_cell(ROWS[name], column, data_dir, cell_path(name, column).with_suffix(".pt"))
+    except MissingData as missing:
+        cell = {"status": "failed", "why": f"missing data: {missing}"}
+    cell["wall_seconds"] = time.perf_counter() - started
+    cell_path(name, column).write_text(json.dumps(cell, indent=1, default=str) + "\n")
+    return cell
+
+
+def run_cells(rows: list[str], columns: list[Column], data_dir: Path, fed: bool, fresh: bool, jobs: int) -> None:
+    """Compute every missing (or, with fresh, every) cell in `jobs` processes, with a progress bar over cells."""
+    CELLS.mkdir(parents=True, exist_ok=True)
+    todo = [(name, column) for name in [*rows, *(["fedavg"] if fed else [])] for column in columns]
+    todo = [(name, column) for name, column in todo if fresh or not cell_path(name, column).exists()]
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with (
+        ProcessPoolExecutor(jobs, initializer=torch.set_num_threads, initargs=(threads,)) as pool,
+        tqdm(total=len(todo), desc="audit", unit="cell") as bar,
+    ):
+        futures = {pool.submit(compute_cell, name, column, data_dir): (name, column) for name, column in todo}
+        for future in as_completed(futures):
+            name, column = futures[future]
+            cell = future.result()
+            tqdm.write(f"{name:10s} {column.key:18s} {cell_text(name, cell)}  ({cell['wall_seconds']:.0f} s)")
+            bar.set_postfix_str(f"last: {name} vs {column.key}")
+            bar.update()
+
+
+def cell_text(name: str, cell: dict | None) -> str:
+    """What a table cell shows: PSNR / SSIM, the accuracy (and epsilon), or why it failed."""
+    if cell is None:
+        return "not run"
+    if cell["status"] != "ok":
+        return f"failed: {cell['why']}"
+    if name == "fedavg":
+        epsilon = "" if cell["epsilon"] is None else f" (eps {cell['epsilon']:.3g})"
+        return f"{100 * cell['final_accuracy']:.1f}%{epsilon}"
+    failed = f" ({cell['failed_images']} diverged)" if cell["failed_images"] else ""
+    return f"{cell['psnr']:.1f} / {cell['ssim']:.2f}{failed}"
+
+
+def load(name: str, column: Column) -> dict | None:
+    path = cell_path(name, column)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_table(rows: list[str]) -> None:
+    """audit.md (rows attacks, columns defense and strength) and audit.json from the cached cells."""
+    names = [*rows, "fedavg"]
+    header = "| attack | " + " | ".join(f"{c.defense} {c.strength}".strip() for c in COLUMNS) + " |"
+    lines = [
+        "# Privacy audit: attacks against client-side defenses",
+        "",
+        "Rebuilt by `python -m benchmarks.audit`. Attack cells: mean PSNR (dB) / mean SSIM of the reconstructions;",
+        "the FedAvg row: final test accuracy (and DP-SGD's epsilon at delta 1e-5 for the weakest client).",
+        "Strengths: gaussian/laplacian `--noise_scale`, clip `--clip_norm`, dpsgd `--noise_multiplier` (with",
+        "`--clip_norm 1`), prune and soteria `--prune_ratio`.",
+        "",
+        header,
+        "|" + "---|" * (len(COLUMNS) + 1),
+    ]
+    lines += ["| " + " | ".join([name, *(cell_text(name, load(name, c)) for c in COLUMNS)]) + " |" for name in names]
+    lines += ["", "Settings:", ""]
+    lines += [f"- {name}: {ROWS[name].setting}" for name in rows]
+    lines += [f"- fedavg: {FED_SETTING}", f"- machine: {machine()}", ""]
+    (OUT / "audit.md").write_text("\n".join(lines))
+    cells = {name: {c.key: load(name, c) for c in COLUMNS} for name in names}
+    settings = {name: ROWS[name].setting for name in rows} | {"fedavg": FED_SETTING}
+    (OUT / "audit.json").write_text(json.dumps({"settings": settings, "cells": cells}, indent=1) + "\n")
+
+
+def write_picture(rows: list[str]) -> None:
+    """audit.png: per attack, the first private image, then its reconstruction under every column."""
+    figure, axes = plt.subplots(
+        len(rows), len(COLUMNS) + 1, figsize=(0.9 * (len(COLUMNS) + 1), 1.0 * len(rows) + 0.8), squeeze=False
+    )
+    for r, name in enumerate(rows):
+        truth = None
+        for c, column in enumerate(COLUMNS):
+            axis = axes[r][c + 1]
+            example = CELLS / f"{name}__{column.key}.pt"
+            cell = load(name, column)
+            if example.exists() and cell and cell["status"] == "ok":
+                saved = torch.load(example)
+                truth = saved["truth"]
+                axis.imshow(image_array(saved["reconstructed"]), cmap="gray", vmin=0, vmax=1)
+                axis.set_xlabel(f"{cell['psnr']:.0f} dB", fontsize=6, labelpad=1)
+            else:
+                axis.text(0.5, 0.5, "failed" if cell else "not run", ha="center", va="center", fontsize=6)
+            if r == 0:
+                axis.set_title(f"{column.defense}\n{column.strength}", fontsize=6)
+        if truth is not None:
+            axes[r][0].imshow(image_array(truth), cmap="gray", vmin=0, vmax=1)
+        axes[r][0].set_ylabel(name, fontsize=7)
+        if r == 0:
+            axes[r][0].set_title("private", fontsize=6)
+    for axis in axes.flat:
+        axis.set_xticks([]), axis.set_yticks([])
+    figure.tight_layout(pad=0.2)
+    figure.savefig(OUT / "audit.png", dpi=110)
+    plt.close(figure)
+
+
+def image_array(image: torch.Tensor):
+    """A [C, H, W] image in [0, 1] as what imshow takes (H x W for grey, H x W x 3 for colour)."""
+    return image[0].numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--data_dir", type=Path, default=CIFAR10.parent, help="folder with cifar10_subset.npz and mnist_test.npz"
+    )
+    parser.add_argument("--rows", nargs="+", choices=tuple(ROWS), default=list(ROWS), help="attacks to run")
+    parser.add_argument(
+        "--columns", nargs="+", choices=[c.key for c in COLUMNS], default=None, help="defense columns to run"
+    )
+    parser.add_argument("--no_fed", action="store_true", help="skip the FedAvg accuracy row")
+    parser.add_argument("--fresh", action="store_true", help="recompute cells already in the cache")
+    parser.add_argument("--jobs", type=positive, default=2, help="cells computed at once (processes)")
+    args = parser.parse_args(argv)
+    columns = [c for c in COLUMNS if args.columns is None or c.key in args.columns]
+    run_cells(args.rows, columns, args.data_dir, fed=not args.no_fed, fresh=args.fresh, jobs=args.jobs)
+    write_table(list(ROWS))
+    write_picture(list(ROWS))
+    print(f"table: {OUT / 'audit.md'} | picture: {OUT / 'audit.png'}")
+
+
+if __name__ == "__main__":
+    main()
