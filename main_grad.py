@@ -83,8 +83,9 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
     return cases
 
 
-def run(args: Namespace) -> tuple[RunResult, dict]:
-    """Build the cases the flags describe (each client defends its share), attack them, and score; no files."""
+def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
+    """Build the cases the flags describe (each client defends its share), attack them and score them;
+    returns the report, the attack's result and the defense, and writes no files."""
     spec = get_attack(args.attack)
     check_attack_fits(spec, args)
     defense = defense_from_args(args)
@@ -103,13 +104,12 @@ def run(args: Namespace) -> tuple[RunResult, dict]:
         "experiments": result.experiments,
         "wall_seconds": time.perf_counter() - started,
     }
-    return result, report
+    return report, result, defense
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    result, report = run(args)
-    defense = defense_from_args(args)
+    report, result, defense = run(args)
     png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
     save_grid(result.truth, result.reconstructed, captions, png)
