@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The 20 sample images per dataset ship in the foolbox 3.3.4 wheel; its dependencies are not needed.
 FOOLBOX := foolbox==3.3.4
 
-.PHONY: demo test lint format bench clean-venv
+.PHONY: demo test lint format bench audit clean-venv
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
+
+audit: $(STAMP)
+	PYTHON=$(PY) bash experiments/audit.sh
 
 clean-venv:
 	rm -rf $(VENV)
