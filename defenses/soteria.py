@@ -3,7 +3,8 @@
 The representation r is the input of the model's last fully connected layer. For each feature r_i the
 client measures ||dr_i/dx|| / |r_i| on its images (model in eval mode, summed over the images as in the
 authors' code; at most MAX_IMAGES of them) and zeroes the `prune_ratio` share of weight-gradient
-columns with the smallest values, the features that reveal the input most cheaply. No other layer changes.
+columns with the smallest values: the features whose removal moves a reconstruction the most
+(small input gradient for their size). No other layer changes.
 """
 
 import math
