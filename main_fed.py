@@ -5,7 +5,7 @@ from argparse import Namespace
 from dataclasses import replace
 from pathlib import Path
 
-from attacks import AttackConfig, AttackSpec, get_attack
+from attacks import AttackSpec, get_attack
 from attacks.sharing import with_labels
 from data import DatasetInfo, load_split, make_normalization
 from data.catalog import dataset_label
@@ -85,7 +85,7 @@ def check_protocol(args: Namespace) -> None:
         )
 
 
-def output_stem(args: Namespace, config: AttackConfig | None, defense: Defense) -> str:
+def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense) -> str:
     """The seed's naming, e.g. fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
     (fix_class splits read fix{k}; imp_ marks --imprint; _kl --known_labels; an npz dataset is named by
     its file; no rec part without attack), then the defense if any (e.g. _prune0.9)."""
@@ -98,7 +98,11 @@ def output_stem(args: Namespace, config: AttackConfig | None, defense: Defense) 
         split = f"niid{args.beta}"
     else:
         split = f"fix{args.num_classes_per_client}"
-    rec = "" if config is None else f"_{config.rec_epochs}re_{args.rec_batch_size}rb_{config.rec_lr}rl"
+    rec = (
+        ""
+        if attack_settings is None
+        else (f"_{attack_settings['rec_epochs']}re_{args.rec_batch_size}rb_{attack_settings['rec_lr']}rl")
+    )
     rec += "_kl" if getattr(args, "known_labels", False) else ""
     return (
         f"{args.strategy}_{args.attack}_{space}{dataset}_{model}_{split}{rec}_{args.total_clients}c_"
@@ -184,11 +188,12 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         "initial_accuracy": fed.initial_accuracy,
         "rounds": fed.rounds,
     }
+    if config is not None:
+        report["attack_settings"] = settings_of(config)
     attacked = None
     if fed.cases:
         attacked = attack_cases(spec, config, granted(fed.cases, args))
         report |= {
-            "attack_settings": settings_of(config),
             "summary": {**attacked.summary, **report["summary"]},
             "per_image": attacked.per_image,
             "experiments": attacked.experiments,
@@ -201,8 +206,9 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     report, attacked, defense = run(args)
-    config = None if attacked is None else attack_config(get_attack(args.attack), args)
-    png, json_path = output_paths(args.out_dir, output_stem(args, config, defense), args.overwrite)
+    png, json_path = output_paths(
+        args.out_dir, output_stem(args, report.get("attack_settings"), defense), args.overwrite
+    )
     curve = json_path.with_name(f"{json_path.stem}_accuracy.png")
     save_curve([report["initial_accuracy"], *report["summary"]["accuracy"]], curve, "test accuracy", json_path.stem)
     report["curve"] = str(curve)
