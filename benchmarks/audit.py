@@ -218,12 +218,16 @@ def cell_text(name: str, cell: dict | None) -> str:
     return f"{cell['psnr']:.1f} / {cell['ssim']:.2f}{failed}"
 
 
-def load(name: str, column: Column) -> dict | None:
-    path = cell_path(name, column)
-    return json.loads(path.read_text()) if path.exists() else None
+def load_cells(names: list[str]) -> dict[str, dict[str, dict | None]]:
+    """Every cached cell of `names` by row and column key (None where a cell has not been run)."""
+    paths = {name: {c.key: cell_path(name, c) for c in COLUMNS} for name in names}
+    return {
+        name: {key: json.loads(path.read_text()) if path.exists() else None for key, path in row.items()}
+        for name, row in paths.items()
+    }
 
 
-def write_table(rows: list[str]) -> None:
+def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> None:
     """audit.md (rows attacks, columns defense and strength) and audit.json from the cached cells."""
     names = [*rows, "fedavg"]
     header = "| attack | " + " | ".join(f"{c.defense} {c.strength}".strip() for c in COLUMNS) + " |"
@@ -238,17 +242,17 @@ def write_table(rows: list[str]) -> None:
         header,
         "|" + "---|" * (len(COLUMNS) + 1),
     ]
-    lines += ["| " + " | ".join([name, *(cell_text(name, load(name, c)) for c in COLUMNS)]) + " |" for name in names]
+    for name in names:
+        lines.append("| " + " | ".join([name, *(cell_text(name, cells[name][c.key]) for c in COLUMNS)]) + " |")
     lines += ["", "Settings:", ""]
     lines += [f"- {name}: {ROWS[name].setting}" for name in rows]
     lines += [f"- fedavg: {FED_SETTING}", f"- machine: {machine()}", ""]
     (OUT / "audit.md").write_text("\n".join(lines))
-    cells = {name: {c.key: load(name, c) for c in COLUMNS} for name in names}
     settings = {name: ROWS[name].setting for name in rows} | {"fedavg": FED_SETTING}
     (OUT / "audit.json").write_text(json.dumps({"settings": settings, "cells": cells}, indent=1) + "\n")
 
 
-def write_picture(rows: list[str]) -> None:
+def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> None:
     """audit.png: per attack, the first private image, then its reconstruction under every column."""
     figure, axes = plt.subplots(
         len(rows), len(COLUMNS) + 1, figsize=(0.9 * (len(COLUMNS) + 1), 1.0 * len(rows) + 0.8), squeeze=False
@@ -257,8 +261,8 @@ def write_picture(rows: list[str]) -> None:
         truth = None
         for c, column in enumerate(COLUMNS):
             axis = axes[r][c + 1]
-            example = CELLS / f"{name}__{column.key}.pt"
-            cell = load(name, column)
+            example = cell_path(name, column).with_suffix(".pt")
+            cell = cells[name][column.key]
             if example.exists() and cell and cell["status"] == "ok":
                 saved = torch.load(example)
                 truth = saved["truth"]
@@ -300,8 +304,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     columns = [c for c in COLUMNS if args.columns is None or c.key in args.columns]
     run_cells(args.rows, columns, args.data_dir, fed=not args.no_fed, fresh=args.fresh, jobs=args.jobs)
-    write_table(list(ROWS))
-    write_picture(list(ROWS))
+    cells = load_cells([*ROWS, "fedavg"])
+    write_table(list(ROWS), cells)
+    write_picture(list(ROWS), cells)
     print(f"table: {OUT / 'audit.md'} | picture: {OUT / 'audit.png'}")
 
 
