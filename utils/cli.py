@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import torch
 
+from utils.domains import COUNT
 from utils.errors import UsageError
 
 
@@ -27,12 +28,7 @@ def resolve_device(name: str | None) -> torch.device:
     return torch.device(name)
 
 
-def positive(value: str) -> int:
-    """argparse type for counts that must be at least 1."""
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
+positive = COUNT  # argparse type for counts that must be at least 1 (utils/domains.py)
 
 
 def run_cli(main: Callable[[], None]) -> None:

@@ -1,0 +1,82 @@
+"""Flag domains declared once, where a flag is defined: argparse `type=` objects that parse a value and
+refuse anything outside the domain with one line naming the value and what is allowed.
+
+    add("--rec_lr", type=Real(low=0, low_open=True), ...)   # error: argument --rec_lr: nan is not a finite number > 0
+
+`str(domain)` is the allowed set in words, for help texts and error messages.
+"""
+
+import argparse
+import math
+from dataclasses import dataclass
+
+
+def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
+    return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class Real:
+    """A float in [low, high] (either end open, either end absent); NaN never, inf only if `allow_inf`."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    allow_inf: bool = False
+
+    def __str__(self) -> str:
+        kind = "a number (inf allowed)" if self.allow_inf else "a finite number"
+        bounds = _bounds(self.low, self.high, self.low_open, self.high_open)
+        return f"{kind} {bounds}".strip()
+
+    def contains(self, value: float) -> bool:
+        if math.isnan(value) or (math.isinf(value) and not self.allow_inf):
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return not (self.high is not None and (value > self.high or (self.high_open and value == self.high)))
+
+    def __call__(self, text: str) -> float:
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {self}") from None
+        if not self.contains(value):
+            raise argparse.ArgumentTypeError(f"{text} is not {self}")
+        return value
+
+
+@dataclass(frozen=True)
+class Count:
+    """An integer in [low, high] (high absent = unbounded)."""
+
+    low: int = 1
+    high: int | None = None
+
+    def __str__(self) -> str:
+        return f"an integer {_bounds(self.low, self.high, False, False)}"
+
+    def contains(self, value: int) -> bool:
+        return value >= self.low and (self.high is None or value <= self.high)
+
+    def __call__(self, text: str) -> int:
+        try:
+            value = int(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {self}") from None
+        if not self.contains(value):
+            raise argparse.ArgumentTypeError(f"{text} is not {self}")
+        return value
+
+
+POSITIVE = Real(low=0, low_open=True)  # step sizes, scales
+NON_NEGATIVE = Real(low=0)  # weights of penalty terms, momentum-free decays
+FRACTION = Real(low=0, high=1, low_open=True)  # (0, 1]
+COUNT = Count(1)  # at least one
+NON_NEGATIVE_COUNT = Count(0)
