@@ -24,7 +24,7 @@ from tqdm import tqdm
 import main_fed
 import main_grad
 from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
-from utils.cli import positive
+from utils.cli import OneLineParser, add_dry_run_argument, positive
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -64,10 +64,10 @@ def cnn(attack: str, *extra: str) -> tuple[str, ...]:
     return ("--attack", attack, "--model", "cnn", "--normalize", *extra)
 
 
-DLG_FAST = ("--normalize", "--num_exp", "2", "--rec_epochs", "300")  # one trial: a stall shows as a failure
+DLG_FAST = ("--normalize", "--num_exp", "2", "--rec_epochs", "300", "--restarts", "3")  # restarts as a user runs them
 ROWS = {
-    "dlg": Row("LeNet, 2 images, batch 1, 300 L-BFGS steps, 1 trial", lenet("dlg", *DLG_FAST)),
-    "idlg": Row("LeNet, 2 images, batch 1, 300 L-BFGS steps, 1 trial", lenet("idlg", *DLG_FAST)),
+    "dlg": Row("LeNet, 2 images, batch 1, 300 L-BFGS steps, best of 3 trials", lenet("dlg", *DLG_FAST)),
+    "idlg": Row("LeNet, 2 images, batch 1, 300 L-BFGS steps, best of 3 trials", lenet("idlg", *DLG_FAST)),
     "grnn": Row(
         "LeNet, 1 image, 1000 iterations", lenet("grnn", "--normalize", "--num_exp", "1", "--rec_epochs", "1000")
     ),
@@ -115,7 +115,8 @@ COLUMNS = [
 ]
 FED_FLAGS = (
     *("--model", "fc2", "--dataset", "npz", "--normalize", "--total_clients", "10", "--num_rounds", "10"),
-    *("--attack", "none", "--seed", "0"),
+    *("--C", "1", "--p_type", "dirichlet", "--beta", "0.5", "--local_epochs", "1", "--batch_size", "50"),
+    *("--lr", "0.1", "--lr_decay", "0.95", "--client_momentum", "0", "--attack", "none", "--seed", "0"),
 )
 FED_SETTING = "FedAvg accuracy: FC-2, CIFAR-10 subset (5,000 train / 1,000 test), 10 clients, Dirichlet 0.5, 10 rounds"
 
@@ -140,6 +141,7 @@ def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) ->
     torch.save({"truth": result.truth[0], "reconstructed": result.reconstructed[0]}, example_path)
     return {
         "status": "ok",
+        "example_psnr": result.per_image[0]["psnr"],  # the pictured image's own PSNR (None if its case diverged)
         "psnr": summary["psnr"],
         "ssim": summary["ssim"],
         "label_acc": summary["label_acc"],
@@ -253,7 +255,8 @@ def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> No
 
 
 def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> None:
-    """audit.png: per attack, the first private image, then its reconstruction under every column."""
+    """audit.png: per attack, the first private image, then its reconstruction under every column, captioned
+    with that reconstruction's own PSNR and, in brackets, the cell's mean PSNR over all its images."""
     figure, axes = plt.subplots(
         len(rows), len(COLUMNS) + 1, figsize=(0.9 * (len(COLUMNS) + 1), 1.0 * len(rows) + 0.8), squeeze=False
     )
@@ -267,7 +270,8 @@ def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> 
                 saved = torch.load(example)
                 truth = saved["truth"]
                 axis.imshow(image_array(saved["reconstructed"]), cmap="gray", vmin=0, vmax=1)
-                axis.set_xlabel(f"{cell['psnr']:.0f} dB", fontsize=6, labelpad=1)
+                own = "diverged" if cell["example_psnr"] is None else f"{cell['example_psnr']:.0f} dB"
+                axis.set_xlabel(f"{own}\n(mean {cell['psnr']:.0f})", fontsize=5, labelpad=1)
             else:
                 axis.text(0.5, 0.5, "failed" if cell else "not run", ha="center", va="center", fontsize=6)
             if r == 0:
@@ -279,6 +283,11 @@ def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> 
             axes[r][0].set_title("private", fontsize=6)
     for axis in axes.flat:
         axis.set_xticks([]), axis.set_yticks([])
+    figure.suptitle(
+        "Each picture: the reconstruction of the private image on the left, with its own PSNR; "
+        "in brackets the cell's mean PSNR over all its images",
+        fontsize=6,
+    )
     figure.tight_layout(pad=0.2)
     figure.savefig(OUT / "audit.png", dpi=110)
     plt.close(figure)
@@ -290,7 +299,7 @@ def image_array(image: torch.Tensor):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--data_dir", type=Path, default=CIFAR10.parent, help="folder with cifar10_subset.npz and mnist_test.npz"
     )
@@ -301,8 +310,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no_fed", action="store_true", help="skip the FedAvg accuracy row")
     parser.add_argument("--fresh", action="store_true", help="recompute cells already in the cache")
     parser.add_argument("--jobs", type=positive, default=2, help="cells computed at once (processes)")
+    add_dry_run_argument(parser)
     args = parser.parse_args(argv)
     columns = [c for c in COLUMNS if args.columns is None or c.key in args.columns]
+    if args.dry_run:
+        if args.dry_run == "full":
+            missing = [
+                name
+                for name in {ROWS[row].data for row in args.rows} | {CIFAR10.name}
+                if not (args.data_dir / name).exists()
+            ]
+            if missing:
+                parser.error(f"--data_dir {args.data_dir}: {', '.join(sorted(missing))} missing")
+        cells = len(columns) * (len(args.rows) + (0 if args.no_fed else 1))
+        print(f"dry run ({args.dry_run}): {cells} audit cells from {args.data_dir}; would write {OUT / 'audit.md'}")
+        return
     run_cells(args.rows, columns, args.data_dir, fed=not args.no_fed, fresh=args.fresh, jobs=args.jobs)
     cells = load_cells([*ROWS, "fedavg"])
     write_table(list(ROWS), cells)
