@@ -2,10 +2,12 @@
 
 import time
 from argparse import Namespace
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from attacks import AttackSpec, get_attack
+import torch
+
+from attacks import AttackConfig, AttackSpec, get_attack
 from attacks.sharing import with_labels
 from data import DatasetInfo, load_split, make_normalization
 from data.catalog import dataset_label
@@ -15,7 +17,15 @@ from fl.partition import P_TYPES, partition
 from models import build_model
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
-from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
+from utils.cli import (
+    OneLineParser,
+    add_data_arguments,
+    add_dry_run_argument,
+    add_output_arguments,
+    positive,
+    resolve_device,
+    run_cli,
+)
 from utils.errors import UsageError
 from utils.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
 from utils.runner import Case, RunResult, attack_cases
@@ -57,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     )
     add_defense_arguments(parser)
     add_imprint_arguments(parser)
+    add_dry_run_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -147,9 +158,19 @@ def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
     return data, info
 
 
-def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
-    """Simulate FedAvg as the flags say (every client applying the defense), attack the chosen clients'
-    updates and score them; returns the report, the attack's result (None without attack), the defense."""
+@dataclass(frozen=True)
+class Checked:
+    """What the flags alone decide, checked before any data is read."""
+
+    spec: AttackSpec | None
+    config: AttackConfig | None
+    attacked_rounds: frozenset[int]
+    defense: Defense
+    device: torch.device
+
+
+def check_flags(args: Namespace) -> Checked:
+    """Every check that needs no data: the protocol, the rounds, the attack and its fit, the defense, the device."""
     check_protocol(args)
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
@@ -157,11 +178,44 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     if spec is not None:
         check_attack_fits(spec, args)
     check_known_labels(spec, args)
-    defense = defense_from_args(args)
-    device = resolve_device(args.device)
+    return Checked(spec, config, attacked_rounds, defense_from_args(args), resolve_device(args.device))
+
+
+def dry_run(args: Namespace) -> str:
+    """--dry_run: check the flags (and with 'full' load the data and build the model) and describe the run."""
+    checked = check_flags(args)
+    attack = NO_ATTACK if checked.spec is None else f"{args.attack} at rounds {sorted(checked.attacked_rounds)}"
+    settings = None if checked.config is None else settings_of(checked.config)
+    stem = f"{args.out_dir}/{output_stem(args, settings, checked.defense)}"
+    if args.dry_run == "flags":
+        return f"dry run (flags): FedAvg on --dataset {args.dataset}, attack {attack}; would write {stem}.json"
     seed_everything(args.seed)
     data, info = build_data(args)
-    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
+    model = imprint_from_args(
+        build_model(args.model, info.channels, info.image_size, info.num_classes).to(checked.device),
+        args,
+        info,
+        data.normalization,
+    )
+    sizes = sorted(len(share) for share in data.shares)
+    parameters = sum(p.numel() for p in model.parameters())
+    return (
+        f"dry run: FedAvg of --model {args.model} ({parameters} parameters) for {args.num_rounds} rounds, "
+        f"{args.total_clients} clients holding {sizes[0]}-{sizes[-1]} of {len(data.train_labels)} "
+        f"--dataset {args.dataset} training images, {args.local_epochs} local epoch(s) at batch {args.batch_size}; "
+        f"attack {attack}; defense {checked.defense.label() if checked.defense.name != 'none' else 'none'}; "
+        f"would write {stem}.json"
+    )
+
+
+def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
+    """Simulate FedAvg as the flags say (every client applying the defense), attack the chosen clients'
+    updates and score them; returns the report, the attack's result (None without attack), the defense."""
+    checked = check_flags(args)
+    spec, config, defense = checked.spec, checked.config, checked.defense
+    seed_everything(args.seed)
+    data, info = build_data(args)
+    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(checked.device)
     model = imprint_from_args(model, args, info, data.normalization)
     settings = FedSettings(
         num_rounds=args.num_rounds,
@@ -173,7 +227,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         lr_decay=args.lr_decay,
         momentum=args.client_momentum,
         weight_decay=args.weight_decay,
-        attack_rounds=attacked_rounds if spec is not None else frozenset(),
+        attack_rounds=checked.attacked_rounds if spec is not None else frozenset(),
         rec_batch_size=args.rec_batch_size,
         seed=args.seed,
         defense=defense,
@@ -205,6 +259,10 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    if args.dry_run:
+        line = dry_run(args)
+        print(line)
+        return {"dry_run": line}
     report, attacked, defense = run(args)
     png, json_path = output_paths(
         args.out_dir, output_stem(args, report.get("attack_settings"), defense), args.overwrite

@@ -5,7 +5,7 @@ from argparse import Namespace
 
 import torch
 
-from attacks import AttackSpec, get_attack
+from attacks import AttackConfig, AttackSpec, get_attack
 from attacks.sharing import add_client_arguments, client_share, share_privacy
 from data import load_split, make_normalization
 from data.catalog import dataset_label
@@ -13,7 +13,15 @@ from defenses import Defense, add_defense_arguments, defense_from_args
 from models import build_model, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
-from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
+from utils.cli import (
+    OneLineParser,
+    add_data_arguments,
+    add_dry_run_argument,
+    add_output_arguments,
+    positive,
+    resolve_device,
+    run_cli,
+)
 from utils.errors import UsageError
 from utils.report import attack_label, output_paths, save_grid, summary_line, write_json
 from utils.runner import Case, RunResult, attack_cases
@@ -39,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add_client_arguments(parser)
     add_defense_arguments(parser)
     add_imprint_arguments(parser)
+    add_dry_run_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -83,17 +92,39 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
     return cases
 
 
+def check_flags(args: Namespace) -> tuple[AttackSpec, AttackConfig, Defense, torch.device]:
+    """Everything the flags alone decide, checked before any data is read."""
+    spec = get_attack(args.attack)
+    check_attack_fits(spec, args)
+    return spec, attack_config(spec, args), defense_from_args(args), resolve_device(args.device)
+
+
+def dry_run(args: Namespace) -> str:
+    """--dry_run: check the flags (and with 'full' build the cases) and describe the run without attacking."""
+    spec, config, defense, device = check_flags(args)
+    stem = f"{args.out_dir}/{output_stem(args, defense)}.png"
+    if args.dry_run == "flags":
+        return f"dry run (flags): {args.attack} on --dataset {args.dataset} would write {stem}"
+    seed_everything(args.seed)
+    cases = build_cases(args, spec, defense, device)
+    observation = cases[0].observation
+    shared = "an update" if observation.update is not None else "a gradient"
+    parameters = sum(p.numel() for p in observation.model.parameters())
+    return (
+        f"dry run: {args.attack} ({config.rec_epochs} steps x {config.restarts} trials) on {len(cases)} "
+        f"batch(es) of {args.rec_batch_size} {'x'.join(map(str, observation.image_shape))} image(s) of "
+        f"--dataset {args.dataset}, each sharing {shared} of --model {args.model} ({parameters} parameters), "
+        f"defense {defense.label() if defense.name != 'none' else 'none'}; would write {stem}"
+    )
+
+
 def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     """Build the cases the flags describe (each client defends its share), attack them and score them;
     returns the report, the attack's result and the defense, and writes no files."""
-    spec = get_attack(args.attack)
-    check_attack_fits(spec, args)
-    defense = defense_from_args(args)
-    device = resolve_device(args.device)
+    spec, config, defense, device = check_flags(args)
     seed_everything(args.seed)
     started = time.perf_counter()
     cases = build_cases(args, spec, defense, device)
-    config = attack_config(spec, args)
     result = attack_cases(spec, config, cases)
     report = {
         "args": vars(args),
@@ -109,6 +140,10 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    if args.dry_run:
+        line = dry_run(args)
+        print(line)
+        return {"dry_run": line}
     report, result, defense = run(args)
     png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]

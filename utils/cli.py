@@ -67,3 +67,16 @@ def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
     add("--out_dir", default="images", help=f"where {outputs} go")
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")
+
+
+def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
+    """--dry_run [full|flags]: check and describe the run, then exit 0 without attacking or training."""
+    parser.add_argument(
+        "--dry_run",
+        nargs="?",
+        const="full",
+        choices=("full", "flags"),
+        default=None,
+        help="check everything and print what would run, then stop: full (default) also loads the data and builds "
+        "the model (and, in main_grad, the observations); flags checks the flags alone (no data needed)",
+    )
