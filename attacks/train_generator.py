@@ -23,7 +23,7 @@ from torchvision.utils import save_image
 
 from data import DATASETS, load_split
 from models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
-from utils.cli import OneLineParser, positive, resolve_device, run_cli
+from utils.cli import OneLineParser, add_dry_run_argument, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.progress import loss_bar
 from utils.seeding import seed_everything
@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--seed", type=int, default=0)
     add("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add("--quiet", action="store_true", help="no progress bar")
+    add_dry_run_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -98,6 +99,9 @@ def training_images(args: Namespace) -> tuple[torch.Tensor, str]:
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     device = resolve_device(args.device)
+    if args.dry_run == "flags":
+        print(f"dry run (flags): a {args.loss} generator on --dataset {args.dataset}; would write {args.out}")
+        return Path(args.out)
     seed_everything(args.seed)
     images, dataset = training_images(args)
     meta = {
@@ -133,6 +137,12 @@ def main(argv: list[str] | None = None) -> Path:
         meta = checkpoint["meta"]
     elif out.exists():
         raise UsageError(f"--out {out} exists; pass --resume to continue it or choose another path")
+    if args.dry_run:
+        print(
+            f"dry run: a {args.loss} generator on {len(images)} {dataset} images, from step {meta['steps']} to "
+            f"{args.steps}; would write {out}"
+        )
+        return out
 
     def save() -> None:
         states = {"generator": generator.state_dict(), "critic": critic.state_dict()}

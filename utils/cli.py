@@ -12,7 +12,11 @@ from utils.errors import UsageError
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line instead of usage text."""
+    """argparse that reports a bad flag in one line instead of usage text, and takes flags only by their
+    whole names (a mistyped or renamed flag is an error, never silently another flag's abbreviation)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
 
     def error(self, message: str) -> None:
         print(f"error: {message} (see --help)", file=sys.stderr)

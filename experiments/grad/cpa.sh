@@ -1,21 +1,23 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # Cocktail Party Attack (Kariyappa et al. 2023): ICA on the first fully connected layer's gradient.
-# Edit BASE_DATADIR (or export it) to point at the folder holding your datasets.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+# Run from anywhere: sh experiments/grad/cpa.sh [flags added to every run]; DRY_RUN=1 checks every command only.
+# Edit BASE_DATADIR (or export it): the folder holding your datasets, relative to the repository root.
 BASE_DATADIR="${BASE_DATADIR:-../data}"
-PYTHON="${PYTHON:-.venv/bin/python}"
+cd "$(dirname "$0")/../.." || exit 2
+. experiments/lib.sh
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
-# The seed's settings: FC-2 on Tiny-ImageNet, 25,000 Adam steps at lr 1e-3, decor 1.47, T 12.4, TV 3.1 (the paper's
-# FC-2 settings at batch 128; the seed ran batch 4). Tiny-ImageNet images are 64x64: FC-2's 256 units cap the batch.
-"$PYTHON" main_grad.py --attack cpa --model fc2 --dataset tiny_imagenet --base_data_dir "$BASE_DATADIR" --normalize \
+section "CPA, the paper's and the original implementation's settings (Tiny-ImageNet)" tiny_imagenet
+# FC-2: 25,000 Adam steps at lr 1e-3, decor 1.47, T 12.4, TV 3.1 (the paper's FC-2 settings at batch 128; the
+# original ran batch 4). Tiny-ImageNet images are 64x64: FC-2's 256 units cap the batch.
+run main_grad.py --attack cpa --model fc2 --dataset tiny_imagenet --base_data_dir "$BASE_DATADIR" --normalize \
   --rec_batch_size 128 --rec_epochs 25000 --rec_lr 1e-3 --decor 1.47 --T 12.4 --tv 3.1 "$@"
-# VGG-16: embeddings at its first linear layer, then feature inversion (the seed's VGG settings).
-"$PYTHON" main_grad.py --attack cpa --model vgg16 --dataset tiny_imagenet --base_data_dir "$BASE_DATADIR" --normalize \
+# VGG-16: embeddings at its first linear layer, then feature inversion (the original's VGG settings).
+run main_grad.py --attack cpa --model vgg16 --dataset tiny_imagenet --base_data_dir "$BASE_DATADIR" --normalize \
   --rec_batch_size 32 --rec_epochs 25000 --rec_lr 1e-3 --decor 5.3 --T 7.7 --tv 0.1 --nv 0.13 --l1 5 --fi 1 "$@"
 
-# CPU-fast variants on the embedded sample images (no download; under a minute each).
-"$PYTHON" main_grad.py --attack cpa --model fc2 --dataset cifar10_sample --normalize --rec_batch_size 16 "$@"
-"$PYTHON" main_grad.py --attack cpa --model vgg16 --dataset cifar10_sample --normalize --rec_batch_size 8 \
+section "CPU-fast: the embedded CIFAR-10 sample images (under a minute each)"
+run main_grad.py --attack cpa --model fc2 --dataset cifar10_sample --normalize --rec_batch_size 16 "$@"
+run main_grad.py --attack cpa --model vgg16 --dataset cifar10_sample --normalize --rec_batch_size 8 \
   --rec_epochs 300 --fi_epochs 300 --decor 5.3 --T 7.7 --tv 0.1 --nv 0.13 --l1 5 "$@"
+finish
