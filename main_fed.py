@@ -42,10 +42,15 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--total_clients", type=positive, default=10, help="number of clients")
     add("--C", type=float, default=1.0, help="fraction of clients selected per round, in (0, 1]")
     add("--local_epochs", type=positive, default=1, help="passes of a client over its data per round")
-    add("--batch_size", type=positive, default=50, help="client mini-batch size")
+    add("--batch_size", type=positive, default=10, help="client mini-batch size (the original implementation: 50)")
     add("--lr", type=float, default=0.1, help="client SGD learning rate in round 1")
     add("--lr_decay", type=float, default=0.95, help="lr multiplier applied once per round")
-    add("--client_momentum", type=float, default=0.0, help="client SGD momentum (fresh every round)")
+    add(
+        "--client_momentum",
+        type=float,
+        default=0.5,
+        help="client SGD momentum, fresh every round (the original implementation's scripts: 0)",
+    )
     add("--weight_decay", type=float, default=0.0, help="client SGD weight decay")
     add("--iid", action="store_true", help="split the training set iid (overrides --p_type)")
     add("--p_type", choices=P_TYPES, default="dirichlet", help="non-iid split: Dirichlet label skew or fixed classes")
@@ -55,15 +60,22 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add_data_arguments(parser, model="cnn", dataset="digits")
     add(
         "--attack_rounds",
-        default="all",
-        help="rounds (1-based, comma-separated) at which the server attacks one client, or 'all'",
+        default="last",
+        help="rounds (1-based, comma-separated) at which the server attacks one client, 'all' or 'last'",
     )
     add("--seed", type=int, default=0, help="seed for the model, the split, client sampling and the attack")
     add_output_arguments(parser, outputs="the grid, the accuracy curve and the JSON")
     add_attack_arguments(
         parser,
-        batch_help="images the attacked client holds in its round (it trains on them; the attack reconstructs them)",
+        batch_help="images the attack reconstructs from the attacked client's update",
         extra=(NO_ATTACK,),
+    )
+    add(
+        "--victim_images",
+        type=positive,
+        default=None,
+        help="the small-client scenario: the attacked client trains on only this many fresh images in its "
+        "attacked round (default: on all its data, as every client does)",
     )
     add_defense_arguments(parser)
     add_imprint_arguments(parser)
@@ -72,13 +84,17 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
 
 
 def parse_rounds(text: str, num_rounds: int) -> frozenset[int]:
-    """--attack_rounds: 'all' or a comma-separated list of 1-based rounds."""
+    """--attack_rounds: 'all', 'last' or a comma-separated list of 1-based rounds."""
     if text.strip() == "all":
         return frozenset(range(1, num_rounds + 1))
+    if text.strip() == "last":
+        return frozenset({num_rounds})
     try:
         rounds = frozenset(int(part) for part in text.split(","))
     except ValueError:
-        raise UsageError(f"--attack_rounds {text!r}: give 'all' or comma-separated round numbers, e.g. 1,5") from None
+        raise UsageError(
+            f"--attack_rounds {text!r}: give 'all', 'last' or comma-separated round numbers, e.g. 1,5"
+        ) from None
     if not rounds or min(rounds) < 1 or max(rounds) > num_rounds:
         raise UsageError(f"--attack_rounds {text}: rounds must lie between 1 and --num_rounds {num_rounds}")
     return rounds
@@ -98,8 +114,9 @@ def check_protocol(args: Namespace) -> None:
 
 def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense) -> str:
     """The seed's naming, e.g. fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
-    (fix_class splits read fix{k}; imp_ marks --imprint; _kl --known_labels; an npz dataset is named by
-    its file; no rec part without attack), then the defense if any (e.g. _prune0.9)."""
+    (fix_class splits read fix{k}; imp_ marks --imprint; _v{N} the small-client scenario --victim_images N;
+    _kl --known_labels; an npz dataset is named by its file; no rec part without attack), then the defense
+    if any (e.g. _prune0.9)."""
     space = "nz" if args.normalize else "unz"
     dataset = dataset_label(args.dataset, args.base_data_dir)
     model = f"imp_{args.model}" if args.imprint else args.model
@@ -114,11 +131,23 @@ def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense)
         if attack_settings is None
         else (f"_{attack_settings['rec_epochs']}re_{args.rec_batch_size}rb_{attack_settings['rec_lr']}rl")
     )
+    rec += "" if attack_settings is None or args.victim_images is None else f"_v{args.victim_images}"
     rec += "_kl" if getattr(args, "known_labels", False) else ""
     return (
         f"{args.strategy}_{args.attack}_{space}{dataset}_{model}_{split}{rec}_{args.total_clients}c_"
         f"{args.num_rounds}r_{args.local_epochs}e_{args.batch_size}b_{args.lr}l_{args.client_momentum}m{defense.tag()}"
     )
+
+
+def scenario(args: Namespace) -> dict:
+    """Which attacked client the run simulated: the realistic one (all its data) or a small one."""
+    if args.victim_images is None:
+        return {"name": "full_client", "about": "the attacked client trains on all its data of the round"}
+    return {
+        "name": "small_client",
+        "victim_images": args.victim_images,
+        "about": f"the attacked client trains on {args.victim_images} fresh image(s) in its attacked round",
+    }
 
 
 def check_known_labels(spec: AttackSpec | None, args: Namespace) -> None:
@@ -128,10 +157,14 @@ def check_known_labels(spec: AttackSpec | None, args: Namespace) -> None:
 
 
 def granted(cases: list[Case], args: Namespace) -> list[Case]:
-    """With --known_labels the server is also told the attacked client's labels of that round."""
+    """With --known_labels the server is also told the labels of the images it reconstructs (a client that
+    trained on more: of the first of them in training order)."""
     if not getattr(args, "known_labels", False):
         return cases
-    return [replace(case, observation=with_labels(case.observation, case.labels)) for case in cases]
+    return [
+        replace(case, observation=with_labels(case.observation, case.labels[: case.observation.num_images]))
+        for case in cases
+    ]
 
 
 def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
@@ -150,8 +183,10 @@ def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
         args.min_samples,
         args.seed,
     )
-    if args.attack != NO_ATTACK and max(len(share) for share in shares) < args.rec_batch_size:
-        raise UsageError(f"--rec_batch_size {args.rec_batch_size}: no client holds that many training images")
+    needed = max(args.rec_batch_size, args.victim_images or 0)
+    if args.attack != NO_ATTACK and max(len(share) for share in shares) < needed:
+        flag = "--victim_images" if needed > args.rec_batch_size else "--rec_batch_size"
+        raise UsageError(f"{flag} {needed}: no client holds that many training images")
     info = train.info
     normalization = make_normalization(info, args.normalize, args.norm_stats)
     data = FedData(train_images, train_labels, shares, test_images, test_labels, normalization)
@@ -178,6 +213,11 @@ def check_flags(args: Namespace) -> Checked:
     if spec is not None:
         check_attack_fits(spec, args)
     check_known_labels(spec, args)
+    if args.victim_images is not None and args.rec_batch_size > args.victim_images:
+        raise UsageError(
+            f"--rec_batch_size {args.rec_batch_size}: the attack cannot reconstruct more than the "
+            f"--victim_images {args.victim_images} the client holds"
+        )
     return Checked(spec, config, attacked_rounds, defense_from_args(args), resolve_device(args.device))
 
 
@@ -229,6 +269,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         weight_decay=args.weight_decay,
         attack_rounds=checked.attacked_rounds if spec is not None else frozenset(),
         rec_batch_size=args.rec_batch_size,
+        victim_images=args.victim_images,
         seed=args.seed,
         defense=defense,
     )
@@ -244,6 +285,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     }
     if config is not None:
         report["attack_settings"] = settings_of(config)
+        report["scenario"] = scenario(args)
     attacked = None
     if fed.cases:
         attacked = attack_cases(spec, config, granted(fed.cases, args))

@@ -78,14 +78,20 @@ def client_update(
 
 
 def observed(
-    model: nn.Module, images: torch.Tensor, normalization: Normalization, model_mode: str, **shared
+    model: nn.Module,
+    images: torch.Tensor,
+    normalization: Normalization,
+    model_mode: str,
+    num_images: int | None = None,
+    **shared,
 ) -> Observation:
-    """The Observation of a batch: the broadcast model, public shapes, and what was shared."""
+    """The Observation of a batch: the broadcast model, public shapes, and what was shared; the attack
+    reconstructs `num_images` images (default: the whole batch)."""
     with torch.no_grad():
         num_classes = copy.deepcopy(model).eval()(images[:1]).shape[1]
     return Observation(
         model=copy.deepcopy(model),
-        num_images=images.shape[0],
+        num_images=images.shape[0] if num_images is None else num_images,
         image_shape=tuple(images.shape[1:]),
         num_classes=num_classes,
         normalization=normalization,
@@ -130,16 +136,20 @@ def observe_update(
     normalization: Normalization,
     model_mode: str,
     local: LocalTraining,
+    num_images: int | None = None,
 ) -> Observation:
     """What the server sees of a client that shared `update` of broadcast `model` after training on `images`:
-    the update, the public settings, and the pseudo-gradient."""
+    the update, the public settings, the number of examples, and the pseudo-gradient; the attack
+    reconstructs `num_images` of the images (default: all)."""
     scale = local.lr * local_steps(local, len(images))
     return observed(
         model,
         images,
         normalization,
         model_mode,
+        num_images,
         gradient=tuple(-u / scale for u in update),
         update=update,
         local_training=local,
+        num_examples=len(images),
     )

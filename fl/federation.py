@@ -5,9 +5,11 @@ each trains its own copy in turn (fresh SGD state every round, lr decayed per ro
 averages the trained models by sample count and evaluates the result on the held-out test split.
 
 At an attacked round the server (seeded) picks one of the selected clients that holds at least
-`rec_batch_size` images. That client's data of the round is `rec_batch_size` of its images
-(a seeded draw: a client with a few fresh samples, where the threat is real); it trains on them
-with the public settings and its update is averaged like any other. The server keeps what it
+`rec_batch_size` images. By default that client trains as every client does, on all its data of the
+round (the realistic case: the attack then reconstructs `rec_batch_size` images from an update of
+many local steps over many images). With `victim_images` N the attacked client's data of that round
+is instead N of its images (a seeded draw: a client with a few fresh samples, where the threat is
+greatest). Either way its update is averaged like any other. The server keeps what it
 observed: its OWN copy of the broadcast model, the update, the pseudo-gradient and the public
 local-training settings (fl.client.observe_update). The attack therefore starts from the
 broadcast model, never from the client's trained weights (the seed's fault). The client's images
@@ -50,7 +52,8 @@ class FedSettings:
     momentum: float = 0.0
     weight_decay: float = 0.0
     attack_rounds: frozenset[int] = frozenset()  # 1-based; empty = no attack
-    rec_batch_size: int = 1
+    rec_batch_size: int = 1  # images the attack reconstructs
+    victim_images: int | None = None  # None: the attacked client trains on all its data; N: on N fresh images
     seed: int = 0
     defense: Defense = NO_DEFENSE
 
@@ -99,16 +102,19 @@ class FedResult:
 
 
 def plan_round(shares: list[list[int]], settings: FedSettings, round_number: int) -> RoundPlan:
-    """The seeded choices of one round: selected clients, each one's samples in a fresh random
-    order, and at an attacked round one eligible client whose data is `rec_batch_size` images."""
+    """The seeded choices of one round: selected clients, each one's samples in a fresh random order,
+    and at an attacked round one eligible client (holding enough images), whose data is cut to
+    `victim_images` images when that scenario is chosen."""
     rng = np.random.default_rng((settings.seed, round_number))
     selected = sorted(int(c) for c in rng.choice(len(shares), settings.clients_per_round(), replace=False))
     samples = {c: [int(i) for i in rng.permutation(shares[c])] for c in selected}
-    eligible = [c for c in selected if len(shares[c]) >= settings.rec_batch_size]
+    needed = max(settings.rec_batch_size, settings.victim_images or 0)
+    eligible = [c for c in selected if len(shares[c]) >= needed]
     attacked = None
     if round_number in settings.attack_rounds and eligible:
         attacked = int(rng.choice(eligible))
-        samples[attacked] = samples[attacked][: settings.rec_batch_size]
+        if settings.victim_images is not None:
+            samples[attacked] = samples[attacked][: settings.victim_images]
     return RoundPlan(selected, samples, attacked)
 
 
@@ -142,7 +148,9 @@ def run_federation(
                 update, state = client_update(model, images, labels, local, MODEL_MODE, settings.defense)
                 history.setdefault(client, []).extend(privacy_history(local, len(indices)))
                 if client == plan.attacked:
-                    observation = observe_update(model, update, images, data.normalization, MODEL_MODE, local)
+                    observation = observe_update(
+                        model, update, images, data.normalization, MODEL_MODE, local, settings.rec_batch_size
+                    )
                     meta = {"round": round_number, "client": client, "dataset_indices": indices, "lr": local.lr}
                     result.cases.append(Case(observation, pixels, labels.cpu(), meta))
                 states.append(state)

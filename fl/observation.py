@@ -29,6 +29,8 @@ class Observation:
     parameter in `model.named_parameters()` order. A client that trains locally shares
     `update` (new minus broadcast parameters, same order) and the server knows the
     `local_training` settings; `gradient` is then the update turned into a pseudo-gradient.
+    `num_images` is how many images the attack reconstructs; a FedAvg client may have trained on more
+    (`num_examples`), and the attack then recovers at most `num_images` of them.
     """
 
     model: nn.Module
@@ -40,6 +42,7 @@ class Observation:
     model_mode: str
     update: tuple[torch.Tensor, ...] | None = None
     local_training: LocalTraining | None = None
+    num_examples: int | None = None  # FedAvg: how many images the client trained on (public: it weights the mean)
 
     def parameters(self) -> dict[str, torch.Tensor]:
         """The broadcast trainable parameters by name (the order of `gradient`), as fresh leaves

@@ -2,6 +2,8 @@
 attack's starting point, a one-step one-image client recovered, and one-line errors for bad flags."""
 
 import copy
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -69,13 +71,39 @@ def test_attack_off_matches_a_reference_fedavg_exactly(digits: FedData) -> None:
     assert result.rounds[-1]["accuracy"] > result.initial_accuracy
 
 
-def test_fraction_selects_clients_and_attacked_round_uses_rec_batch_size(digits: FedData) -> None:
-    config = settings(total_clients=3, fraction=0.34, attack_rounds=frozenset({2}), rec_batch_size=4)
+def test_fraction_selects_clients_and_the_small_client_trains_on_victim_images(digits: FedData) -> None:
+    config = settings(total_clients=3, fraction=0.34, attack_rounds=frozenset({2}), rec_batch_size=4, victim_images=4)
     first, second = plan_round(digits.shares, config, 1), plan_round(digits.shares, config, 2)
     assert len(first.selected) == len(second.selected) == 1
     assert first.attacked is None and second.attacked == second.selected[0]
     assert len(second.samples[second.attacked]) == 4
     assert set(second.samples[second.attacked]) <= set(digits.shares[second.attacked])
+
+
+def test_by_default_the_attacked_client_trains_on_all_its_data(digits: FedData) -> None:
+    config = settings(attack_rounds=frozenset({1}), rec_batch_size=2)
+    plan = plan_round(digits.shares, config, 1)
+    assert plan.attacked is not None
+    assert sorted(plan.samples[plan.attacked]) == sorted(digits.shares[plan.attacked])
+    torch.manual_seed(0)
+    result = run_federation(build_model("cnn", 1, (8, 8), 10), digits, replace(config, num_rounds=1), progress=False)
+    (case,) = result.cases
+    assert len(case.images) == len(digits.shares[plan.attacked]) > case.observation.num_images == 2
+    assert case.observation.num_examples == len(case.images)
+
+
+@pytest.mark.parametrize(
+    ("flags", "scenario", "marker"), [([], "full_client", ""), (["--victim_images", "1"], "small_client", "_v1")]
+)
+def test_the_json_and_the_name_say_which_client_was_attacked(
+    flags: list[str], scenario: str, marker: str, tmp_path: Path
+) -> None:
+    argv = ["--attack", "idlg", "--model", "lenet", "--num_rounds", "1", "--rec_epochs", "2", "--quiet"]
+    report = main_fed.main([*argv, *flags, "--out_dir", str(tmp_path)])
+    assert report["scenario"]["name"] == scenario
+    assert Path(report["grid"]).name.endswith(f"_1rb_1.0rl{marker}_10c_1r_1e_10b_0.1l_0.5m.png")
+    held = len(report["experiments"][0]["dataset_indices"])
+    assert held == 1 if flags else held > 1
 
 
 def test_attack_starts_from_the_broadcast_model_not_the_trained_one(digits: FedData) -> None:
@@ -109,12 +137,13 @@ def test_attack_starts_from_the_broadcast_model_not_the_trained_one(digits: FedD
 
 def test_one_step_one_image_client_is_recovered(tmp_path) -> None:
     argv = ["--dataset", "cifar10_sample", "--model", "lenet", "--attack", "idlg", "--total_clients", "2"]
-    argv += ["--num_rounds", "1", "--iid", "--local_epochs", "1", "--rec_batch_size", "1"]
+    argv += ["--num_rounds", "1", "--iid", "--local_epochs", "1", "--rec_batch_size", "1", "--victim_images", "1"]
+    argv += ["--batch_size", "50", "--client_momentum", "0"]
     report = main_fed.main([*argv, "--normalize", "--quiet", "--out_dir", str(tmp_path)])
     assert report["summary"]["psnr"] > 25
     assert report["summary"]["label_acc"] == 1.0
     assert report["experiments"][0]["round"] == 1
-    stem = "fedavg_idlg_nzcifar10_sample_lenet_iid_300re_1rb_1.0rl_2c_1r_1e_50b_0.1l_0.0m"
+    stem = "fedavg_idlg_nzcifar10_sample_lenet_iid_300re_1rb_1.0rl_v1_2c_1r_1e_50b_0.1l_0.0m"
     assert {p.name for p in tmp_path.iterdir()} == {f"{stem}.png", f"{stem}.json", f"{stem}_accuracy.png"}
 
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from attacks.base import AttackConfig, AttackSpec
 from fl.observation import Observation
 from utils.errors import AttackDiverged
+from utils.pairing import matched_truth
 from utils.scoring import score_batch, summarise
 
 
@@ -37,7 +38,8 @@ class RunResult:
 
 
 def attack_cases(spec: AttackSpec, config: AttackConfig, cases: Iterable[Case]) -> RunResult:
-    """Attack every case (seeded per case); a diverged case is reported and the rest kept."""
+    """Attack every case (seeded per case); a diverged case is reported and the rest kept. A case whose
+    client trained on more images than the attack reconstructs is scored on the images it matched."""
     truths, reconstructions, rows, experiments, predicted, true_labels = [], [], [], [], [], []
     seconds = 0.0
     for index, case in enumerate(cases):
@@ -49,20 +51,26 @@ def attack_cases(spec: AttackSpec, config: AttackConfig, cases: Iterable[Case]) 
             result, failure = None, error
         elapsed = time.perf_counter() - start
         seconds += elapsed
-        truths.append(case.images)
-        true_labels.append(case.labels)
+        truth, truth_labels = case.images[: case.observation.num_images], case.labels[: case.observation.num_images]
         if result is None:
+            truths.append(truth)
+            true_labels.append(truth_labels)
             tqdm.write(f"case {index}: {failure}; keeping the other results")
             experiments.append({**record, "status": "diverged", "error": str(failure), "seconds": elapsed})
-            reconstructions.append(torch.full_like(case.images, 0.5))
+            reconstructions.append(torch.full_like(truth, 0.5))
             predicted.append(torch.empty(0, dtype=torch.long))
             rows += [
                 {"case": index, "status": "diverged", "label": int(y), "label_ok": False, "psnr": None, "ssim": None}
-                for y in case.labels
+                for y in truth_labels
             ]
             continue
         pixels = case.observation.normalization.denormalize(result.images.detach().cpu()).clamp(0, 1)
-        paired, scored = score_batch(case.images, case.labels, pixels, result.labels.cpu())
+        if len(pixels) < len(case.images):  # the client trained on more images than the attack recovers
+            chosen = matched_truth(pixels, case.images)
+            truth, truth_labels = case.images[chosen], case.labels[chosen]
+        truths.append(truth)
+        true_labels.append(truth_labels)
+        paired, scored = score_batch(truth, truth_labels, pixels, result.labels.cpu())
         reconstructions.append(paired)
         predicted.append(result.labels.cpu())
         rows += [{"case": index, "status": "ok", **row} for row in scored]
