@@ -5,15 +5,20 @@ from argparse import Namespace
 from dataclasses import replace
 from pathlib import Path
 
+import torch
+from torch import nn
+
 from attacks import AttackSpec, get_attack
 from attacks.sharing import with_labels
-from data import DatasetInfo, load_split, make_normalization
+from data import DatasetInfo, load_split
 from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
 from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
+from fl.public import PublicData, generator_record, imprint_server, probe_record, server_normalization
 from models import build_model
-from models.imprint import add_imprint_arguments, imprint_from_args
+from models.generators import read_checkpoint
+from models.imprint import add_imprint_arguments
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
@@ -123,8 +128,9 @@ def granted(cases: list[Case], args: Namespace) -> list[Case]:
     return [replace(case, observation=with_labels(case.observation, case.labels)) for case in cases]
 
 
-def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
-    """Both splits in memory, the training split partitioned among the clients, and the dataset's facts."""
+def build_data(args: Namespace, public: PublicData) -> tuple[FedData, DatasetInfo, dict | None]:
+    """Both splits in memory, the training split partitioned among the clients, the dataset's facts, and
+    the public source of the normalisation if it comes from data (the test split, never the clients')."""
     train = load_split(args.dataset, "train", args.base_data_dir, args.download, args.image_size)
     test = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size)
     train_images, train_labels = train.batch(list(range(len(train))))
@@ -142,9 +148,35 @@ def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
     if args.attack != NO_ATTACK and max(len(share) for share in shares) < args.rec_batch_size:
         raise UsageError(f"--rec_batch_size {args.rec_batch_size}: no client holds that many training images")
     info = train.info
-    normalization = make_normalization(info, args.normalize, args.norm_stats)
+    normalization, record = server_normalization(info, args.normalize, args.norm_stats, public)
     data = FedData(train_images, train_labels, shares, test_images, test_labels, normalization)
-    return data, info
+    return data, info, record
+
+
+def build_federation(args: Namespace, spec: AttackSpec | None, device: torch.device) -> tuple[nn.Module, FedData, dict]:
+    """The server's initial model (behind the imprint block with --imprint), the clients' data, and what
+    the server knows from public data (fl/public.py: the test split, never the clients' training split)."""
+    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="train")
+    knowledge = public_knowledge(args, spec, public)
+    data, info, record = build_data(args, public)
+    if record is not None:
+        knowledge["normalization"] = record
+    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
+    if args.imprint:
+        model, knowledge["imprint"] = imprint_server(model, info, args.bins, data.normalization, public)
+    return model, data, knowledge
+
+
+def public_knowledge(args: Namespace, spec: AttackSpec | None, public: PublicData) -> dict:
+    """The attack's own public sources: the label-count probe, a GGL generator's training set."""
+    knowledge = {}
+    if spec is None:
+        return knowledge
+    if spec.restores_labels and args.rec_batch_size > 1 and not getattr(args, "known_labels", False):
+        knowledge["label_probe"] = probe_record()
+    if getattr(args, "generator", None) and spec.name == "ggl":
+        knowledge["generator"] = generator_record(read_checkpoint(args.generator)["meta"], public, range(0))
+    return knowledge
 
 
 def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
@@ -160,9 +192,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     defense = defense_from_args(args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
-    data, info = build_data(args)
-    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
-    model = imprint_from_args(model, args, info, data.normalization)
+    model, data, knowledge = build_federation(args, spec, device)
     settings = FedSettings(
         num_rounds=args.num_rounds,
         total_clients=args.total_clients,
@@ -183,6 +213,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     accuracies = [record["accuracy"] for record in fed.rounds]
     report = {
         "args": vars(args),
+        "public_knowledge": knowledge,
         "defense": {**defense.settings(), "privacy": fed.privacy},
         "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1]},
         "initial_accuracy": fed.initial_accuracy,

@@ -7,11 +7,13 @@ import torch
 
 from attacks import AttackSpec, get_attack
 from attacks.sharing import add_client_arguments, client_share, share_privacy
-from data import load_split, make_normalization
+from data import load_split
 from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
+from fl.public import PublicData, generator_record, imprint_server, probe_record, server_normalization
 from models import build_model, load_pretrained
-from models.imprint import add_imprint_arguments, imprint_from_args
+from models.generators import read_checkpoint
+from models.imprint import add_imprint_arguments
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
@@ -50,7 +52,9 @@ def output_stem(args: Namespace, defense: Defense) -> str:
     return f"{args.attack}_{args.num_exp}n_{space}{dataset}_{model}_{args.rec_batch_size}rb{defense.tag()}"
 
 
-def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: torch.device) -> list[Case]:
+def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: torch.device) -> tuple[list[Case], dict]:
+    """The attacked batches of the test split as the client shares them, and what the server knows
+    from public data (fl/public.py: the training split, never the attacked images)."""
     split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
     needed = args.start_index + args.num_exp * args.rec_batch_size
     if args.start_index < 0 or needed > len(split):
@@ -59,11 +63,17 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
             f"{args.start_index} needs {needed} images; --dataset {args.dataset} has {len(split)}"
         )
     info = split.info
-    normalization = make_normalization(info, args.normalize, args.norm_stats)
+    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="test")
+    knowledge = public_knowledge(args, spec, public, range(args.start_index, needed))
+    normalization, record = server_normalization(info, args.normalize, args.norm_stats, public)
+    if record is not None:
+        knowledge["normalization"] = record
     model = build_model(args.model, info.channels, info.image_size, info.num_classes)
     if args.pretrained:
         load_pretrained(model, args.pretrained)
-    model = imprint_from_args(model.to(device), args, info, normalization)
+    model = model.to(device)
+    if args.imprint:
+        model, knowledge["imprint"] = imprint_server(model, info, args.bins, normalization, public)
     cases = []
     for experiment in range(args.num_exp):
         first = args.start_index + experiment * args.rec_batch_size
@@ -80,7 +90,17 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
             defense,
         )
         cases.append(Case(observation, images, labels, {"dataset_indices": indices}))
-    return cases
+    return cases, knowledge
+
+
+def public_knowledge(args: Namespace, spec: AttackSpec, public: PublicData, attacked: range) -> dict:
+    """The attack's own public sources: the label-count probe, a GGL generator's training set."""
+    knowledge = {}
+    if spec.restores_labels and args.rec_batch_size > 1 and not getattr(args, "known_labels", False):
+        knowledge["label_probe"] = probe_record()
+    if getattr(args, "generator", None) and spec.name == "ggl":
+        knowledge["generator"] = generator_record(read_checkpoint(args.generator)["meta"], public, attacked)
+    return knowledge
 
 
 def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
@@ -92,12 +112,13 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     device = resolve_device(args.device)
     seed_everything(args.seed)
     started = time.perf_counter()
-    cases = build_cases(args, spec, defense, device)
+    cases, knowledge = build_cases(args, spec, defense, device)
     config = attack_config(spec, args)
     result = attack_cases(spec, config, cases)
     report = {
         "args": vars(args),
         "attack_settings": settings_of(config),
+        "public_knowledge": knowledge,
         "defense": {**defense.settings(), "privacy": share_privacy(spec, vars(args), args.rec_batch_size, defense)},
         "summary": result.summary,
         "per_image": result.per_image,

@@ -56,5 +56,6 @@ class AttackSpec:
     max_batch: int | None = None
     needs_imprint: bool = False  # the server must put the imprint block (--imprint) before the model
     flags: tuple[Flag, ...] = ()
+    restores_labels: bool = False  # reads labels off the gradient (counts from random probe images when B > 1)
     # FedAvg attacks: the client's local training from the run's flags and batch size (None = it shares a gradient)
     client_training: Callable[[Mapping[str, Any], int], LocalTraining] | None = None

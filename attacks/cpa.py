@@ -289,4 +289,5 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 1000, "rec_lr": 1e-3, "tv": 3.1},
     needs="a fully connected layer with at least as many inputs and outputs as images; its bias for sign/scale",
     flags=FLAGS,
+    restores_labels=True,
 )

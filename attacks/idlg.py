@@ -23,4 +23,5 @@ SPEC = AttackSpec(
     run=run,
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
     needs="the shared gradient and a final linear layer (labels from its gradient)",
+    restores_labels=True,
 )

@@ -33,4 +33,5 @@ SPEC = AttackSpec(
     needs="the client's weight update after mini-batch epochs over several images, in a known order",
     flags=(KNOWN_LABELS, LAYER_WEIGHTS),
     client_training=client_training,
+    restores_labels=True,
 )

@@ -16,4 +16,5 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 4000, "rec_lr": 0.1, "tv": 1e-6},
     needs="the shared gradient and a final linear layer (labels), or --known_labels",
     flags=(KNOWN_LABELS, LAYER_WEIGHTS),
+    restores_labels=True,
 )

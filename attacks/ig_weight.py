@@ -26,4 +26,5 @@ SPEC = AttackSpec(
     needs="the client's weight update and its public local-training settings (--local_steps, --local_lr)",
     flags=(KNOWN_LABELS, LAYER_WEIGHTS),
     client_training=client_training,
+    restores_labels=True,
 )

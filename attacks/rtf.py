@@ -83,4 +83,5 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0},
     needs="--imprint: the server's imprint block before the model; the shared gradient or update",
     needs_imprint=True,
+    restores_labels=True,
 )

@@ -9,7 +9,6 @@ min-max to [0, 1] (the CPA paper's evaluation).
 """
 
 import time
-from argparse import Namespace
 from functools import partial
 
 import torch
@@ -20,8 +19,9 @@ from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_repor
 from data import Normalization, load_split
 from fl.client import share_gradient, share_update, train_locally
 from fl.observation import LocalTraining, Observation
+from fl.public import PublicData, imprint_server
 from models import build_model
-from models.imprint import BACK_SCALE, GAIN, find_imprint, imprint_from_args
+from models.imprint import BACK_SCALE, GAIN, find_imprint
 from utils.metrics import psnr, ssim
 from utils.pairing import pair_by_mse
 from utils.report import save_grid
@@ -46,8 +46,8 @@ def cifar() -> tuple:
 
 def imprinted_cnn(bins: int, info) -> torch.nn.Module:
     torch.manual_seed(0)
-    args = Namespace(imprint=True, bins=bins, dataset="npz", base_data_dir=str(CIFAR10), image_size=None)
-    return imprint_from_args(build_model("cnn", 3, info.image_size, info.num_classes), args, info, HALF)
+    public = PublicData("npz", str(CIFAR10), None, private="test")
+    return imprint_server(build_model("cnn", 3, info.image_size, info.num_classes), info, bins, HALF, public)[0]
 
 
 def bins_of(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
@@ -159,14 +159,14 @@ def imprint_training(images_count: int, seed_block: bool = False) -> dict:
     test_images, test_labels = split.batch(list(range(len(split))))
     torch.manual_seed(1)
     plain = build_model("cnn", 3, info.image_size, info.num_classes)
-    args = Namespace(imprint=True, bins=128, dataset="npz", base_data_dir=str(CIFAR10), image_size=None)
+    public = PublicData("npz", str(CIFAR10), None, private="test")
     row = {
         "table": TRAIN_TABLE,
         "block": "seed" if seed_block else "ours",
         "images": images_count,
         "steps": -(-images_count // FEDAVG.batch_size),
     }
-    imprinted = imprint_from_args(plain, args, info, HALF)
+    imprinted = imprint_server(plain, info, 128, HALF, public)[0]
     for name, model in (("plain", plain), ("imprinted", seed_scaling(imprinted) if seed_block else imprinted)):
         started = time.perf_counter()
         trained = train_locally(model, HALF.normalize(images), labels, FEDAVG, "train")
