@@ -9,21 +9,27 @@ import torch
 from torch import nn
 
 from attacks import AttackSpec, get_attack
-from attacks.sharing import with_labels
+from cli.attack_args import (
+    add_attack_arguments,
+    add_imprint_arguments,
+    attack_config,
+    check_attack_fits,
+    settings_of,
+)
+from cli.common import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from data import DatasetInfo, load_split
 from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
+from evaluation.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
+from evaluation.runner import RunResult, attack_cases
+from fl.case import Case
 from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
 from fl.public import PublicData, generator_record, imprint_server, probe_record, server_normalization
+from fl.sharing import with_labels
 from models import build_model
 from models.generators import read_checkpoint
-from models.imprint import add_imprint_arguments
-from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
-from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
-from utils.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
-from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
 
 NO_ATTACK = "none"
@@ -108,7 +114,7 @@ def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense)
         if attack_settings is None
         else (f"_{attack_settings['rec_epochs']}re_{args.rec_batch_size}rb_{attack_settings['rec_lr']}rl")
     )
-    rec += "_kl" if getattr(args, "known_labels", False) else ""
+    rec += "_kl" if args.known_labels else ""
     return (
         f"{args.strategy}_{args.attack}_{space}{dataset}_{model}_{split}{rec}_{args.total_clients}c_"
         f"{args.num_rounds}r_{args.local_epochs}e_{args.batch_size}b_{args.lr}l_{args.client_momentum}m{defense.tag()}"
@@ -116,14 +122,14 @@ def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense)
 
 
 def check_known_labels(spec: AttackSpec | None, args: Namespace) -> None:
-    """--known_labels is for attacks that declare it (the Inverting Gradients paper's stronger server)."""
-    if getattr(args, "known_labels", False) and not (spec and any(f.dest == "known_labels" for f in spec.flags)):
+    """--known_labels without an attack is an error (with one, the attack's capabilities decide)."""
+    if args.known_labels and spec is None:
         raise UsageError(f"--known_labels: --attack {args.attack} does not take known labels")
 
 
 def granted(cases: list[Case], args: Namespace) -> list[Case]:
     """With --known_labels the server is also told the attacked client's labels of that round."""
-    if not getattr(args, "known_labels", False):
+    if not args.known_labels:
         return cases
     return [replace(case, observation=with_labels(case.observation, case.labels)) for case in cases]
 
@@ -164,6 +170,8 @@ def build_federation(args: Namespace, spec: AttackSpec | None, device: torch.dev
     model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
     if args.imprint:
         model, knowledge["imprint"] = imprint_server(model, info, args.bins, data.normalization, public)
+    if spec is not None:
+        check_attack_fits(spec, args, model, info.num_classes, update=True)
     return model, data, knowledge
 
 
@@ -172,9 +180,9 @@ def public_knowledge(args: Namespace, spec: AttackSpec | None, public: PublicDat
     knowledge = {}
     if spec is None:
         return knowledge
-    if spec.restores_labels and args.rec_batch_size > 1 and not getattr(args, "known_labels", False):
+    if spec.needs.label_layer and args.rec_batch_size > 1 and not args.known_labels:
         knowledge["label_probe"] = probe_record()
-    if getattr(args, "generator", None) and spec.name == "ggl":
+    if spec.name == "ggl" and args.generator:
         knowledge["generator"] = generator_record(read_checkpoint(args.generator)["meta"], public, range(0))
     return knowledge
 
@@ -186,8 +194,6 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
     config = None if spec is None else attack_config(spec, args)
-    if spec is not None:
-        check_attack_fits(spec, args)
     check_known_labels(spec, args)
     defense = defense_from_args(args)
     device = resolve_device(args.device)

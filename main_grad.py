@@ -6,19 +6,26 @@ from argparse import Namespace
 import torch
 
 from attacks import AttackSpec, get_attack
-from attacks.sharing import add_client_arguments, client_share, share_privacy
+from cli.attack_args import (
+    add_attack_arguments,
+    add_imprint_arguments,
+    attack_config,
+    check_attack_fits,
+    settings_of,
+)
+from cli.client import add_client_arguments, client_training
+from cli.common import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from data import load_split
 from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
+from evaluation.report import attack_label, output_paths, save_grid, summary_line, write_json
+from evaluation.runner import RunResult, attack_cases
+from fl.case import Case
 from fl.public import PublicData, generator_record, imprint_server, probe_record, server_normalization
+from fl.sharing import client_share, share_privacy
 from models import build_model, load_pretrained
 from models.generators import read_checkpoint
-from models.imprint import add_imprint_arguments
-from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
-from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.errors import UsageError
-from utils.report import attack_label, output_paths, save_grid, summary_line, write_json
-from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
 
 
@@ -74,20 +81,22 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
     model = model.to(device)
     if args.imprint:
         model, knowledge["imprint"] = imprint_server(model, info, args.bins, normalization, public)
+    local = client_training(spec.name, vars(args), args.rec_batch_size)
+    check_attack_fits(spec, args, model, info.num_classes, update=local is not None)
     cases = []
     for experiment in range(args.num_exp):
         first = args.start_index + experiment * args.rec_batch_size
         indices = list(range(first, first + args.rec_batch_size))
         images, labels = split.batch(indices)
         observation = client_share(
-            spec,
-            vars(args),
             model,
             normalization.normalize(images).to(device),
             labels.to(device),
             normalization,
             args.model_mode,
+            local,
             defense,
+            grant_labels=args.known_labels,
         )
         cases.append(Case(observation, images, labels, {"dataset_indices": indices}))
     return cases, knowledge
@@ -96,9 +105,9 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
 def public_knowledge(args: Namespace, spec: AttackSpec, public: PublicData, attacked: range) -> dict:
     """The attack's own public sources: the label-count probe, a GGL generator's training set."""
     knowledge = {}
-    if spec.restores_labels and args.rec_batch_size > 1 and not getattr(args, "known_labels", False):
+    if spec.needs.label_layer and args.rec_batch_size > 1 and not args.known_labels:
         knowledge["label_probe"] = probe_record()
-    if getattr(args, "generator", None) and spec.name == "ggl":
+    if spec.name == "ggl" and args.generator:
         knowledge["generator"] = generator_record(read_checkpoint(args.generator)["meta"], public, attacked)
     return knowledge
 
@@ -107,19 +116,19 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     """Build the cases the flags describe (each client defends its share), attack them and score them;
     returns the report, the attack's result and the defense, and writes no files."""
     spec = get_attack(args.attack)
-    check_attack_fits(spec, args)
     defense = defense_from_args(args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
     started = time.perf_counter()
     cases, knowledge = build_cases(args, spec, defense, device)
+    local = client_training(spec.name, vars(args), args.rec_batch_size)
     config = attack_config(spec, args)
     result = attack_cases(spec, config, cases)
     report = {
         "args": vars(args),
         "attack_settings": settings_of(config),
         "public_knowledge": knowledge,
-        "defense": {**defense.settings(), "privacy": share_privacy(spec, vars(args), args.rec_batch_size, defense)},
+        "defense": {**defense.settings(), "privacy": share_privacy(local, args.rec_batch_size, defense)},
         "summary": result.summary,
         "per_image": result.per_image,
         "experiments": result.experiments,

@@ -24,7 +24,7 @@ from tqdm import tqdm
 import main_fed
 import main_grad
 from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
-from utils.cli import positive
+from cli.common import positive
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

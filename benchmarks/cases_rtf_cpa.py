@@ -14,17 +14,17 @@ from functools import partial
 import torch
 
 from attacks import AttackConfig, get_attack
-from attacks.cpa import FLAGS, separate, to_box
+from attacks.cpa import CPAOptions, separate, to_box
 from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_report, run_grad
 from data import Normalization, load_split
+from evaluation.metrics import psnr, ssim
+from evaluation.pairing import pair_by_mse
+from evaluation.report import save_grid
 from fl.client import share_gradient, share_update, train_locally
 from fl.observation import LocalTraining, Observation
 from fl.public import PublicData, imprint_server
 from models import build_model
 from models.imprint import BACK_SCALE, GAIN, find_imprint
-from utils.metrics import psnr, ssim
-from utils.pairing import pair_by_mse
-from utils.report import save_grid
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 FEDAVG = LocalTraining(epochs=1, batch_size=50, lr=0.1, momentum=0.9)
@@ -182,10 +182,6 @@ def imprint_training(images_count: int, seed_block: bool = False) -> dict:
     }
 
 
-def cpa_options(**overrides: float) -> dict:
-    return {**{flag.dest: flag.kwargs["default"] for flag in FLAGS}, **overrides}
-
-
 def min_max(sources: torch.Tensor) -> torch.Tensor:
     low, high = sources.min(1, keepdim=True).values, sources.max(1, keepdim=True).values
     return (sources - low) / (high - low).clamp_min(1e-12)
@@ -209,7 +205,7 @@ def scores(reconstructed: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tens
 
 def cpa_fc2(batch: int, batches: int, iterations: int, local: LocalTraining | None = None) -> dict:
     split, info = cifar()
-    config = AttackConfig(rec_epochs=iterations, rec_lr=1e-3, tv=3.1, progress=False, options=cpa_options())
+    config = AttackConfig(rec_epochs=iterations, rec_lr=1e-3, tv=3.1, progress=False, options=CPAOptions())
     ours_psnr, ours_ssim, authors_psnr, authors_ssim, seconds = [], [], [], [], 0.0
     for index in range(batches):
         torch.manual_seed(index)

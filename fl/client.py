@@ -13,7 +13,7 @@ from torch import nn
 from data.normalization import Normalization
 from defenses import NO_DEFENSE, Defense
 from defenses.base import trainable_parameters
-from fl.observation import LocalTraining, Observation
+from fl.observation import LocalTraining, Observation, in_mode
 
 
 def trainable(model: nn.Module) -> list[torch.Tensor]:
@@ -43,7 +43,7 @@ def train_locally(
 ) -> nn.Module:
     """A trained copy of `model`: `local.epochs` passes over the batch in order, mini-batch SGD on the
     gradients `defense` takes (the plain gradient unless it is DP-SGD)."""
-    trained = copy.deepcopy(model).train(model_mode == "train")
+    trained = in_mode(copy.deepcopy(model), model_mode)
     parameters = trainable(trained)
     optimizer = torch.optim.SGD(parameters, lr=local.lr, momentum=local.momentum, weight_decay=local.weight_decay)
     for _ in range(local.epochs):
@@ -103,7 +103,7 @@ def share_gradient(
     defense: Defense = NO_DEFENSE,
 ) -> Observation:
     """FedSGD: the (defended) mean cross-entropy gradient of a normalised batch, as the server receives it."""
-    client_model = copy.deepcopy(model).train(model_mode == "train")
+    client_model = in_mode(copy.deepcopy(model), model_mode)
     gradient = defense.protect(defense.step_gradient(client_model, images, labels), client_model, images, labels)
     return observed(model, images, normalization, model_mode, gradient=gradient)
 

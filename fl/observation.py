@@ -8,6 +8,11 @@ from torch import nn
 from data.normalization import Normalization
 
 
+def in_mode(model: nn.Module, model_mode: str) -> nn.Module:
+    """`model` switched to the client's mode ("train" or "eval"), the one place that mapping is written."""
+    return model.train(model_mode == "train")
+
+
 @dataclass(frozen=True)
 class LocalTraining:
     """Public local-training settings: `epochs` passes over the client's images in mini-batches
@@ -29,6 +34,7 @@ class Observation:
     parameter in `model.named_parameters()` order. A client that trains locally shares
     `update` (new minus broadcast parameters, same order) and the server knows the
     `local_training` settings; `gradient` is then the update turned into a pseudo-gradient.
+    `labels` are the batch labels, present only when the threat model grants them (--known_labels).
     """
 
     model: nn.Module
@@ -40,6 +46,11 @@ class Observation:
     model_mode: str
     update: tuple[torch.Tensor, ...] | None = None
     local_training: LocalTraining | None = None
+    labels: torch.Tensor | None = None
+
+    def model_in_mode(self) -> nn.Module:
+        """The broadcast model in the mode the client used when it shared."""
+        return in_mode(self.model, self.model_mode)
 
     def parameters(self) -> dict[str, torch.Tensor]:
         """The broadcast trainable parameters by name (the order of `gradient`), as fresh leaves

@@ -26,8 +26,6 @@ enough that bins stay put. GAIN = BACK_SCALE = 0.01 was measured (benchmarks/cas
 a 100-step epoch at lr 0.1, momentum 0.9 stays finite and as accurate as the plain model.
 """
 
-import argparse
-
 import torch
 from torch import nn
 
@@ -128,13 +126,3 @@ def find_imprint(model: nn.Module) -> tuple[str, ImprintBlock] | None:
         if isinstance(module, ImprintBlock):
             return name, module
     return None
-
-
-def add_imprint_arguments(parser: argparse.ArgumentParser) -> None:
-    """--imprint and --bins, for the entry scripts."""
-    parser.add_argument(
-        "--imprint",
-        action="store_true",
-        help="malicious server: put a Robbing-the-Fed imprint block before the model (needed by rtf)",
-    )
-    parser.add_argument("--bins", type=int, default=128, help="with --imprint: bins (units) of the imprint block")

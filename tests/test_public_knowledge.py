@@ -13,10 +13,10 @@ from PIL import Image
 import main_fed
 import main_grad
 from attacks import get_attack
+from cli.common import run_cli
 from defenses import NO_DEFENSE
 from fl.public import PublicData, generator_record
 from models.imprint import brightness, find_imprint, thresholds_from
-from utils.cli import run_cli
 from utils.errors import UsageError
 
 SIZE = 8

@@ -3,7 +3,7 @@
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from utils.metrics import PSNR_CAP
+from evaluation.metrics import PSNR_CAP
 
 
 def pair_by_mse(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:

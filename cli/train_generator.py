@@ -1,9 +1,9 @@
 """Train the image generator GGL searches: WGAN-GP (Gulrajani et al. 2017) or DCGAN, on any dataset.
 
-    python -m attacks.train_generator --dataset digits --out checkpoints/digits.pt
-    python -m attacks.train_generator --dataset npz --base_data_dir ../shared/data/mnist_test.npz \
+    python -m cli.train_generator --dataset digits --out checkpoints/digits.pt
+    python -m cli.train_generator --dataset npz --base_data_dir ../shared/data/mnist_test.npz \
         --split test --num_images 9000 --out checkpoints/mnist.pt
-    python -m attacks.train_generator --dataset npz --base_data_dir ../shared/data/cifar10_subset.npz \
+    python -m cli.train_generator --dataset npz --base_data_dir ../shared/data/cifar10_subset.npz \
         --steps 20000 --minutes 30 --out checkpoints/cifar10.pt      # run again with --resume to continue
 
 The checkpoint holds the generator, the critic and both optimisers (so --resume continues exactly)
@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
+from cli.common import OneLineParser, positive, resolve_device, run_cli
 from data import DATASETS, load_split
 from models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
-from utils.cli import OneLineParser, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.progress import loss_bar
 from utils.seeding import seed_everything
