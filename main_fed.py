@@ -13,6 +13,7 @@ from cli.attack_args import (
     add_attack_arguments,
     add_imprint_arguments,
     attack_config,
+    attack_knowledge,
     check_attack_fits,
     settings_of,
 )
@@ -23,12 +24,11 @@ from defenses import Defense, add_defense_arguments, defense_from_args
 from evaluation.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
 from evaluation.runner import RunResult, attack_cases
 from fl.case import Case
+from fl.client import with_labels
 from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
-from fl.public import PublicData, generator_record, imprint_server, probe_record, server_normalization
-from fl.sharing import with_labels
+from fl.public import PublicData, imprint_server, server_normalization
 from models import build_model
-from models.generators import read_checkpoint
 from utils.errors import UsageError
 from utils.seeding import seed_everything
 
@@ -163,7 +163,7 @@ def build_federation(args: Namespace, spec: AttackSpec | None, device: torch.dev
     """The server's initial model (behind the imprint block with --imprint), the clients' data, and what
     the server knows from public data (fl/public.py: the test split, never the clients' training split)."""
     public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="train")
-    knowledge = public_knowledge(args, spec, public)
+    knowledge = {} if spec is None else attack_knowledge(spec, args, public, range(0))
     data, info, record = build_data(args, public)
     if record is not None:
         knowledge["normalization"] = record
@@ -173,18 +173,6 @@ def build_federation(args: Namespace, spec: AttackSpec | None, device: torch.dev
     if spec is not None:
         check_attack_fits(spec, args, model, info.num_classes, update=True)
     return model, data, knowledge
-
-
-def public_knowledge(args: Namespace, spec: AttackSpec | None, public: PublicData) -> dict:
-    """The attack's own public sources: the label-count probe, a GGL generator's training set."""
-    knowledge = {}
-    if spec is None:
-        return knowledge
-    if spec.needs.label_layer and args.rec_batch_size > 1 and not args.known_labels:
-        knowledge["label_probe"] = probe_record()
-    if spec.name == "ggl" and args.generator:
-        knowledge["generator"] = generator_record(read_checkpoint(args.generator)["meta"], public, range(0))
-    return knowledge
 
 
 def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:

@@ -10,6 +10,7 @@ from cli.attack_args import (
     add_attack_arguments,
     add_imprint_arguments,
     attack_config,
+    attack_knowledge,
     check_attack_fits,
     settings_of,
 )
@@ -21,10 +22,9 @@ from defenses import Defense, add_defense_arguments, defense_from_args
 from evaluation.report import attack_label, output_paths, save_grid, summary_line, write_json
 from evaluation.runner import RunResult, attack_cases
 from fl.case import Case
-from fl.public import PublicData, generator_record, imprint_server, probe_record, server_normalization
-from fl.sharing import client_share, share_privacy
+from fl.client import client_share, share_privacy
+from fl.public import PublicData, imprint_server, server_normalization
 from models import build_model, load_pretrained
-from models.generators import read_checkpoint
 from utils.errors import UsageError
 from utils.seeding import seed_everything
 
@@ -71,7 +71,7 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
         )
     info = split.info
     public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="test")
-    knowledge = public_knowledge(args, spec, public, range(args.start_index, needed))
+    knowledge = attack_knowledge(spec, args, public, range(args.start_index, needed))
     normalization, record = server_normalization(info, args.normalize, args.norm_stats, public)
     if record is not None:
         knowledge["normalization"] = record
@@ -100,16 +100,6 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
         )
         cases.append(Case(observation, images, labels, {"dataset_indices": indices}))
     return cases, knowledge
-
-
-def public_knowledge(args: Namespace, spec: AttackSpec, public: PublicData, attacked: range) -> dict:
-    """The attack's own public sources: the label-count probe, a GGL generator's training set."""
-    knowledge = {}
-    if spec.needs.label_layer and args.rec_batch_size > 1 and not args.known_labels:
-        knowledge["label_probe"] = probe_record()
-    if spec.name == "ggl" and args.generator:
-        knowledge["generator"] = generator_record(read_checkpoint(args.generator)["meta"], public, attacked)
-    return knowledge
 
 
 def run(args: Namespace) -> tuple[dict, RunResult, Defense]:

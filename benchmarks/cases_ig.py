@@ -24,7 +24,7 @@ from attacks.inverting import LR_DROPS
 from benchmarks.common import CIFAR10, IMAGES, RESNET20, ROOT, require, row_from_report
 from cli.client import client_training
 from data import Normalization, load_split
-from fl.sharing import client_share
+from fl.client import client_share
 from models import build_model
 from utils.allocator import reuse_large_blocks
 from utils.gradients import total_variation

@@ -9,6 +9,8 @@ from torch import nn
 from attacks import ATTACKS, AttackConfig, AttackSpec, option_classes
 from attacks.capabilities import check
 from attacks.options import flag_of
+from fl.public import PublicData, generator_record, probe_record
+from models.generators import read_checkpoint
 from utils.domains import COUNT
 
 
@@ -67,6 +69,17 @@ def attack_config(spec: AttackSpec, args: Namespace) -> AttackConfig:
         progress=not args.quiet,
         options=options,
     )
+
+
+def attack_knowledge(spec: AttackSpec, args: Namespace, public: PublicData, attacked: range) -> dict:
+    """The attack's own public sources for the report: the label-count probe (labels restored at B > 1)
+    and a GGL generator's training set, refused when it may hold the attacked (`attacked`) or clients' images."""
+    knowledge = {}
+    if spec.needs.label_layer and args.rec_batch_size > 1 and not args.known_labels:
+        knowledge["label_probe"] = probe_record()
+    if spec.name == "ggl" and args.generator:
+        knowledge["generator"] = generator_record(read_checkpoint(args.generator)["meta"], public, attacked)
+    return knowledge
 
 
 def settings_of(config: AttackConfig) -> dict:

@@ -8,7 +8,7 @@ from cli.client import client_training
 from data import Normalization, load_split
 from evaluation.metrics import psnr
 from evaluation.scoring import score_batch
-from fl.sharing import client_share
+from fl.client import client_share
 from models import build_model
 from utils.errors import UsageError
 
