@@ -97,7 +97,8 @@ def check_protocol(args: Namespace) -> None:
 
 
 def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense) -> str:
-    """The seed's naming, e.g. fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
+    """The naming of the original implementation (hangyuzhu/privacy-attack-in-federated-learning), e.g.
+    fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
     (fix_class splits read fix{k}; imp_ marks --imprint; _kl --known_labels; an npz dataset is named by
     its file; no rec part without attack), then the defense if any (e.g. _prune0.9)."""
     space = "nz" if args.normalize else "unz"

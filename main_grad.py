@@ -52,7 +52,8 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
 
 
 def output_stem(args: Namespace, defense: Defense) -> str:
-    """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb, then the defense if any."""
+    """The naming of the original implementation (hangyuzhu/privacy-attack-in-federated-learning):
+    {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb, then the defense if any."""
     space = "nz" if args.normalize else "unz"
     model = f"imp_{args.model}" if args.imprint else args.model
     dataset = dataset_label(args.dataset, args.base_data_dir)

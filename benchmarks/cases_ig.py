@@ -1,8 +1,8 @@
 """Inverting Gradients on real CIFAR-10 test images: the three variants, a plain-loop speed baseline, and
 memory over 10,000 iterations.
 
-CPU budget: iterations are cut from the paper's 24,000 (and the seed's 4,000-24,000) to a few hundred,
-and each row attacks a few images; every attack case runs in its own single-threaded process so its
+CPU budget: iterations are cut from the paper's 24,000 (and the original implementation's 4,000-24,000) to a
+few hundred, and each row attacks a few images; every attack case runs in its own single-threaded process so its
 peak memory (ru_maxrss) and timing are its own.
 """
 

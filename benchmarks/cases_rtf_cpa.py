@@ -141,7 +141,7 @@ def rtf_sweep(batch: int, bins: int) -> dict:
 
 
 def seed_scaling(model: torch.nn.Module) -> torch.nn.Module:
-    """The seed's scales in our block: imprint rows and biases times 1e-3, back layer 1/1e-3 = 1000."""
+    """The original implementation's scales in our block: imprint rows and biases x 1e-3, back layer 1/1e-3."""
     block = find_imprint(model)[1]
     with torch.no_grad():
         block.imprint.weight.mul_(1e-3 / GAIN)
@@ -152,7 +152,7 @@ def seed_scaling(model: torch.nn.Module) -> torch.nn.Module:
 
 def imprint_training(images_count: int, seed_block: bool = False) -> dict:
     """Plain against imprinted ConvNet (same initial weights) after one local epoch; test accuracy.
-    With `seed_block`, the imprinted model uses the seed's scales instead of ours."""
+    With `seed_block`, the imprinted model uses the original implementation's scales instead of ours."""
     train = load_split("npz", "train", require(CIFAR10))
     split, info = cifar()
     images, labels = train.batch(list(range(images_count)))
@@ -175,7 +175,7 @@ def imprint_training(images_count: int, seed_block: bool = False) -> dict:
             accuracy = float((trained.eval()(HALF.normalize(test_images)).argmax(1) == test_labels).float().mean())
         seconds = time.perf_counter() - started
         row |= {f"{name}_finite": finite, f"{name}_test_acc": accuracy, f"{name}_seconds": seconds}
-    block = "the seed's scales (rows x 1e-3, back layer 1000) in our block; " if seed_block else ""
+    block = "the original implementation's scales (rows x 1e-3, back layer 1000) in our block; " if seed_block else ""
     return {
         **row,
         "notes": block + "test accuracy on the 1000-image test subset; " + NOTE,
@@ -256,8 +256,8 @@ def cpa_conv(model_name: str) -> dict:
     return {
         "table": CPA_CONV_TABLE,
         **row_from_report(report),
-        "notes": "seed's VGG settings (decor 5.3, T 7.7, tv 0.1, nv 0.13, l1 5); 300 unmixing and 300 inversion "
-        "steps (Adam, fi_lr 0.1); "
+        "notes": "the original implementation's VGG settings (decor 5.3, T 7.7, tv 0.1, nv 0.13, l1 5); "
+        "300 unmixing and 300 inversion steps (Adam, fi_lr 0.1); "
         + ("trained ResNet-20 (../shared/weights), its 64-d pooled embedding; " if model_name == "resnet20" else "")
         + NOTE,
     }

@@ -13,7 +13,8 @@ of that distribution. Without a public split, the brightness is assumed Gaussian
 the dataset's published per-channel means and the pixel standard deviation as spread (a wider,
 upper-bound spread: per-image means vary less than single pixels).
 
-Why the seed's block exploded and this one does not. The seed scaled the first layer by 1e-3 and
+Why the block of the original implementation (hangyuzhu/privacy-attack-in-federated-learning)
+exploded and this one does not. It scaled the first layer by 1e-3 and
 the second by 1/1e-3 = 1000: an SGD step moves a layer by ~ (its gradient) and the gradient of the
 first layer is 1000 times its size, so local training went to NaN. Here the block is a residual,
 output = x + BACK_SCALE * v * sum_i relu(GAIN (m(x) - t_i) / s), whose change to the input is
