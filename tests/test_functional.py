@@ -1,4 +1,4 @@
-"""utils/functional.py reproduces fl.client.train_locally exactly and is differentiable w.r.t. the images."""
+"""fl/functional.py reproduces fl.client.train_locally exactly and is differentiable w.r.t. the images."""
 
 import pytest
 import torch
