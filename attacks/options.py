@@ -3,7 +3,7 @@ carry the flag's default, its domain (utils/domains.py) or choices, and its help
 generates the flags from them and builds the dataclass from the parsed flags."""
 
 from collections.abc import Callable
-from dataclasses import MISSING, Field, field, fields
+from dataclasses import MISSING, Field, field
 from typing import Any
 
 
@@ -27,8 +27,3 @@ def flag_of(item: Field) -> tuple[str, dict]:
     if meta["choices"] is not None:
         kwargs["choices"] = meta["choices"]
     return f"--{item.name}", kwargs
-
-
-def option_fields(options: type | None) -> tuple[Field, ...]:
-    """The fields of an options dataclass (none for an attack without options)."""
-    return () if options is None else fields(options)
