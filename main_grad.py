@@ -23,6 +23,7 @@ from evaluation.report import attack_label, output_paths, save_grid, summary_lin
 from evaluation.runner import RunResult, attack_cases
 from fl.case import Case
 from fl.client import client_share, share_privacy
+from fl.observation import LocalTraining
 from fl.public import PublicData, imprint_server, server_normalization
 from models import build_model, load_pretrained
 from utils.errors import UsageError
@@ -60,9 +61,12 @@ def output_stem(args: Namespace, defense: Defense) -> str:
     return f"{args.attack}_{args.num_exp}n_{space}{dataset}_{model}_{args.rec_batch_size}rb{defense.tag()}"
 
 
-def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: torch.device) -> tuple[list[Case], dict]:
-    """The attacked batches of the test split as the client shares them, and what the server knows
-    from public data (fl/public.py: the training split, never the attacked images)."""
+def build_cases(
+    args: Namespace, spec: AttackSpec, local: LocalTraining | None, defense: Defense, device: torch.device
+) -> tuple[list[Case], dict]:
+    """The attacked batches of the test split as the client shares them (a gradient, or the update after
+    `local` training), and what the server knows from public data (fl/public.py: the training split,
+    never the attacked images)."""
     split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
     needed = args.start_index + args.num_exp * args.rec_batch_size
     if args.start_index < 0 or needed > len(split):
@@ -82,7 +86,6 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
     model = model.to(device)
     if args.imprint:
         model, knowledge["imprint"] = imprint_server(model, info, args.bins, normalization, public)
-    local = client_training(spec.name, vars(args), args.rec_batch_size)
     check_attack_fits(spec, args, model, info.num_classes, update=local is not None)
     cases = []
     for experiment in range(args.num_exp):
@@ -111,8 +114,8 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     device = resolve_device(args.device)
     seed_everything(args.seed)
     started = time.perf_counter()
-    cases, knowledge = build_cases(args, spec, defense, device)
     local = client_training(spec.name, vars(args), args.rec_batch_size)
+    cases, knowledge = build_cases(args, spec, local, defense, device)
     config = attack_config(spec, args)
     result = attack_cases(spec, config, cases)
     report = {

@@ -55,7 +55,7 @@ def grad_public_parts(path: Path) -> tuple[torch.Tensor, tuple, dict, dict]:
     """main_grad's imprint thresholds, the observation's normalisation and model, and the knowledge record."""
     args = main_grad.parse_args([*GRAD, *NORMALISED, "--base_data_dir", str(path)])
     torch.manual_seed(0)
-    cases, knowledge = main_grad.build_cases(args, get_attack("rtf"), NO_DEFENSE, torch.device("cpu"))
+    cases, knowledge = main_grad.build_cases(args, get_attack("rtf"), None, NO_DEFENSE, torch.device("cpu"))
     observation = cases[0].observation
     block = find_imprint(observation.model)[1]
     normalization = (observation.normalization.mean, observation.normalization.std)
