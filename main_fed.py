@@ -6,18 +6,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from attacks import AttackConfig, AttackSpec, get_attack
-from attacks.sharing import with_labels
-from data import DatasetInfo, load_split, make_normalization
-from data.catalog import dataset_label
-from defenses import Defense, add_defense_arguments, defense_from_args
-from fl.federation import FedData, FedSettings, run_federation
-from fl.partition import P_TYPES, partition
-from models import build_model
-from models.imprint import add_imprint_arguments, imprint_from_args
-from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
-from utils.cli import (
+from cli.attack_args import (
+    add_attack_arguments,
+    add_imprint_arguments,
+    attack_config,
+    attack_knowledge,
+    check_attack_fits,
+    settings_of,
+)
+from cli.common import (
     OneLineParser,
     add_data_arguments,
     add_dry_run_argument,
@@ -26,9 +26,18 @@ from utils.cli import (
     resolve_device,
     run_cli,
 )
+from data import DatasetInfo, load_split
+from data.catalog import dataset_label
+from defenses import Defense, add_defense_arguments, defense_from_args
+from evaluation.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
+from evaluation.runner import RunResult, attack_cases
+from fl.case import Case
+from fl.client import with_labels
+from fl.federation import FedData, FedSettings, run_federation
+from fl.partition import P_TYPES, partition
+from fl.public import PublicData, imprint_server, server_normalization
+from models import build_model
 from utils.errors import UsageError
-from utils.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
-from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
 
 NO_ATTACK = "none"
@@ -113,7 +122,8 @@ def check_protocol(args: Namespace) -> None:
 
 
 def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense) -> str:
-    """The seed's naming, e.g. fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
+    """The naming of the original implementation (hangyuzhu/privacy-attack-in-federated-learning), e.g.
+    fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
     (fix_class splits read fix{k}; imp_ marks --imprint; _v{N} the small-client scenario --victim_images N;
     _kl --known_labels; an npz dataset is named by its file; no rec part without attack), then the defense
     if any (e.g. _prune0.9)."""
@@ -132,7 +142,7 @@ def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense)
         else (f"_{attack_settings['rec_epochs']}re_{args.rec_batch_size}rb_{attack_settings['rec_lr']}rl")
     )
     rec += "" if attack_settings is None or args.victim_images is None else f"_v{args.victim_images}"
-    rec += "_kl" if getattr(args, "known_labels", False) else ""
+    rec += "_kl" if args.known_labels else ""
     return (
         f"{args.strategy}_{args.attack}_{space}{dataset}_{model}_{split}{rec}_{args.total_clients}c_"
         f"{args.num_rounds}r_{args.local_epochs}e_{args.batch_size}b_{args.lr}l_{args.client_momentum}m{defense.tag()}"
@@ -151,15 +161,15 @@ def scenario(args: Namespace) -> dict:
 
 
 def check_known_labels(spec: AttackSpec | None, args: Namespace) -> None:
-    """--known_labels is for attacks that declare it (the Inverting Gradients paper's stronger server)."""
-    if getattr(args, "known_labels", False) and not (spec and any(f.dest == "known_labels" for f in spec.flags)):
+    """--known_labels without an attack is an error (with one, the attack's capabilities decide)."""
+    if args.known_labels and spec is None:
         raise UsageError(f"--known_labels: --attack {args.attack} does not take known labels")
 
 
 def granted(cases: list[Case], args: Namespace) -> list[Case]:
     """With --known_labels the server is also told the labels of the images it reconstructs (a client that
     trained on more: of the first of them in training order)."""
-    if not getattr(args, "known_labels", False):
+    if not args.known_labels:
         return cases
     return [
         replace(case, observation=with_labels(case.observation, case.labels[: case.observation.num_images]))
@@ -167,8 +177,9 @@ def granted(cases: list[Case], args: Namespace) -> list[Case]:
     ]
 
 
-def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
-    """Both splits in memory, the training split partitioned among the clients, and the dataset's facts."""
+def build_data(args: Namespace, public: PublicData) -> tuple[FedData, DatasetInfo, dict | None]:
+    """Both splits in memory, the training split partitioned among the clients, the dataset's facts, and
+    the public source of the normalisation if it comes from data (the test split, never the clients')."""
     train = load_split(args.dataset, "train", args.base_data_dir, args.download, args.image_size)
     test = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size)
     train_images, train_labels = train.batch(list(range(len(train))))
@@ -188,9 +199,25 @@ def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
         flag = "--victim_images" if needed > args.rec_batch_size else "--rec_batch_size"
         raise UsageError(f"{flag} {needed}: no client holds that many training images")
     info = train.info
-    normalization = make_normalization(info, args.normalize, args.norm_stats)
+    normalization, record = server_normalization(info, args.normalize, args.norm_stats, public)
     data = FedData(train_images, train_labels, shares, test_images, test_labels, normalization)
-    return data, info
+    return data, info, record
+
+
+def build_federation(args: Namespace, spec: AttackSpec | None, device: torch.device) -> tuple[nn.Module, FedData, dict]:
+    """The server's initial model (behind the imprint block with --imprint), the clients' data, and what
+    the server knows from public data (fl/public.py: the test split, never the clients' training split)."""
+    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="train")
+    knowledge = {} if spec is None else attack_knowledge(spec, args, public, range(0))
+    data, info, record = build_data(args, public)
+    if record is not None:
+        knowledge["normalization"] = record
+    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
+    if args.imprint:
+        model, knowledge["imprint"] = imprint_server(model, info, args.bins, data.normalization, public)
+    if spec is not None:
+        check_attack_fits(spec, args, model, info.num_classes, update=True)
+    return model, data, knowledge
 
 
 @dataclass(frozen=True)
@@ -205,13 +232,11 @@ class Checked:
 
 
 def check_flags(args: Namespace) -> Checked:
-    """Every check that needs no data: the protocol, the rounds, the attack and its fit, the defense, the device."""
+    """Every check that needs no data: the protocol, the rounds, the attack, the scenario, the defense, the device."""
     check_protocol(args)
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
     config = None if spec is None else attack_config(spec, args)
-    if spec is not None:
-        check_attack_fits(spec, args)
     check_known_labels(spec, args)
     if args.victim_images is not None and args.rec_batch_size > args.victim_images:
         raise UsageError(
@@ -230,21 +255,15 @@ def dry_run(args: Namespace) -> str:
     if args.dry_run == "flags":
         return f"dry run (flags): FedAvg on --dataset {args.dataset}, attack {attack}; would write {stem}.json"
     seed_everything(args.seed)
-    data, info = build_data(args)
-    model = imprint_from_args(
-        build_model(args.model, info.channels, info.image_size, info.num_classes).to(checked.device),
-        args,
-        info,
-        data.normalization,
-    )
+    model, data, _ = build_federation(args, checked.spec, checked.device)
     sizes = sorted(len(share) for share in data.shares)
     parameters = sum(p.numel() for p in model.parameters())
+    defense = checked.defense.label() if checked.defense.name != "none" else "none"
     return (
         f"dry run: FedAvg of --model {args.model} ({parameters} parameters) for {args.num_rounds} rounds, "
         f"{args.total_clients} clients holding {sizes[0]}-{sizes[-1]} of {len(data.train_labels)} "
         f"--dataset {args.dataset} training images, {args.local_epochs} local epoch(s) at batch {args.batch_size}; "
-        f"attack {attack}; defense {checked.defense.label() if checked.defense.name != 'none' else 'none'}; "
-        f"would write {stem}.json"
+        f"attack {attack}; defense {defense}; would write {stem}.json"
     )
 
 
@@ -254,9 +273,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     checked = check_flags(args)
     spec, config, defense = checked.spec, checked.config, checked.defense
     seed_everything(args.seed)
-    data, info = build_data(args)
-    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(checked.device)
-    model = imprint_from_args(model, args, info, data.normalization)
+    model, data, knowledge = build_federation(args, spec, checked.device)
     settings = FedSettings(
         num_rounds=args.num_rounds,
         total_clients=args.total_clients,
@@ -278,6 +295,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     accuracies = [record["accuracy"] for record in fed.rounds]
     report = {
         "args": vars(args),
+        "public_knowledge": knowledge,
         "defense": {**defense.settings(), "privacy": fed.privacy},
         "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1]},
         "initial_accuracy": fed.initial_accuracy,

@@ -2,18 +2,21 @@
 
 import time
 from argparse import Namespace
+from dataclasses import dataclass
 
 import torch
 
 from attacks import AttackConfig, AttackSpec, get_attack
-from attacks.sharing import add_client_arguments, client_share, share_privacy
-from data import load_split, make_normalization
-from data.catalog import dataset_label
-from defenses import Defense, add_defense_arguments, defense_from_args
-from models import build_model, load_pretrained
-from models.imprint import add_imprint_arguments, imprint_from_args
-from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
-from utils.cli import (
+from cli.attack_args import (
+    add_attack_arguments,
+    add_imprint_arguments,
+    attack_config,
+    attack_knowledge,
+    check_attack_fits,
+    settings_of,
+)
+from cli.client import add_client_arguments, client_training
+from cli.common import (
     OneLineParser,
     add_data_arguments,
     add_dry_run_argument,
@@ -22,9 +25,17 @@ from utils.cli import (
     resolve_device,
     run_cli,
 )
+from data import load_split
+from data.catalog import dataset_label
+from defenses import Defense, add_defense_arguments, defense_from_args
+from evaluation.report import attack_label, output_paths, save_grid, summary_line, write_json
+from evaluation.runner import RunResult, attack_cases
+from fl.case import Case
+from fl.client import client_share, share_privacy
+from fl.observation import LocalTraining
+from fl.public import PublicData, imprint_server, server_normalization
+from models import build_model, load_pretrained
 from utils.errors import UsageError
-from utils.report import attack_label, output_paths, save_grid, summary_line, write_json
-from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
 
 
@@ -52,14 +63,20 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
 
 
 def output_stem(args: Namespace, defense: Defense) -> str:
-    """The seed's naming: {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb, then the defense if any."""
+    """The naming of the original implementation (hangyuzhu/privacy-attack-in-federated-learning):
+    {attack}_{n}n_{nz|unz}{dataset}_{imp_?}{model}_{rb}rb, then the defense if any."""
     space = "nz" if args.normalize else "unz"
     model = f"imp_{args.model}" if args.imprint else args.model
     dataset = dataset_label(args.dataset, args.base_data_dir)
     return f"{args.attack}_{args.num_exp}n_{space}{dataset}_{model}_{args.rec_batch_size}rb{defense.tag()}"
 
 
-def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: torch.device) -> list[Case]:
+def build_cases(
+    args: Namespace, spec: AttackSpec, local: LocalTraining | None, defense: Defense, device: torch.device
+) -> tuple[list[Case], dict]:
+    """The attacked batches of the test split as the client shares them (a gradient, or the update after
+    `local` training), and what the server knows from public data (fl/public.py: the training split,
+    never the attacked images)."""
     split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
     needed = args.start_index + args.num_exp * args.rec_batch_size
     if args.start_index < 0 or needed > len(split):
@@ -68,68 +85,89 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
             f"{args.start_index} needs {needed} images; --dataset {args.dataset} has {len(split)}"
         )
     info = split.info
-    normalization = make_normalization(info, args.normalize, args.norm_stats)
+    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="test")
+    knowledge = attack_knowledge(spec, args, public, range(args.start_index, needed))
+    normalization, record = server_normalization(info, args.normalize, args.norm_stats, public)
+    if record is not None:
+        knowledge["normalization"] = record
     model = build_model(args.model, info.channels, info.image_size, info.num_classes)
     if args.pretrained:
         load_pretrained(model, args.pretrained)
-    model = imprint_from_args(model.to(device), args, info, normalization)
+    model = model.to(device)
+    if args.imprint:
+        model, knowledge["imprint"] = imprint_server(model, info, args.bins, normalization, public)
+    check_attack_fits(spec, args, model, info.num_classes, update=local is not None)
     cases = []
     for experiment in range(args.num_exp):
         first = args.start_index + experiment * args.rec_batch_size
         indices = list(range(first, first + args.rec_batch_size))
         images, labels = split.batch(indices)
         observation = client_share(
-            spec,
-            vars(args),
             model,
             normalization.normalize(images).to(device),
             labels.to(device),
             normalization,
             args.model_mode,
+            local,
             defense,
+            grant_labels=args.known_labels,
         )
         cases.append(Case(observation, images, labels, {"dataset_indices": indices}))
-    return cases
+    return cases, knowledge
 
 
-def check_flags(args: Namespace) -> tuple[AttackSpec, AttackConfig, Defense, torch.device]:
-    """Everything the flags alone decide, checked before any data is read."""
+@dataclass(frozen=True)
+class Checked:
+    """What the flags alone decide, checked before any data is read."""
+
+    spec: AttackSpec
+    config: AttackConfig
+    local: LocalTraining | None
+    defense: Defense
+    device: torch.device
+
+
+def check_flags(args: Namespace) -> Checked:
+    """The attack, its settings, the simulated client's training, the defense and the device."""
     spec = get_attack(args.attack)
-    check_attack_fits(spec, args)
-    return spec, attack_config(spec, args), defense_from_args(args), resolve_device(args.device)
+    local = client_training(spec.name, vars(args), args.rec_batch_size)
+    return Checked(spec, attack_config(spec, args), local, defense_from_args(args), resolve_device(args.device))
 
 
 def dry_run(args: Namespace) -> str:
     """--dry_run: check the flags (and with 'full' build the cases) and describe the run without attacking."""
-    spec, config, defense, device = check_flags(args)
-    stem = f"{args.out_dir}/{output_stem(args, defense)}.png"
+    checked = check_flags(args)
+    stem = f"{args.out_dir}/{output_stem(args, checked.defense)}.png"
     if args.dry_run == "flags":
         return f"dry run (flags): {args.attack} on --dataset {args.dataset} would write {stem}"
     seed_everything(args.seed)
-    cases = build_cases(args, spec, defense, device)
+    cases, _ = build_cases(args, checked.spec, checked.local, checked.defense, checked.device)
     observation = cases[0].observation
     shared = "an update" if observation.update is not None else "a gradient"
     parameters = sum(p.numel() for p in observation.model.parameters())
+    defense = checked.defense.label() if checked.defense.name != "none" else "none"
     return (
-        f"dry run: {args.attack} ({config.rec_epochs} steps x {config.restarts} trials) on {len(cases)} "
-        f"batch(es) of {args.rec_batch_size} {'x'.join(map(str, observation.image_shape))} image(s) of "
-        f"--dataset {args.dataset}, each sharing {shared} of --model {args.model} ({parameters} parameters), "
-        f"defense {defense.label() if defense.name != 'none' else 'none'}; would write {stem}"
+        f"dry run: {args.attack} ({checked.config.rec_epochs} steps x {checked.config.restarts} trials) on "
+        f"{len(cases)} batch(es) of {args.rec_batch_size} {'x'.join(map(str, observation.image_shape))} image(s) "
+        f"of --dataset {args.dataset}, each sharing {shared} of --model {args.model} ({parameters} parameters), "
+        f"defense {defense}; would write {stem}"
     )
 
 
 def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     """Build the cases the flags describe (each client defends its share), attack them and score them;
     returns the report, the attack's result and the defense, and writes no files."""
-    spec, config, defense, device = check_flags(args)
+    checked = check_flags(args)
+    spec, config, local, defense = checked.spec, checked.config, checked.local, checked.defense
     seed_everything(args.seed)
     started = time.perf_counter()
-    cases = build_cases(args, spec, defense, device)
+    cases, knowledge = build_cases(args, spec, local, defense, checked.device)
     result = attack_cases(spec, config, cases)
     report = {
         "args": vars(args),
         "attack_settings": settings_of(config),
-        "defense": {**defense.settings(), "privacy": share_privacy(spec, vars(args), args.rec_batch_size, defense)},
+        "public_knowledge": knowledge,
+        "defense": {**defense.settings(), "privacy": share_privacy(local, args.rec_batch_size, defense)},
         "summary": result.summary,
         "per_image": result.per_image,
         "experiments": result.experiments,

@@ -1,7 +1,8 @@
 """Attack registry: `--attack` names to their specs."""
 
 from attacks import cpa, dlg, ggl, grnn, idlg, ig_multi, ig_single, ig_weight, rtf
-from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
+from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities
 from utils.errors import UsageError
 
 ATTACKS: dict[str, AttackSpec] = {
@@ -20,13 +21,9 @@ ATTACKS: dict[str, AttackSpec] = {
 }
 
 
-def attack_flags() -> list[Flag]:
-    """Every attack-specific flag once (shared flags are the same object)."""
-    unique: dict[str, Flag] = {}
-    for spec in ATTACKS.values():
-        for flag in spec.flags:
-            unique.setdefault(flag.dest, flag)
-    return list(unique.values())
+def option_classes() -> list[type]:
+    """Every attack's options dataclass once (attacks that share options share the class)."""
+    return list(dict.fromkeys(spec.options for spec in ATTACKS.values() if spec.options is not None))
 
 
 def get_attack(name: str) -> AttackSpec:
@@ -36,4 +33,4 @@ def get_attack(name: str) -> AttackSpec:
     return ATTACKS[name]
 
 
-__all__ = ["ATTACKS", "AttackConfig", "AttackSpec", "Flag", "Reconstruction", "attack_flags", "get_attack"]
+__all__ = ["ATTACKS", "AttackConfig", "AttackSpec", "Capabilities", "Reconstruction", "get_attack", "option_classes"]

@@ -1,17 +1,19 @@
-"""The shared attack interface: settings in, reconstructed images and labels out."""
+"""The shared attack interface: what an attack needs and its options, settings in, images and labels out."""
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from fl.observation import LocalTraining, Observation
+from attacks.capabilities import Capabilities, check
+from fl.observation import Observation
 
 
 @dataclass(frozen=True)
 class AttackConfig:
-    """Settings common to the optimisation attacks; each attack documents which it uses."""
+    """Settings common to the optimisation attacks (each attack documents which it uses), and the
+    attack's own options: an instance of its spec's `options` dataclass (None: the defaults)."""
 
     rec_epochs: int
     rec_lr: float
@@ -19,7 +21,7 @@ class AttackConfig:
     restarts: int = 1
     seed: int = 0
     progress: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)  # attack-specific flags, by dest name
+    options: Any = None
 
 
 @dataclass
@@ -32,29 +34,31 @@ class Reconstruction:
 
 
 @dataclass(frozen=True)
-class Flag:
-    """An attack-specific command-line flag: argparse's name and keyword arguments.
-
-    Attacks that share a flag import the same Flag object (see attacks/flags.py)."""
-
-    name: str
-    kwargs: Mapping[str, Any]
-
-    @property
-    def dest(self) -> str:
-        return self.name.lstrip("-")
-
-
-@dataclass(frozen=True)
 class AttackSpec:
-    """A registered attack: how to run it, its defaults, its own flags and the batches it handles."""
+    """A registered attack: its method, default settings, what it needs from the observation and the
+    dataclass of its own options (attacks/options.py; None when it has none)."""
 
     name: str
-    run: Callable[[Observation, AttackConfig], Reconstruction]
+    attack: Callable[[Observation, AttackConfig], Reconstruction]
     defaults: dict[str, float]
-    needs: str
-    max_batch: int | None = None
-    needs_imprint: bool = False  # the server must put the imprint block (--imprint) before the model
-    flags: tuple[Flag, ...] = ()
-    # FedAvg attacks: the client's local training from the run's flags and batch size (None = it shares a gradient)
-    client_training: Callable[[Mapping[str, Any], int], LocalTraining] | None = None
+    needs: Capabilities
+    options: type | None = None
+
+    def check(self, obs: Observation) -> None:
+        """One-line UsageError when `obs` lacks what the attack needs (attacks/capabilities.py)."""
+        check(
+            self.name,
+            self.needs,
+            obs.model,
+            obs.num_images,
+            obs.num_classes,
+            update=obs.update is not None,
+            labels=obs.labels is not None,
+        )
+
+    def run(self, obs: Observation, config: AttackConfig) -> Reconstruction:
+        """Check the observation, fill in the default options, and attack."""
+        self.check(obs)
+        if config.options is None and self.options is not None:
+            config = replace(config, options=self.options())
+        return self.attack(obs, config)

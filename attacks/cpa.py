@@ -17,15 +17,19 @@ step, so its update is still a mixture of them.
 """
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
+from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities, first_linear
 from attacks.labels import restore_labels
+from attacks.options import option
 from fl.observation import Observation
+from utils.domains import COUNT, NON_NEGATIVE, POSITIVE
 from utils.errors import AttackDiverged, UsageError
 from utils.gradients import total_variation
 from utils.progress import loss_bar
@@ -34,23 +38,18 @@ START_ITERATIONS = 200
 OUT_OF_BOX = 0.2  # share of pixels outside the valid box above which a recovered scale is distrusted
 GAUSSIAN_LOGCOSH = 0.3745672075  # E[log cosh(v)] for a standard normal v (the negentropy reference)
 
-FLAGS = (
-    Flag("--decor", {"type": float, "default": 1.47, "help": "cpa: weight of the decorrelation penalty"}),
-    Flag("--T", {"type": float, "default": 12.4, "help": "cpa: temperature of the decorrelation penalty"}),
-    Flag("--nv", {"type": float, "default": 0.0, "help": "cpa: weight of the one-sign prior on embeddings"}),
-    Flag("--l1", {"type": float, "default": 0.0, "help": "cpa: weight of the sparsity prior on embeddings"}),
-    Flag("--fi", {"type": float, "default": 1.0, "help": "cpa: feature-inversion weight (conv models); 0 = skip"}),
-    Flag("--fi_lr", {"type": float, "default": 0.1, "help": "cpa: Adam step size of the feature inversion"}),
-    Flag("--fi_epochs", {"type": int, "default": 1000, "help": "cpa: feature-inversion iterations"}),
-)
 
+@dataclass(frozen=True)
+class CPAOptions:
+    """CPA's own flags."""
 
-def first_linear(model: nn.Module) -> tuple[str, nn.Linear]:
-    """The first nn.Linear of the model (registration order, which is the forward order here)."""
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear):
-            return name, module
-    raise UsageError(f"--attack cpa needs a fully connected layer; {type(model).__name__} has no nn.Linear")
+    decor: float = option(1.47, "cpa: weight of the decorrelation penalty", NON_NEGATIVE)
+    T: float = option(12.4, "cpa: temperature of the decorrelation penalty", NON_NEGATIVE)
+    nv: float = option(0.0, "cpa: weight of the one-sign prior on embeddings", NON_NEGATIVE)
+    l1: float = option(0.0, "cpa: weight of the sparsity prior on embeddings", NON_NEGATIVE)
+    fi: float = option(1.0, "cpa: feature-inversion weight (conv models); 0 = skip", NON_NEGATIVE)
+    fi_lr: float = option(0.1, "cpa: Adam step size of the feature inversion", POSITIVE)
+    fi_epochs: int = option(1000, "cpa: feature-inversion iterations", COUNT)
 
 
 def layer_inputs(obs: Observation, layer: nn.Module, images: torch.Tensor, params: dict | None = None) -> torch.Tensor:
@@ -146,15 +145,15 @@ def unmix(
     def objective() -> torch.Tensor:
         rows = unmixing / unmixing.norm(dim=1, keepdim=True)
         loss = -negentropy(rows @ whitened).mean()
-        if options["decor"]:
-            loss = loss + options["decor"] * decorrelation(rows, options["T"])
+        if options.decor:
+            loss = loss + options.decor * decorrelation(rows, options.T)
         sources = rows @ raw
         if config.tv and source_shape is not None:
             loss = loss + config.tv * total_variation(sources.view(count, *source_shape))
-        if options["nv"]:
-            loss = loss + options["nv"] * one_sign(sources)
-        if options["l1"]:
-            loss = loss + options["l1"] * sources.abs().mean()
+        if options.nv:
+            loss = loss + options.nv * one_sign(sources)
+        if options.l1:
+            loss = loss + options.l1 * sources.abs().mean()
         return loss
 
     with loss_bar(config.rec_epochs, "cpa unmixing", config.progress) as bar:
@@ -192,14 +191,14 @@ def invert_features(obs: Observation, layer: nn.Module, embeddings: torch.Tensor
         embeddings.device
     )
     images.requires_grad_()
-    optimizer = torch.optim.Adam([images], lr=options["fi_lr"])
-    obs.model.train(obs.model_mode == "train")
+    optimizer = torch.optim.Adam([images], lr=options.fi_lr)
+    obs.model_in_mode()
     parameters = {name: p.detach() for name, p in obs.parameters().items()}
-    with loss_bar(options["fi_epochs"], "cpa feature inversion", config.progress) as bar:
-        for _ in range(options["fi_epochs"]):
+    with loss_bar(options.fi_epochs, "cpa feature inversion", config.progress) as bar:
+        for _ in range(options.fi_epochs):
             optimizer.zero_grad()
             features = layer_inputs(obs, layer, images, parameters)
-            loss = options["fi"] * (1 - F.cosine_similarity(features, embeddings, dim=1)).mean()
+            loss = options.fi * (1 - F.cosine_similarity(features, embeddings, dim=1)).mean()
             loss = loss + config.tv * total_variation(images)
             if not torch.isfinite(loss):
                 raise AttackDiverged("cpa: feature inversion diverged to NaN/inf")
@@ -232,14 +231,8 @@ def unmix_gradient(
 def separate(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, nn.Module, bool, dict]:
     """The recovered inputs of the first linear layer (B x features), the layer, whether they are
     images, and statistics."""
-    name, layer = first_linear(obs.model)
+    name, layer = first_linear(obs.model)  # present and wide enough: AttackSpec.run checked the capabilities
     count = obs.num_images
-    limit = min(layer.in_features, layer.out_features)
-    if count > limit:
-        raise UsageError(
-            f"--rec_batch_size {count}: cpa separates at most {limit} inputs with layer '{name}' "
-            f"({layer.in_features} -> {layer.out_features}); use a batch of at most {limit}"
-        )
     gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
     mixtures = gradients[f"{name}.weight"]
     bias_grad = gradients[f"{name}.bias"] if layer.bias is not None else None
@@ -275,7 +268,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
     sources, layer, images_are_sources, stats = separate(obs, config)
     if images_are_sources:
         images, stats["rescaled_by_min_max"] = to_box(obs, sources, stats["scale_from_bias"])
-    elif config.options["fi"] > 0:
+    elif config.options.fi > 0:
         images = invert_features(obs, layer, sources, config)
     else:
         raise UsageError("--fi 0: cpa on a convolutional model needs feature inversion to produce images")
@@ -285,8 +278,8 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
 
 SPEC = AttackSpec(
     name="cpa",
-    run=run,
+    attack=run,
     defaults={"rec_epochs": 1000, "rec_lr": 1e-3, "tv": 3.1},
-    needs="a fully connected layer with at least as many inputs and outputs as images; its bias for sign/scale",
-    flags=FLAGS,
+    needs=Capabilities(label_layer=True, linear_width=True),
+    options=CPAOptions,
 )

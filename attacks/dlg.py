@@ -12,8 +12,9 @@ import torch
 from tqdm import tqdm
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities
+from attacks.restarts import best_trial
 from fl.observation import Observation
-from utils.errors import AttackDiverged
 from utils.gradients import model_gradient, squared_distance, total_variation
 from utils.progress import loss_bar
 
@@ -65,34 +66,30 @@ def run_trial(
 
 def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor | None, name: str) -> Reconstruction:
     """L-BFGS gradient matching with restarts; learns soft labels too unless `labels` are given (iDLG)."""
-    obs.model.train(obs.model_mode == "train")
+    obs.model_in_mode()
     energy = float(sum((g**2).sum() for g in obs.gradient))
     generator = torch.Generator().manual_seed(config.seed)
-    best: tuple[float, torch.Tensor, torch.Tensor] | None = None
-    diverged = trials = steps = evaluations = 0
+    counts = {"steps": 0, "evaluations": 0}
+
+    def trial(_: int) -> tuple[float, tuple[torch.Tensor, torch.Tensor]]:
+        loss, images, logits, steps, evaluations = run_trial(obs, config, labels, generator, bar)
+        counts["steps"] += steps
+        counts["evaluations"] += evaluations
+        return loss, (images, logits)
+
     with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        while trials < config.restarts and (best is None or best[0] >= CONVERGED * energy):
-            trials += 1
-            bar.set_description(f"{name} trial {trials}")
-            loss, images, logits, trial_steps, trial_evaluations = run_trial(obs, config, labels, generator, bar)
-            steps, evaluations = steps + trial_steps, evaluations + trial_evaluations
-            if not math.isfinite(loss):
-                diverged += 1
-            elif best is None or loss < best[0]:
-                best = (loss, images, logits)
-    if best is None:
-        raise AttackDiverged(f"{name}: every one of {config.restarts} trials diverged to NaN/inf")
-    loss, images, logits = best
+        best = best_trial(name, config.restarts, trial, bar, good_enough=lambda loss: loss < CONVERGED * energy)
+    images, logits = best.result
     return Reconstruction(
         images=obs.normalization.clamp(images),
         labels=labels if labels is not None else logits.argmax(dim=1),
         stats={
-            "gradient_distance": loss,
-            "relative_distance": loss / max(energy, 1e-30),
-            "trials": trials,
-            "diverged_trials": diverged,
-            "iterations": steps,
-            "gradient_evaluations": evaluations,
+            "gradient_distance": best.loss,
+            "relative_distance": best.loss / max(energy, 1e-30),
+            "trials": best.trials,
+            "diverged_trials": best.diverged,
+            "iterations": counts["steps"],
+            "gradient_evaluations": counts["evaluations"],
         },
     )
 
@@ -103,7 +100,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
 
 SPEC = AttackSpec(
     name="dlg",
-    run=run,
+    attack=run,
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
-    needs="the shared gradient of a small batch; twice-differentiable model (e.g. sigmoid LeNet)",
+    needs=Capabilities(second_order=True),
 )

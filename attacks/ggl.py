@@ -1,7 +1,8 @@
 """Generative Gradient Leakage, GGL (Li et al., CVPR 2022).
 
-A GAN generator trained on public data of the domain (attacks/train_generator.py) is the image
-prior: the attack searches its latent space for the image whose gradient matches the shared one,
+A GAN generator trained on public data of the domain (cli/train_generator.py; fl/public.py checks that
+its training set is disjoint from the attacked images) is the image prior: the attack searches its
+latent space for the image whose gradient matches the shared one,
 
     loss(z) = ||g(G(z)) - g||^2 / layers + kl_weight * KL(N(mean z, var z) || N(0, 1)),
 
@@ -12,32 +13,35 @@ the gradient (iDLG), so the attack handles one image per batch.
 """
 
 import math
+from dataclasses import dataclass
 
 import cma
 import numpy as np
 import torch
 
-from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
+from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities
 from attacks.labels import restore_labels
+from attacks.options import option
+from attacks.restarts import best_trial
 from fl.observation import Observation
 from models.generators import ImageGenerator, load_image_generator
-from utils.errors import AttackDiverged, UsageError
+from utils.domains import COUNT, NON_NEGATIVE
+from utils.errors import AttackDiverged
 from utils.gradients import model_gradient, squared_distance, total_variation
 from utils.progress import loss_bar
 
-GENERATOR = Flag(
-    "--generator",
-    {
-        "default": None,
-        "help": "ggl: generator checkpoint from `python -m attacks.train_generator` (same image size and channels)",
-    },
-)
-BUDGET = Flag("--budget", {"type": int, "default": 2000, "help": "ggl: loss evaluations of the CMA-ES search"})
-SEARCH = Flag(
-    "--search",
-    {"choices": ("cma", "adam"), "default": "cma", "help": "ggl: CMA-ES (the paper's) or Adam over the latent"},
-)
-KL_WEIGHT = Flag("--kl_weight", {"type": float, "default": 0.1, "help": "ggl: weight of the KL term on the latent"})
+
+@dataclass(frozen=True)
+class GGLOptions:
+    """GGL's own flags."""
+
+    generator: str | None = option(
+        None, "ggl: generator checkpoint from `python -m cli.train_generator` (same image size and channels)"
+    )
+    budget: int = option(2000, "ggl: loss evaluations of the CMA-ES search", COUNT)
+    search: str = option("cma", "ggl: CMA-ES (the paper's) or Adam over the latent", choices=("cma", "adam"))
+    kl_weight: float = option(0.1, "ggl: weight of the KL term on the latent", NON_NEGATIVE)
 
 
 def kl_divergence(latents: torch.Tensor) -> torch.Tensor:
@@ -51,7 +55,7 @@ class LatentLoss:
 
     def __init__(self, obs: Observation, config: AttackConfig, generator: ImageGenerator, labels: torch.Tensor):
         self.obs, self.generator, self.labels = obs, generator, labels
-        self.tv, self.kl_weight = config.tv, config.options.get("kl_weight", 0.1)
+        self.tv, self.kl_weight = config.tv, config.options.kl_weight
         self.parameters, self.buffers = obs.parameters(), obs.buffers()
 
     def images(self, latents: torch.Tensor) -> torch.Tensor:
@@ -118,41 +122,37 @@ def search_adam(
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    if obs.num_images != 1:
-        raise UsageError(f"--rec_batch_size {obs.num_images}: ggl handles 1 image per batch (its label is iDLG's)")
     options = config.options
-    generator, meta = load_image_generator(options.get("generator"), obs.image_shape)
+    generator, meta = load_image_generator(options.generator, obs.image_shape)
     generator = generator.to(obs.gradient[0].device)
-    try:
-        labels = restore_labels(obs)
-    except ValueError as error:
-        raise UsageError(f"ggl: {error}") from None
-    obs.model.train(obs.model_mode == "train")
+    labels = restore_labels(obs)
+    obs.model_in_mode()
     objective = LatentLoss(obs, config, generator, labels)
-    search = options.get("search", "cma")
-    budget = options.get("budget", 2000)
-    steps = budget if search == "cma" else config.rec_epochs
-    best, evaluations = (math.inf, None), 0
-    with loss_bar(steps * config.restarts, f"ggl {search}", config.progress) as bar:
-        for trial in range(config.restarts):
-            seed = config.seed * 1000 + trial
-            if search == "cma":
-                result = search_cma(objective, meta["latent"], budget, seed, bar)
-            else:
-                result = search_adam(objective, meta["latent"], config, seed, bar)
-            evaluations += result[2]
-            best = min(best, result[:2], key=lambda item: item[0])
-    loss, latent = best
+    steps = options.budget if options.search == "cma" else config.rec_epochs
+    evaluations = 0
+
+    def trial(index: int) -> tuple[float, np.ndarray]:
+        nonlocal evaluations
+        seed = config.seed * 1000 + index
+        if options.search == "cma":
+            loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar)
+        else:
+            loss, latent, count = search_adam(objective, meta["latent"], config, seed, bar)
+        evaluations += count
+        return loss, latent
+
+    with loss_bar(steps * config.restarts, f"ggl {options.search}", config.progress) as bar:
+        best = best_trial("ggl", config.restarts, trial, bar)
     with torch.no_grad():
-        images = objective.images(torch.tensor(latent[None], dtype=torch.float32, device=obs.gradient[0].device))
+        images = objective.images(torch.tensor(best.result[None], dtype=torch.float32, device=obs.gradient[0].device))
     energy = float(sum((g**2).sum() for g in obs.gradient))
     return Reconstruction(
         images=obs.normalization.clamp(images),
         labels=labels,
         stats={
-            "loss": loss,
-            "relative_loss": loss * len(obs.gradient) / max(energy, 1e-30),
-            "search": search,
+            "loss": best.loss,
+            "relative_loss": best.loss * len(obs.gradient) / max(energy, 1e-30),
+            "search": options.search,
             "evaluations": evaluations,
             "iterations": evaluations,
             "generator": meta["dataset"],
@@ -164,9 +164,8 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
 
 SPEC = AttackSpec(
     name="ggl",
-    run=run,
+    attack=run,
     defaults={"rec_epochs": 1000, "rec_lr": 0.1, "tv": 0.0},
-    needs="one image per batch, a final linear layer (iDLG label) and a generator trained on the domain (--generator)",
-    max_batch=1,
-    flags=(GENERATOR, BUDGET, SEARCH, KL_WEIGHT),
+    needs=Capabilities(label_layer=True, max_batch=1, second_order=True),
+    options=GGLOptions,
 )

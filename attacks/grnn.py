@@ -22,9 +22,10 @@ import torch
 from tqdm import tqdm
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities
+from attacks.restarts import best_trial
 from fl.observation import Observation
 from models.generators import GRNNGenerator
-from utils.errors import AttackDiverged
 from utils.gradients import model_gradient, squared_distance, total_variation
 from utils.progress import loss_bar
 
@@ -108,29 +109,27 @@ def run_trial(obs: Observation, config: AttackConfig, seed: int, bar: tqdm) -> T
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    obs.model.train(obs.model_mode == "train")
+    obs.model_in_mode()
     energy = float(sum((g**2).sum() for g in obs.gradient))
-    best, diverged = Trial(), 0
+
+    def trial(index: int) -> tuple[float, Trial]:
+        result = run_trial(obs, config, config.seed * 1000 + index, bar)
+        return (result.loss if result.images is not None else math.inf), result
+
     with loss_bar(config.rec_epochs * config.restarts, "grnn", config.progress) as bar:
-        for index in range(config.restarts):
-            bar.set_description(f"grnn trial {index + 1}")
-            trial = run_trial(obs, config, config.seed * 1000 + index, bar)
-            diverged += trial.images is None
-            if trial.loss < best.loss:
-                best = trial
-    if best.images is None:
-        raise AttackDiverged(f"grnn: every one of {config.restarts} trials diverged to NaN/inf")
+        best = best_trial("grnn", config.restarts, trial, bar)
+    kept = best.result
     return Reconstruction(
-        images=obs.normalization.clamp(best.images),
-        labels=best.labels,
+        images=obs.normalization.clamp(kept.images),
+        labels=kept.labels,
         stats={
-            "first_loss": best.first_loss,
-            "loss": best.loss,
-            "gradient_distance": best.terms["l2"],
-            "relative_distance": best.terms["l2"] / max(energy, 1e-30),
-            "wasserstein": best.terms["wasserstein"],
-            "trials": config.restarts,
-            "diverged_trials": diverged,
+            "first_loss": kept.first_loss,
+            "loss": kept.loss,
+            "gradient_distance": kept.terms["l2"],
+            "relative_distance": kept.terms["l2"] / max(energy, 1e-30),
+            "wasserstein": kept.terms["wasserstein"],
+            "trials": best.trials,
+            "diverged_trials": best.diverged,
             "iterations": config.rec_epochs * config.restarts,
         },
     )
@@ -138,7 +137,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
 
 SPEC = AttackSpec(
     name="grnn",
-    run=run,
+    attack=run,
     defaults={"rec_epochs": 1000, "rec_lr": 1e-4, "tv": 1e-3},
-    needs="the shared gradient of any registry model; learns images and labels of the whole batch",
+    needs=Capabilities(second_order=True),
 )

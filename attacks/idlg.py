@@ -8,6 +8,7 @@ reliably than DLG's joint search.
 import torch
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities
 from attacks.dlg import match_gradient
 from attacks.labels import restore_labels
 from fl.observation import Observation
@@ -20,7 +21,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
 
 SPEC = AttackSpec(
     name="idlg",
-    run=run,
+    attack=run,
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
-    needs="the shared gradient and a final linear layer (labels from its gradient)",
+    needs=Capabilities(label_layer=True, second_order=True),
 )

@@ -1,29 +1,13 @@
-"""Inverting Gradients on a weight update: the client took --local_steps full-batch SGD steps at
---local_lr on its batch and sent new weights; the attack differentiates through those steps."""
+"""Inverting Gradients on a weight update: the client took several full-batch SGD steps on its batch and
+sent new weights (main_grad: --local_steps at --local_lr); the attack differentiates through those steps."""
 
-from collections.abc import Mapping
-from typing import Any
-
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.flags import KNOWN_LABELS, LAYER_WEIGHTS
-from attacks.inverting import invert, update_target
-from fl.observation import LocalTraining, Observation
-
-
-def client_training(flags: Mapping[str, Any], num_images: int) -> LocalTraining:
-    """--local_steps full-batch steps: one epoch is one step when the mini-batch is the whole batch."""
-    return LocalTraining(epochs=flags["local_steps"], batch_size=num_images, lr=flags["local_lr"])
+from attacks.base import AttackConfig, Reconstruction
+from attacks.inverting import invert, spec, update_target
+from fl.observation import Observation
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    return invert(obs, config, update_target(obs, "ig_weight"), "ig_weight")
+    return invert(obs, config, update_target(obs), "ig_weight")
 
 
-SPEC = AttackSpec(
-    name="ig_weight",
-    run=run,
-    defaults={"rec_epochs": 8000, "rec_lr": 0.1, "tv": 1e-6},
-    needs="the client's weight update and its public local-training settings (--local_steps, --local_lr)",
-    flags=(KNOWN_LABELS, LAYER_WEIGHTS),
-    client_training=client_training,
-)
+SPEC = spec("ig_weight", run, {"rec_epochs": 8000, "rec_lr": 0.1, "tv": 1e-6}, update=True)

@@ -6,27 +6,41 @@ would have shared for them (its gradient, or its weight update after local SGD) 
 plus `tv` times total variation. Adam runs on the sign of the image gradient; its step size drops
 tenfold at 3/8, 5/8 and 7/8 of the iterations; after every step the images are clamped to the valid
 pixel box. Of `--restarts` trials the one with the best final match is kept. Labels come from the
-shared gradient (attacks/labels.py) unless the server is told them (--known_labels).
+shared gradient (attacks/labels.py) unless the observation carries them (--known_labels).
 """
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from tqdm import tqdm
 
-from attacks.base import AttackConfig, Reconstruction
+from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities
 from attacks.labels import restore_labels
-from attacks.sharing import known_labels
+from attacks.options import option
+from attacks.restarts import best_trial
+from fl.functional import functional_update
 from fl.observation import Observation
 from utils.allocator import reuse_large_blocks
-from utils.errors import AttackDiverged, UsageError
-from utils.functional import functional_update
+from utils.errors import UsageError
 from utils.gradients import model_gradient, total_variation
 from utils.progress import loss_bar
 
 LR_DROPS = (3 / 8, 5 / 8, 7 / 8)
+NEEDS = Capabilities(known_labels=True, label_layer=True, second_order=True)
+
+
+@dataclass(frozen=True)
+class InvertingOptions:
+    """The options of ig_single, ig_weight and ig_multi."""
+
+    layer_weights: str = option(
+        "equal",
+        "per-layer weights of the cosine loss: equal; linear or exp favour the first layers (Geiping et al.)",
+        choices=("equal", "linear", "exp"),
+    )
 
 
 @dataclass(frozen=True)
@@ -43,10 +57,8 @@ def gradient_target(obs: Observation) -> Target:
     return Target(obs.gradient, lambda images, labels: model_gradient(obs.model, parameters, buffers, images, labels))
 
 
-def update_target(obs: Observation, name: str) -> Target:
+def update_target(obs: Observation) -> Target:
     """Match the shared weight update by differentiating through the client's known local training."""
-    if obs.update is None or obs.local_training is None:
-        raise UsageError(f"--attack {name} needs a shared weight update (FedAvg); this client shared only a gradient")
     parameters, buffers, local = obs.parameters(), obs.buffers(), obs.local_training
     return Target(
         obs.update,
@@ -75,17 +87,11 @@ def cosine_distance(
     return 1 - dot / (norm.sqrt() * observed_norm)
 
 
-def attack_labels(obs: Observation, config: AttackConfig, name: str) -> tuple[torch.Tensor, str]:
+def attack_labels(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, str]:
     """The labels to reconstruct with, and where they came from ("known" or "restored")."""
-    if config.options.get("known_labels"):
-        labels = known_labels(obs)
-        if labels is None:
-            raise UsageError(f"--known_labels: this {name} observation carries no labels")
-        return labels, "known"
-    try:
-        return restore_labels(obs, torch.Generator().manual_seed(config.seed)), "restored"
-    except ValueError as error:
-        raise UsageError(f"--attack {name}: {error}; pass --known_labels") from error
+    if obs.labels is not None:
+        return obs.labels, "known"
+    return restore_labels(obs, torch.Generator().manual_seed(config.seed)), "restored"
 
 
 def run_trial(
@@ -127,35 +133,36 @@ def run_trial(
 def invert(obs: Observation, config: AttackConfig, target: Target, name: str) -> Reconstruction:
     """Run `config.restarts` trials against `target` and keep the images with the best final match."""
     reuse_large_blocks()
-    obs.model.train(obs.model_mode == "train")
-    labels, source = attack_labels(obs, config, name)
+    obs.model_in_mode()
+    labels, source = attack_labels(obs, config)
     labels = labels.to(target.observed[0].device)
-    kind = config.options.get("layer_weights", "equal")
+    kind = config.options.layer_weights
     weights = layer_weights(kind, len(target.observed)).tolist()
     generator = torch.Generator().manual_seed(config.seed)
-    best: tuple[float, torch.Tensor] | None = None
-    diverged = steps = 0
+    steps = 0
+
+    def trial(_: int) -> tuple[float, torch.Tensor]:
+        nonlocal steps
+        loss, images, trial_steps = run_trial(obs, config, target, labels, weights, generator, bar)
+        steps += trial_steps
+        return loss, images
+
     with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        for trial in range(1, config.restarts + 1):
-            bar.set_description(f"{name} trial {trial}")
-            loss, images, trial_steps = run_trial(obs, config, target, labels, weights, generator, bar)
-            steps += trial_steps
-            if not math.isfinite(loss):
-                diverged += 1
-            elif best is None or loss < best[0]:
-                best = (loss, images)
-    if best is None:
-        raise AttackDiverged(f"{name}: every one of {config.restarts} trials diverged to NaN/inf")
-    loss, images = best
+        best = best_trial(name, config.restarts, trial, bar)
     return Reconstruction(
-        images=obs.normalization.clamp(images),
+        images=obs.normalization.clamp(best.result),
         labels=labels,
         stats={
-            "cosine_distance": loss,
+            "cosine_distance": best.loss,
             "labels": source,
             "layer_weights": kind,
-            "trials": config.restarts,
-            "diverged_trials": diverged,
+            "trials": best.trials,
+            "diverged_trials": best.diverged,
             "iterations": steps,
         },
     )
+
+
+def spec(name: str, run: Callable[[Observation, AttackConfig], Reconstruction], defaults: dict, update: bool):
+    """The registry entry of one Inverting Gradients variant."""
+    return AttackSpec(name, run, defaults, replace(NEEDS, update=update), InvertingOptions)

@@ -15,19 +15,20 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from attacks.capabilities import final_linear
 from fl.observation import Observation
-
-PROBE_IMAGES = 64
+from fl.public import PROBE_IMAGES
 
 
 def last_linear(obs: Observation) -> tuple[nn.Linear, torch.Tensor, torch.Tensor | None]:
     """The last nn.Linear producing the logits, and its weight and bias gradients."""
+    found = final_linear(obs.model, obs.num_classes)
+    if found is None:
+        raise ValueError("label restoration needs a final nn.Linear layer with one output per class")
+    name, module = found
     gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
-    for name, module in reversed(list(obs.model.named_modules())):
-        if isinstance(module, nn.Linear) and module.out_features == obs.num_classes:
-            bias = gradients.get(f"{name}.bias") if module.bias is not None else None
-            return module, gradients[f"{name}.weight"], bias
-    raise ValueError("label restoration needs a final nn.Linear layer with one output per class")
+    bias = gradients.get(f"{name}.bias") if module.bias is not None else None
+    return module, gradients[f"{name}.weight"], bias
 
 
 def restore_labels(obs: Observation, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -53,9 +54,7 @@ def probe_outputs(
     hook = layer.register_forward_hook(lambda _m, inputs, _o: features.append(inputs[0]))
     try:
         with torch.no_grad():
-            logits = functional_call(
-                obs.model.train(obs.model_mode == "train"), (obs.parameters(), obs.buffers()), (images,)
-            )
+            logits = functional_call(obs.model_in_mode(), (obs.parameters(), obs.buffers()), (images,))
     finally:
         hook.remove()
     return logits.softmax(dim=1).mean(dim=0), features[0].sum(dim=1).mean()

@@ -20,10 +20,11 @@ recovers the images from a multi-step update; the ratio does not depend on the s
 import torch
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
+from attacks.capabilities import Capabilities
 from attacks.labels import restore_labels
 from fl.observation import Observation
 from models.imprint import find_imprint
-from utils.errors import AttackDiverged, UsageError
+from utils.errors import AttackDiverged
 
 # A bin whose bias difference is below this share of the largest one is treated as empty.
 EMPTY_BIN = 1e-5
@@ -52,10 +53,7 @@ def recover_bins(
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    found = find_imprint(obs.model)
-    if found is None:
-        raise UsageError("--attack rtf needs --imprint (the server's imprint block before the model)")
-    name, block = found
+    name, block = find_imprint(obs.model)  # present: AttackSpec.run checked the capabilities
     gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
     prefix = f"{name}.imprint" if name else "imprint"
     images, bins, nonempty = recover_bins(gradients[f"{prefix}.weight"], gradients[f"{prefix}.bias"], obs.num_images)
@@ -79,8 +77,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
 
 SPEC = AttackSpec(
     name="rtf",
-    run=run,
+    attack=run,
     defaults={"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0},
-    needs="--imprint: the server's imprint block before the model; the shared gradient or update",
-    needs_imprint=True,
+    needs=Capabilities(imprint=True, label_layer=True),
 )

@@ -24,7 +24,7 @@ from tqdm import tqdm
 import main_fed
 import main_grad
 from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
-from utils.cli import OneLineParser, add_dry_run_argument, positive
+from cli.common import OneLineParser, add_dry_run_argument, positive
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

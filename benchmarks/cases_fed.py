@@ -34,7 +34,7 @@ def relative(path: str) -> str:
 
 
 def clean_case() -> dict:
-    """FedAvg with the seed's protocol and no attack: test accuracy per round and seconds per round."""
+    """FedAvg with the original implementation's protocol and no attack: test accuracy and seconds per round."""
     report = run_fed("--attack", "none", "--model", "cnn", "--num_rounds", str(CLEAN_ROUNDS))
     rounds = report["rounds"]
     accuracies = [record["accuracy"] for record in rounds]

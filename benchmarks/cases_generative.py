@@ -6,8 +6,8 @@ row reports how long its training took.
 
 from pathlib import Path
 
-from attacks.train_generator import main as train_generator
 from benchmarks.common import CIFAR10, IMAGES, MNIST, ROOT, require, run_grad
+from cli.train_generator import main as train_generator
 from models.generators import read_checkpoint
 
 SUCCESS_DB = 20.0  # the success threshold for GRNN and DLG in these tables

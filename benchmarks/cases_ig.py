@@ -1,8 +1,8 @@
 """Inverting Gradients on real CIFAR-10 test images: the three variants, a plain-loop speed baseline, and
 memory over 10,000 iterations.
 
-CPU budget: iterations are cut from the paper's 24,000 (and the seed's 4,000-24,000) to a few hundred,
-and each row attacks a few images; every attack case runs in its own single-threaded process so its
+CPU budget: iterations are cut from the paper's 24,000 (and the original implementation's 4,000-24,000) to a
+few hundred, and each row attacks a few images; every attack case runs in its own single-threaded process so its
 peak memory (ru_maxrss) and timing are its own.
 """
 
@@ -21,9 +21,10 @@ import torch.nn.functional as F
 
 from attacks import ATTACKS, AttackConfig
 from attacks.inverting import LR_DROPS
-from attacks.sharing import client_share
 from benchmarks.common import CIFAR10, IMAGES, RESNET20, ROOT, require, row_from_report
+from cli.client import client_training
 from data import Normalization, load_split
+from fl.client import client_share
 from models import build_model
 from utils.allocator import reuse_large_blocks
 from utils.gradients import total_variation
@@ -142,11 +143,11 @@ def speed_case(attack: str, model_name: str, plain, flags: dict, steps: int = 30
         torch.manual_seed(0)
         model = build_model(model_name, 3, (32, 32), 10)
         spec = ATTACKS[attack]
-        options = {"known_labels": True, **flags}
+        local = client_training(attack, flags, len(images))
         observation = client_share(
-            spec, options, model, normalization.normalize(images), labels, normalization, "train"
+            model, normalization.normalize(images), labels, normalization, "train", local, grant_labels=True
         )
-        config = AttackConfig(steps, 0.1, 1e-6, progress=False, options=options)
+        config = AttackConfig(steps, 0.1, 1e-6, progress=False)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         reuse_large_blocks()
@@ -191,7 +192,8 @@ def memory_case() -> dict:
     model = build_model("cnn", 1, split.info.image_size, split.info.num_classes)
     flags = {"local_steps": 5, "local_lr": 1e-4, "local_epochs": 1, "local_batch_size": 1}
     spec = ATTACKS["ig_weight"]
-    observation = client_share(spec, flags, model, normalization.normalize(images), labels, normalization, "train")
+    local = client_training("ig_weight", flags, len(images))
+    observation = client_share(model, normalization.normalize(images), labels, normalization, "train", local)
     iterations = 10_000
     samples: list[tuple[float, float]] = []
     finished = threading.Event()
@@ -206,7 +208,7 @@ def memory_case() -> dict:
     started = time.perf_counter()
     sampler.start()
     try:
-        result = spec.run(observation, AttackConfig(iterations, 0.1, 1e-6, progress=False, options=flags))
+        result = spec.run(observation, AttackConfig(iterations, 0.1, 1e-6, progress=False))
     finally:
         finished.set()
         sampler.join()

@@ -9,22 +9,22 @@ min-max to [0, 1] (the CPA paper's evaluation).
 """
 
 import time
-from argparse import Namespace
 from functools import partial
 
 import torch
 
 from attacks import AttackConfig, get_attack
-from attacks.cpa import FLAGS, separate, to_box
+from attacks.cpa import CPAOptions, separate, to_box
 from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_report, run_grad
 from data import Normalization, load_split
+from evaluation.metrics import psnr, ssim
+from evaluation.pairing import pair_by_mse
+from evaluation.report import save_grid
 from fl.client import share_gradient, share_update, train_locally
 from fl.observation import LocalTraining, Observation
+from fl.public import PublicData, imprint_server
 from models import build_model
-from models.imprint import BACK_SCALE, GAIN, find_imprint, imprint_from_args
-from utils.metrics import psnr, ssim
-from utils.pairing import pair_by_mse
-from utils.report import save_grid
+from models.imprint import BACK_SCALE, GAIN, find_imprint
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 FEDAVG = LocalTraining(epochs=1, batch_size=50, lr=0.1, momentum=0.9)
@@ -46,8 +46,8 @@ def cifar() -> tuple:
 
 def imprinted_cnn(bins: int, info) -> torch.nn.Module:
     torch.manual_seed(0)
-    args = Namespace(imprint=True, bins=bins, dataset="npz", base_data_dir=str(CIFAR10), image_size=None)
-    return imprint_from_args(build_model("cnn", 3, info.image_size, info.num_classes), args, info, HALF)
+    public = PublicData("npz", str(CIFAR10), None, private="test")
+    return imprint_server(build_model("cnn", 3, info.image_size, info.num_classes), info, bins, HALF, public)[0]
 
 
 def bins_of(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
@@ -141,7 +141,7 @@ def rtf_sweep(batch: int, bins: int) -> dict:
 
 
 def seed_scaling(model: torch.nn.Module) -> torch.nn.Module:
-    """The seed's scales in our block: imprint rows and biases times 1e-3, back layer 1/1e-3 = 1000."""
+    """The original implementation's scales in our block: imprint rows and biases x 1e-3, back layer 1/1e-3."""
     block = find_imprint(model)[1]
     with torch.no_grad():
         block.imprint.weight.mul_(1e-3 / GAIN)
@@ -152,21 +152,21 @@ def seed_scaling(model: torch.nn.Module) -> torch.nn.Module:
 
 def imprint_training(images_count: int, seed_block: bool = False) -> dict:
     """Plain against imprinted ConvNet (same initial weights) after one local epoch; test accuracy.
-    With `seed_block`, the imprinted model uses the seed's scales instead of ours."""
+    With `seed_block`, the imprinted model uses the original implementation's scales instead of ours."""
     train = load_split("npz", "train", require(CIFAR10))
     split, info = cifar()
     images, labels = train.batch(list(range(images_count)))
     test_images, test_labels = split.batch(list(range(len(split))))
     torch.manual_seed(1)
     plain = build_model("cnn", 3, info.image_size, info.num_classes)
-    args = Namespace(imprint=True, bins=128, dataset="npz", base_data_dir=str(CIFAR10), image_size=None)
+    public = PublicData("npz", str(CIFAR10), None, private="test")
     row = {
         "table": TRAIN_TABLE,
         "block": "seed" if seed_block else "ours",
         "images": images_count,
         "steps": -(-images_count // FEDAVG.batch_size),
     }
-    imprinted = imprint_from_args(plain, args, info, HALF)
+    imprinted = imprint_server(plain, info, 128, HALF, public)[0]
     for name, model in (("plain", plain), ("imprinted", seed_scaling(imprinted) if seed_block else imprinted)):
         started = time.perf_counter()
         trained = train_locally(model, HALF.normalize(images), labels, FEDAVG, "train")
@@ -175,15 +175,11 @@ def imprint_training(images_count: int, seed_block: bool = False) -> dict:
             accuracy = float((trained.eval()(HALF.normalize(test_images)).argmax(1) == test_labels).float().mean())
         seconds = time.perf_counter() - started
         row |= {f"{name}_finite": finite, f"{name}_test_acc": accuracy, f"{name}_seconds": seconds}
-    block = "the seed's scales (rows x 1e-3, back layer 1000) in our block; " if seed_block else ""
+    block = "the original implementation's scales (rows x 1e-3, back layer 1000) in our block; " if seed_block else ""
     return {
         **row,
         "notes": block + "test accuracy on the 1000-image test subset; " + NOTE,
     }
-
-
-def cpa_options(**overrides: float) -> dict:
-    return {**{flag.dest: flag.kwargs["default"] for flag in FLAGS}, **overrides}
 
 
 def min_max(sources: torch.Tensor) -> torch.Tensor:
@@ -209,7 +205,7 @@ def scores(reconstructed: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tens
 
 def cpa_fc2(batch: int, batches: int, iterations: int, local: LocalTraining | None = None) -> dict:
     split, info = cifar()
-    config = AttackConfig(rec_epochs=iterations, rec_lr=1e-3, tv=3.1, progress=False, options=cpa_options())
+    config = AttackConfig(rec_epochs=iterations, rec_lr=1e-3, tv=3.1, progress=False, options=CPAOptions())
     ours_psnr, ours_ssim, authors_psnr, authors_ssim, seconds = [], [], [], [], 0.0
     for index in range(batches):
         torch.manual_seed(index)
@@ -260,8 +256,8 @@ def cpa_conv(model_name: str) -> dict:
     return {
         "table": CPA_CONV_TABLE,
         **row_from_report(report),
-        "notes": "seed's VGG settings (decor 5.3, T 7.7, tv 0.1, nv 0.13, l1 5); 300 unmixing and 300 inversion "
-        "steps (Adam, fi_lr 0.1); "
+        "notes": "the original implementation's VGG settings (decor 5.3, T 7.7, tv 0.1, nv 0.13, l1 5); "
+        "300 unmixing and 300 inversion steps (Adam, fi_lr 0.1); "
         + ("trained ResNet-20 (../shared/weights), its 64-d pooled embedding; " if model_name == "resnet20" else "")
         + NOTE,
     }

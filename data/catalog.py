@@ -147,7 +147,7 @@ def dataset_label(name: str, base_dir: str | Path) -> str:
 
 
 def make_normalization(info: DatasetInfo, normalize: bool, stats: str = "half") -> Normalization:
-    """The normalisation a run uses: none, mean/std 0.5 (the seed's), the dataset's, or ImageNet's.
+    """The normalisation a run uses: none, mean/std 0.5 (the original implementation's), the dataset's, or ImageNet's.
 
     ImageNet's statistics are what the shared pretrained ResNet-20 was trained with.
     """

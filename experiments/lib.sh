@@ -4,6 +4,7 @@
 #                             saying where it looked and how to fix it, when the dataset is not there
 #   run ENTRY FLAGS...        run `$PYTHON ENTRY FLAGS...` in the current section; a failure is counted and the
 #                             script goes on; DRY_RUN=1 adds --dry_run (--dry_run flags in a section without its data)
+#   generator OUT STEPS FLAGS...  train (or resume, or reuse) GGL's generator checkpoint OUT, see below
 #   finish                    exit 1 if any command failed, else 0
 # PYTHON defaults to the project's .venv (made by `make demo`), else python3.
 
@@ -50,5 +51,7 @@ generator() {
   steps=$2
   shift 2
   if [ -f "$out" ]; then set -- "$@" --resume; fi
-  run -m attacks.train_generator --out "$out" --steps "$steps" "$@"
+  run -m cli.train_generator --out "$out" --steps "$steps" "$@"
+  # A dry run trains nothing: the section's commands that use the checkpoint are then checked by their flags.
+  if [ -n "${DRY_RUN:-}" ] && [ ! -f "$out" ]; then have_data=0; fi
 }

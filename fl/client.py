@@ -1,11 +1,14 @@
 """A client's side: compute a gradient (FedSGD) or train locally (FedAvg) on a private batch, defend, and share.
 
 The server receives an Observation built from the broadcast model and the defended share; the client's
-trained copy and its undefended gradient never leave this module.
+trained copy and its undefended gradient never leave this module. `client_share` is main_grad's
+simulated client: the gradient, or the update after the local training the entry script chose, with
+the batch labels only when the threat model grants them (--known_labels).
 """
 
 import copy
 import math
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -13,7 +16,7 @@ from torch import nn
 from data.normalization import Normalization
 from defenses import NO_DEFENSE, Defense
 from defenses.base import trainable_parameters
-from fl.observation import LocalTraining, Observation
+from fl.observation import LocalTraining, Observation, in_mode
 
 
 def trainable(model: nn.Module) -> list[torch.Tensor]:
@@ -43,7 +46,7 @@ def train_locally(
 ) -> nn.Module:
     """A trained copy of `model`: `local.epochs` passes over the batch in order, mini-batch SGD on the
     gradients `defense` takes (the plain gradient unless it is DP-SGD)."""
-    trained = copy.deepcopy(model).train(model_mode == "train")
+    trained = in_mode(copy.deepcopy(model), model_mode)
     parameters = trainable(trained)
     optimizer = torch.optim.SGD(parameters, lr=local.lr, momentum=local.momentum, weight_decay=local.weight_decay)
     for _ in range(local.epochs):
@@ -109,7 +112,7 @@ def share_gradient(
     defense: Defense = NO_DEFENSE,
 ) -> Observation:
     """FedSGD: the (defended) mean cross-entropy gradient of a normalised batch, as the server receives it."""
-    client_model = copy.deepcopy(model).train(model_mode == "train")
+    client_model = in_mode(copy.deepcopy(model), model_mode)
     gradient = defense.protect(defense.step_gradient(client_model, images, labels), client_model, images, labels)
     return observed(model, images, normalization, model_mode, gradient=gradient)
 
@@ -153,3 +156,32 @@ def observe_update(
         local_training=local,
         num_examples=len(images),
     )
+
+
+def with_labels(obs: Observation, labels: torch.Tensor) -> Observation:
+    """`obs` with the true labels handed to the server."""
+    return replace(obs, labels=labels)
+
+
+def client_share(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    normalization: Normalization,
+    model_mode: str,
+    local: LocalTraining | None,
+    defense: Defense = NO_DEFENSE,
+    grant_labels: bool = False,
+) -> Observation:
+    """The observation of one batch: the gradient (`local` None) or the update after `local` training,
+    each defended by the client with `defense`; with the labels when `grant_labels`."""
+    if local is None:
+        observation = share_gradient(model, images, labels, normalization, model_mode, defense)
+    else:
+        observation = share_update(model, images, labels, normalization, model_mode, local, defense)
+    return with_labels(observation, labels) if grant_labels else observation
+
+
+def share_privacy(local: LocalTraining | None, num_images: int, defense: Defense) -> dict | None:
+    """The formal guarantee `defense` gives one client's share of `num_images` (None for most defenses)."""
+    return defense.privacy(privacy_history(local, num_images))

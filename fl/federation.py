@@ -30,10 +30,10 @@ from tqdm import tqdm
 
 from data.normalization import Normalization
 from defenses import NO_DEFENSE, Defense
+from fl.case import Case
 from fl.client import client_update, observe_update, privacy_history
 from fl.observation import LocalTraining
 from fl.server import accuracy, fedavg
-from utils.runner import Case
 
 MODEL_MODE = "train"  # clients train, and the server attacks, with the model in training mode
 

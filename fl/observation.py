@@ -8,6 +8,11 @@ from torch import nn
 from data.normalization import Normalization
 
 
+def in_mode(model: nn.Module, model_mode: str) -> nn.Module:
+    """`model` switched to the client's mode ("train" or "eval"), the one place that mapping is written."""
+    return model.train(model_mode == "train")
+
+
 @dataclass(frozen=True)
 class LocalTraining:
     """Public local-training settings: `epochs` passes over the client's images in mini-batches
@@ -31,6 +36,7 @@ class Observation:
     `local_training` settings; `gradient` is then the update turned into a pseudo-gradient.
     `num_images` is how many images the attack reconstructs; a FedAvg client may have trained on more
     (`num_examples`), and the attack then recovers at most `num_images` of them.
+    `labels` are the batch labels, present only when the threat model grants them (--known_labels).
     """
 
     model: nn.Module
@@ -43,6 +49,11 @@ class Observation:
     update: tuple[torch.Tensor, ...] | None = None
     local_training: LocalTraining | None = None
     num_examples: int | None = None  # FedAvg: how many images the client trained on (public: it weights the mean)
+    labels: torch.Tensor | None = None
+
+    def model_in_mode(self) -> nn.Module:
+        """The broadcast model in the mode the client used when it shared."""
+        return in_mode(self.model, self.model_mode)
 
     def parameters(self) -> dict[str, torch.Tensor]:
         """The broadcast trainable parameters by name (the order of `gradient`), as fresh leaves

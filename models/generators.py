@@ -125,7 +125,7 @@ CHECKPOINT_FORMAT = "image-generator/1"
 
 
 def train_hint(dataset: str, path: str | Path) -> str:
-    return f"train one with: python -m attacks.train_generator --dataset {dataset} --out {path}"
+    return f"train one with: python -m cli.train_generator --dataset {dataset} --out {path}"
 
 
 def save_checkpoint(path: str | Path, meta: dict, states: dict[str, dict]) -> None:
@@ -150,9 +150,7 @@ def read_checkpoint(path: str | Path | None, flag: str = "--generator") -> dict:
         hint = train_hint("<dataset>", path)
         raise UsageError(f"{flag} {path} is not a readable checkpoint ({first}); {hint}") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise UsageError(
-            f"{flag} {path} is not a checkpoint of attacks.train_generator; {train_hint('<dataset>', path)}"
-        )
+        raise UsageError(f"{flag} {path} is not a checkpoint of cli.train_generator; {train_hint('<dataset>', path)}")
     return checkpoint
 
 

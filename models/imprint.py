@@ -7,13 +7,14 @@ scalar's distribution; a ReLU; and a linear layer back to the input's size whose
 step). Unit i is active for every image brighter than its threshold t_i, so the difference of two
 consecutive units' gradients holds only the images between their thresholds (attacks/rtf.py).
 
-Distribution assumption: thresholds sit at quantiles of the brightness of public images (the
-dataset's training split, never the attacked images), so the bins hold equal mass of that
-distribution. Without a separate public split, the brightness is assumed Gaussian with the mean of
+Distribution assumption: thresholds sit at quantiles of the brightness of public images (fl/public.py
+picks them: a split disjoint from the attacked and the clients' images), so the bins hold equal mass
+of that distribution. Without a public split, the brightness is assumed Gaussian with the mean of
 the dataset's published per-channel means and the pixel standard deviation as spread (a wider,
 upper-bound spread: per-image means vary less than single pixels).
 
-Why the seed's block exploded and this one does not. The seed scaled the first layer by 1e-3 and
+Why the block of the original implementation (hangyuzhu/privacy-attack-in-federated-learning)
+exploded and this one does not. It scaled the first layer by 1e-3 and
 the second by 1/1e-3 = 1000: an SGD step moves a layer by ~ (its gradient) and the gradient of the
 first layer is 1000 times its size, so local training went to NaN. Here the block is a residual,
 output = x + BACK_SCALE * v * sum_i relu(GAIN (m(x) - t_i) / s), whose change to the input is
@@ -26,17 +27,11 @@ enough that bins stay put. GAIN = BACK_SCALE = 0.01 was measured (benchmarks/cas
 a 100-step epoch at lr 0.1, momentum 0.9 stays finite and as accurate as the plain model.
 """
 
-import argparse
-from argparse import Namespace
-
 import torch
 from torch import nn
 
-from data import DatasetInfo, ImageSplit, Normalization, load_split
-from data.catalog import SAMPLE_PARENT
-from utils.errors import UsageError
+from data import DatasetInfo, Normalization
 
-PUBLIC_IMAGES = 5000  # at most this many public images estimate the brightness distribution
 STRENGTH = 0.01  # size of the block's change to a pixel, in standard deviations of the brightness
 GAIN = 0.01  # imprint-layer scale: SGD moves its rows by ~ 1 / GAIN^2 of their size (see module doc)
 BACK_SCALE = 0.01  # the back layer is stored / BACK_SCALE and multiplied back: its SGD steps shrink by BACK_SCALE^2
@@ -132,38 +127,3 @@ def find_imprint(model: nn.Module) -> tuple[str, ImprintBlock] | None:
         if isinstance(module, ImprintBlock):
             return name, module
     return None
-
-
-def add_imprint_arguments(parser: argparse.ArgumentParser) -> None:
-    """--imprint and --bins, for the entry scripts."""
-    parser.add_argument(
-        "--imprint",
-        action="store_true",
-        help="malicious server: put a Robbing-the-Fed imprint block before the model (needed by rtf)",
-    )
-    parser.add_argument("--bins", type=int, default=128, help="with --imprint: bins (units) of the imprint block")
-
-
-def public_split(name: str, base_dir: str, image_size: int | None) -> ImageSplit | None:
-    """The dataset's training split when it is distinct from the attacked test split, else None."""
-    if name in SAMPLE_PARENT:  # the embedded samples' two splits are the same 20 images
-        return None
-    try:
-        return load_split(name, "train", base_dir, False, image_size)
-    except UsageError:  # no training split here: fall back to the Gaussian assumption
-        return None
-
-
-def imprint_from_args(model: nn.Module, args: Namespace, info: DatasetInfo, normalization: Normalization) -> nn.Module:
-    """`model` wrapped when --imprint is given (thresholds from the public split), else unchanged."""
-    if not args.imprint:
-        return model
-    if args.bins < 2:
-        raise UsageError(f"--bins {args.bins}: the imprint block needs at least 2 bins")
-    split = public_split(args.dataset, args.base_data_dir, args.image_size)
-    public = None
-    if split is not None:
-        images, _ = split.batch(list(range(min(len(split), PUBLIC_IMAGES))))
-        public = normalization.normalize(images)
-    shape = (info.channels, *info.image_size)
-    return imprint_model(model, shape, args.bins, normalization, public, info)

@@ -1,11 +1,12 @@
-"""Small models: MLP, FC-2 (CPA), the DLG LeNet and the seed's ConvNet (without dropout)."""
+"""Small models: MLP, FC-2 (CPA), the DLG LeNet and the ConvNet of
+the original implementation (hangyuzhu/privacy-attack-in-federated-learning), without dropout."""
 
 import torch
 from torch import nn
 
 
 def mlp(channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Module:
-    """Two hidden layers of 200 ReLU units, as the seed's MLP."""
+    """Two hidden layers of 200 ReLU units, as the original implementation's MLP."""
     inputs = channels * image_size[0] * image_size[1]
     return nn.Sequential(
         nn.Flatten(), nn.Linear(inputs, 200), nn.ReLU(), nn.Linear(200, 200), nn.ReLU(), nn.Linear(200, num_classes)
@@ -45,7 +46,7 @@ def lenet(channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Mo
 
 
 def cnn(channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Module:
-    """The seed's ConvNet: two 3x3 convs (32, 64), a 2x2 max-pool, 512 hidden units; no dropout."""
+    """The original implementation's ConvNet: two 3x3 convs (32, 64), a 2x2 max-pool, 512 hidden units; no dropout."""
     height, width = image_size[0] // 2, image_size[1] // 2
     return nn.Sequential(
         nn.Conv2d(channels, 32, 3, padding=1),

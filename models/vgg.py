@@ -1,4 +1,5 @@
-"""VGG-16 for small images, as the seed's CIFAR VGG (no BatchNorm, no dropout)."""
+"""VGG-16 for small images, as the CIFAR VGG of the original implementation
+(hangyuzhu/privacy-attack-in-federated-learning): no BatchNorm, no dropout."""
 
 from torch import nn
 

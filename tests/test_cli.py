@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import main_grad
-from utils.cli import run_cli
+from cli.common import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,20 +7,19 @@ from torch import nn
 
 import main_grad
 from attacks import AttackConfig, get_attack
-from attacks.cpa import FLAGS, unmix_gradient
+from attacks.cpa import CPAOptions, unmix_gradient
 from data import Normalization
+from evaluation.metrics import psnr, ssim
+from evaluation.pairing import pair_by_mse
 from fl.client import share_gradient
 from models import build_model
 from utils.errors import UsageError
-from utils.metrics import psnr, ssim
-from utils.pairing import pair_by_mse
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 
 
 def config(**options: float) -> AttackConfig:
-    defaults = {flag.dest: flag.kwargs["default"] for flag in FLAGS}
-    return AttackConfig(rec_epochs=50, rec_lr=1e-3, tv=3.1, progress=False, options={**defaults, **options})
+    return AttackConfig(rec_epochs=50, rec_lr=1e-3, tv=3.1, progress=False, options=CPAOptions(**options))
 
 
 def paired(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:

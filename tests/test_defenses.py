@@ -18,11 +18,11 @@ from defenses.dpsgd import DPSGD
 from defenses.noise import AdditiveNoise
 from defenses.pruning import Pruning
 from defenses.soteria import Soteria, representation_layer
+from evaluation.metrics import psnr
 from fl.client import client_update, share_gradient
 from fl.observation import LocalTraining
 from models import build_model
 from utils.errors import UsageError
-from utils.metrics import psnr
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 

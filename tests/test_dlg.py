@@ -6,9 +6,9 @@ import torch
 from attacks import AttackConfig, get_attack
 from attacks.labels import restore_labels
 from data import Normalization
+from evaluation.metrics import psnr
 from fl.client import share_gradient
 from models import build_model
-from utils.metrics import psnr
 
 
 def observe(split, indices: list[int], normalize: bool = False, model_name: str = "lenet"):
@@ -49,7 +49,8 @@ def test_batch_label_counts_mostly_right(cifar_sample, model_name: str) -> None:
 def test_a_diverged_case_is_reported_and_the_others_kept(cifar_sample) -> None:
     from dataclasses import replace
 
-    from utils.runner import Case, attack_cases
+    from evaluation.runner import attack_cases
+    from fl.case import Case
 
     good, images, labels = observe(cifar_sample, [0])
     corrupted = replace(good, gradient=tuple(torch.full_like(g, float("nan")) for g in good.gradient))

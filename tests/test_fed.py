@@ -9,13 +9,13 @@ import pytest
 import torch
 
 import main_fed
+from cli.common import run_cli
 from data import Normalization, load_split
 from fl.client import train_locally
 from fl.federation import FedData, FedSettings, plan_round, run_federation
 from fl.partition import partition
 from fl.server import fedavg
 from models import build_model
-from utils.cli import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
-"""utils/functional.py reproduces fl.client.train_locally exactly and is differentiable w.r.t. the images."""
+"""fl/functional.py reproduces fl.client.train_locally exactly and is differentiable w.r.t. the images."""
 
 import pytest
 import torch
 
 from fl.client import train_locally
+from fl.functional import functional_update, train_functional
 from fl.observation import LocalTraining
 from models import MODELS, build_model
-from utils.functional import functional_update, train_functional
 
 LOCAL = LocalTraining(epochs=2, batch_size=2, lr=0.01, momentum=0.9, weight_decay=1e-3)
 

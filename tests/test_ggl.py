@@ -8,13 +8,14 @@ import pytest
 import torch
 
 from attacks import AttackConfig, get_attack
-from attacks.train_generator import main as train_generator
+from attacks.ggl import GGLOptions
+from cli.train_generator import main as train_generator
 from data import Normalization
+from evaluation.metrics import psnr
 from fl.client import share_gradient
 from models import build_model
 from models.generators import ImageGenerator, load_image_generator, save_checkpoint
 from utils.errors import UsageError
-from utils.metrics import psnr
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENT = 8
@@ -38,7 +39,7 @@ def planted(tmp_path_factory):
 def attack(path: Path, image: torch.Tensor, label: int, search: str, normalization: Normalization):
     model = build_model("lenet", 1, SHAPE[1:], 10)
     observation = share_gradient(model, normalization.normalize(image), torch.tensor([label]), normalization, "train")
-    options = {"generator": str(path), "budget": 1500, "search": search, "kl_weight": 0.1}
+    options = GGLOptions(generator=str(path), budget=1500, search=search, kl_weight=0.1)
     config = AttackConfig(rec_epochs=300, rec_lr=0.05, tv=0.0, seed=0, progress=False, options=options)
     result = get_attack("ggl").run(observation, config)
     return normalization.denormalize(result.images).clamp(0, 1), result
@@ -66,14 +67,14 @@ def test_checkpoint_problems_are_one_line_usage_errors(planted, tmp_path) -> Non
     cases = [
         (None, SHAPE, "--generator PATH is required"),
         (tmp_path / "missing.pt", SHAPE, "no such file"),
-        (foreign, SHAPE, "not a checkpoint of attacks.train_generator"),
+        (foreign, SHAPE, "not a checkpoint of cli.train_generator"),
         (garbage, SHAPE, "not a readable checkpoint"),
         (path, (3, 32, 32), "makes 1x8x8 images"),
     ]
     for checkpoint, shape, message in cases:
         with pytest.raises(UsageError, match=message) as error:
             load_image_generator(checkpoint, shape)
-        assert "\n" not in str(error.value) and "python -m attacks.train_generator" in str(error.value)
+        assert "\n" not in str(error.value) and "python -m cli.train_generator" in str(error.value)
 
 
 def test_cli_reports_a_mismatched_generator_and_a_batch_in_one_line(planted) -> None:

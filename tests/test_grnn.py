@@ -8,10 +8,10 @@ from scipy.stats import wasserstein_distance as scipy_wasserstein
 from attacks import AttackConfig, get_attack
 from attacks.grnn import wasserstein_distance
 from data import Normalization
+from evaluation.metrics import psnr
 from fl.client import share_gradient, share_update
 from fl.observation import LocalTraining
 from models import MODELS, build_model
-from utils.metrics import psnr
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 

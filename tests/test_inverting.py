@@ -4,12 +4,13 @@ import pytest
 import torch
 
 from attacks import ATTACKS, AttackConfig
-from attacks.sharing import client_share
+from cli.client import client_training
 from data import Normalization, load_split
+from evaluation.metrics import psnr
+from evaluation.scoring import score_batch
+from fl.client import client_share
 from models import build_model
 from utils.errors import UsageError
-from utils.metrics import psnr
-from utils.scoring import score_batch
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 RANDOM_BOUND = 12.0  # dB; a uniformly random image scores about 8-11 dB against a real one
@@ -31,7 +32,9 @@ def observe(split, name: str, batch: int, flags: dict):
     torch.manual_seed(0)
     model = build_model("cnn", 3, split.info.image_size, split.info.num_classes)
     images, labels = split.batch(list(range(batch)))
-    return client_share(ATTACKS[name], flags, model, HALF.normalize(images), labels, HALF, "train"), images, labels
+    local = client_training(name, flags, batch)
+    grant = flags.get("known_labels", False)
+    return client_share(model, HALF.normalize(images), labels, HALF, "train", local, grant_labels=grant), images, labels
 
 
 @pytest.mark.parametrize(("name", "batch", "iterations", "flags"), CASES)
@@ -40,7 +43,7 @@ def test_variant_recovers_real_images(small_cifar, name: str, batch: int, iterat
     spec = ATTACKS[name]
 
     def attack(steps: int):
-        return spec.run(observation, AttackConfig(steps, 0.3, 1e-6, seed=0, progress=False, options=flags))
+        return spec.run(observation, AttackConfig(steps, 0.3, 1e-6, seed=0, progress=False))
 
     start, result = attack(1), attack(iterations)
     assert result.stats["cosine_distance"] < 0.2 * start.stats["cosine_distance"]

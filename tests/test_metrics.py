@@ -4,9 +4,9 @@ import math
 
 import torch
 
-from utils.metrics import PSNR_CAP, label_accuracy, mse, psnr, ssim
-from utils.pairing import pair_by_mse
-from utils.scoring import score_batch
+from evaluation.metrics import PSNR_CAP, label_accuracy, mse, psnr, ssim
+from evaluation.pairing import pair_by_mse
+from evaluation.scoring import score_batch
 
 
 def test_psnr_of_known_error() -> None:

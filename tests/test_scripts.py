@@ -18,7 +18,7 @@ import pytest
 
 import main_fed
 import main_grad
-from attacks import train_generator
+from cli import train_generator
 from benchmarks import audit
 from data import available
 
@@ -35,7 +35,7 @@ printf '\\n' >> "$RECORD"
 ENTRIES: dict[str, Callable[[list[str]], object]] = {
     "main_grad.py": main_grad.main,
     "main_fed.py": main_fed.main,
-    "-m attacks.train_generator": train_generator.main,
+    "-m cli.train_generator": train_generator.main,
     "-m benchmarks.audit": audit.main,
 }
 SHELLS = [shell for shell in ("sh", "bash", "zsh") if shutil.which(shell)]

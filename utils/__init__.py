@@ -1,1 +1,2 @@
-"""Shared helpers: metrics, pairing, reports, seeding, progress and gradient maths."""
+"""Leaf helpers imported by every package and importing none: errors, flag domains, seeding, progress,
+gradient maths and the allocator setting."""

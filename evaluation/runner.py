@@ -6,26 +6,16 @@ returns, to score it.
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import torch
 from tqdm import tqdm
 
 from attacks.base import AttackConfig, AttackSpec
-from fl.observation import Observation
+from evaluation.pairing import matched_truth
+from evaluation.scoring import score_batch, summarise
+from fl.case import Case
 from utils.errors import AttackDiverged
-from utils.pairing import matched_truth
-from utils.scoring import score_batch, summarise
-
-
-@dataclass
-class Case:
-    """One attacked batch: what the server observed and the private truth kept for scoring."""
-
-    observation: Observation
-    images: torch.Tensor  # private, [0, 1]
-    labels: torch.Tensor  # private
-    meta: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -9,7 +9,7 @@ fl.client.train_locally and torch.optim.SGD step for step (order, weight decay, 
 import torch
 from torch import nn
 
-from fl.observation import LocalTraining
+from fl.observation import LocalTraining, in_mode
 from utils.gradients import model_gradient
 
 
@@ -27,7 +27,7 @@ def train_functional(
     `targets`, in `model_mode`. `parameters` must require grad; with `create_graph` the returned parameters
     are differentiable w.r.t. `images` (and the graph is freed by the caller's backward pass). The given
     buffers are not modified."""
-    model.train(model_mode == "train")
+    in_mode(model, model_mode)
     buffers = {name: buffer.clone() for name, buffer in buffers.items()}  # BatchNorm updates them in place
     momentum: dict[str, torch.Tensor] = {}
     for _ in range(local.epochs):

@@ -1,15 +1,16 @@
 """Train the image generator GGL searches: WGAN-GP (Gulrajani et al. 2017) or DCGAN, on any dataset.
 
-    python -m attacks.train_generator --dataset digits --out checkpoints/digits.pt
-    python -m attacks.train_generator --dataset npz --base_data_dir ../shared/data/mnist_test.npz \
+    python -m cli.train_generator --dataset digits --out checkpoints/digits.pt
+    python -m cli.train_generator --dataset npz --base_data_dir ../shared/data/mnist_test.npz \
         --split test --num_images 9000 --out checkpoints/mnist.pt
-    python -m attacks.train_generator --dataset npz --base_data_dir ../shared/data/cifar10_subset.npz \
+    python -m cli.train_generator --dataset npz --base_data_dir ../shared/data/cifar10_subset.npz \
         --steps 20000 --minutes 30 --out checkpoints/cifar10.pt      # run again with --resume to continue
 
 The checkpoint holds the generator, the critic and both optimisers (so --resume continues exactly)
 and its metadata: dataset, image size, channels, latent size, width, loss and steps done. A sample
 grid is written beside it (same name, .png). Use the split the attacked images are NOT drawn from
-(--num_images takes the first N images, so attack from --start_index N on).
+(--num_images takes the first N images, so attack from --start_index N on): the entry scripts refuse
+a generator whose training set may hold the attacked or the clients' images (fl/public.py).
 """
 
 import os
@@ -21,9 +22,10 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
+from cli.common import OneLineParser, add_dry_run_argument, positive, resolve_device, run_cli
 from data import DATASETS, load_split
+from fl.public import source_name
 from models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
-from utils.cli import OneLineParser, add_dry_run_argument, positive, resolve_device, run_cli
 from utils.errors import UsageError
 from utils.progress import loss_bar
 from utils.seeding import seed_everything
@@ -92,8 +94,7 @@ def training_images(args: Namespace) -> tuple[torch.Tensor, str]:
             f"{args.batch_size}; a generator needs many more (use digits, the MNIST test set or a real dataset)"
         )
     images, _ = split.batch(list(range(count)))
-    source = Path(args.base_data_dir).name if args.dataset == "npz" else args.dataset
-    return images, f"{args.dataset}:{source}" if args.dataset == "npz" else source
+    return images, source_name(args.dataset, args.base_data_dir)
 
 
 def main(argv: list[str] | None = None) -> Path:
