@@ -18,8 +18,8 @@ import pytest
 
 import main_fed
 import main_grad
-from cli import train_generator
 from benchmarks import audit
+from cli import train_generator
 from data import available
 
 ROOT = Path(__file__).resolve().parent.parent
