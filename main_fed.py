@@ -16,6 +16,7 @@ from models import build_model
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
+from utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
 from utils.errors import UsageError
 from utils.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
 from utils.runner import Case, RunResult, attack_cases
@@ -30,16 +31,16 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--strategy", choices=("fedavg",), default="fedavg", help="aggregation rule")
     add("--num_rounds", type=positive, default=10, help="communication rounds")
     add("--total_clients", type=positive, default=10, help="number of clients")
-    add("--C", type=float, default=1.0, help="fraction of clients selected per round, in (0, 1]")
+    add("--C", type=FRACTION, default=1.0, help="fraction of clients selected per round, in (0, 1]")
     add("--local_epochs", type=positive, default=1, help="passes of a client over its data per round")
     add("--batch_size", type=positive, default=50, help="client mini-batch size")
-    add("--lr", type=float, default=0.1, help="client SGD learning rate in round 1")
-    add("--lr_decay", type=float, default=0.95, help="lr multiplier applied once per round")
-    add("--client_momentum", type=float, default=0.0, help="client SGD momentum (fresh every round)")
-    add("--weight_decay", type=float, default=0.0, help="client SGD weight decay")
+    add("--lr", type=POSITIVE, default=0.1, help="client SGD learning rate in round 1")
+    add("--lr_decay", type=POSITIVE, default=0.95, help="lr multiplier applied once per round")
+    add("--client_momentum", type=UNIT_INTERVAL_OPEN_TOP, default=0.0, help="client SGD momentum (fresh every round)")
+    add("--weight_decay", type=NON_NEGATIVE, default=0.0, help="client SGD weight decay")
     add("--iid", action="store_true", help="split the training set iid (overrides --p_type)")
     add("--p_type", choices=P_TYPES, default="dirichlet", help="non-iid split: Dirichlet label skew or fixed classes")
-    add("--beta", type=float, default=0.5, help="Dirichlet concentration (small = more skew)")
+    add("--beta", type=POSITIVE, default=0.5, help="Dirichlet concentration (small = more skew)")
     add("--num_classes_per_client", type=positive, default=2, help="classes per client for --p_type fix_class")
     add("--min_samples", type=positive, default=10, help="fewest training samples a Dirichlet client may hold")
     add_data_arguments(parser, model="cnn", dataset="digits")
@@ -48,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
         default="all",
         help="rounds (1-based, comma-separated) at which the server attacks one client, or 'all'",
     )
-    add("--seed", type=int, default=0, help="seed for the model, the split, client sampling and the attack")
+    add("--seed", type=SEED, default=0, help="seed for the model, the split, client sampling and the attack")
     add_output_arguments(parser, outputs="the grid, the accuracy curve and the JSON")
     add_attack_arguments(
         parser,
@@ -71,18 +72,6 @@ def parse_rounds(text: str, num_rounds: int) -> frozenset[int]:
     if not rounds or min(rounds) < 1 or max(rounds) > num_rounds:
         raise UsageError(f"--attack_rounds {text}: rounds must lie between 1 and --num_rounds {num_rounds}")
     return rounds
-
-
-def check_protocol(args: Namespace) -> None:
-    """Numeric flags argparse cannot check on its own."""
-    if not 0 < args.C <= 1:
-        raise UsageError(f"--C {args.C}: the fraction of clients per round must be in (0, 1]")
-    if args.lr <= 0 or args.lr_decay <= 0:
-        raise UsageError(f"--lr {args.lr} / --lr_decay {args.lr_decay}: both must be positive")
-    if not 0 <= args.client_momentum < 1 or args.weight_decay < 0:
-        raise UsageError(
-            f"--client_momentum {args.client_momentum} must be in [0, 1) and --weight_decay {args.weight_decay} >= 0"
-        )
 
 
 def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense) -> str:
@@ -150,7 +139,6 @@ def build_data(args: Namespace) -> tuple[FedData, DatasetInfo]:
 def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     """Simulate FedAvg as the flags say (every client applying the defense), attack the chosen clients'
     updates and score them; returns the report, the attack's result (None without attack), the defense."""
-    check_protocol(args)
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
     config = None if spec is None else attack_config(spec, args)

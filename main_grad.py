@@ -14,6 +14,7 @@ from models import build_model, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
+from utils.domains import NON_NEGATIVE_COUNT, SEED
 from utils.errors import UsageError
 from utils.report import attack_label, output_paths, save_grid, summary_line, write_json
 from utils.runner import Case, RunResult, attack_cases
@@ -26,8 +27,8 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add_data_arguments(parser, model="lenet", dataset="cifar10_sample")
     add("--data_augment", action="store_true", help="random crop (and flip for colour) on the client's images")
     add("--num_exp", type=positive, default=1, help="independent experiments (batches) to attack")
-    add("--start_index", type=int, default=0, help="first test image; experiment e uses the next batch")
-    add("--seed", type=int, default=0, help="seed for the model and the attack")
+    add("--start_index", type=NON_NEGATIVE_COUNT, default=0, help="first test image; experiment e uses the next batch")
+    add("--seed", type=SEED, default=0, help="seed for the model and the attack")
     add("--model_mode", choices=("train", "eval"), default="train", help="mode of the model when the gradient is taken")
     add(
         "--pretrained",
@@ -53,7 +54,7 @@ def output_stem(args: Namespace, defense: Defense) -> str:
 def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: torch.device) -> list[Case]:
     split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
     needed = args.start_index + args.num_exp * args.rec_batch_size
-    if args.start_index < 0 or needed > len(split):
+    if needed > len(split):
         raise UsageError(
             f"--num_exp {args.num_exp} x --rec_batch_size {args.rec_batch_size} from --start_index "
             f"{args.start_index} needs {needed} images; --dataset {args.dataset} has {len(split)}"

@@ -26,6 +26,7 @@ from torch.func import functional_call
 from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
 from attacks.labels import restore_labels
 from fl.observation import Observation
+from utils.domains import COUNT, NON_NEGATIVE, POSITIVE
 from utils.errors import AttackDiverged, UsageError
 from utils.gradients import total_variation
 from utils.progress import loss_bar
@@ -35,13 +36,15 @@ OUT_OF_BOX = 0.2  # share of pixels outside the valid box above which a recovere
 GAUSSIAN_LOGCOSH = 0.3745672075  # E[log cosh(v)] for a standard normal v (the negentropy reference)
 
 FLAGS = (
-    Flag("--decor", {"type": float, "default": 1.47, "help": "cpa: weight of the decorrelation penalty"}),
-    Flag("--T", {"type": float, "default": 12.4, "help": "cpa: temperature of the decorrelation penalty"}),
-    Flag("--nv", {"type": float, "default": 0.0, "help": "cpa: weight of the one-sign prior on embeddings"}),
-    Flag("--l1", {"type": float, "default": 0.0, "help": "cpa: weight of the sparsity prior on embeddings"}),
-    Flag("--fi", {"type": float, "default": 1.0, "help": "cpa: feature-inversion weight (conv models); 0 = skip"}),
-    Flag("--fi_lr", {"type": float, "default": 0.1, "help": "cpa: Adam step size of the feature inversion"}),
-    Flag("--fi_epochs", {"type": int, "default": 1000, "help": "cpa: feature-inversion iterations"}),
+    Flag("--decor", {"type": NON_NEGATIVE, "default": 1.47, "help": "cpa: weight of the decorrelation penalty"}),
+    Flag("--T", {"type": POSITIVE, "default": 12.4, "help": "cpa: temperature of the decorrelation penalty"}),
+    Flag("--nv", {"type": NON_NEGATIVE, "default": 0.0, "help": "cpa: weight of the one-sign prior on embeddings"}),
+    Flag("--l1", {"type": NON_NEGATIVE, "default": 0.0, "help": "cpa: weight of the sparsity prior on embeddings"}),
+    Flag(
+        "--fi", {"type": NON_NEGATIVE, "default": 1.0, "help": "cpa: feature-inversion weight (conv models); 0 = skip"}
+    ),
+    Flag("--fi_lr", {"type": POSITIVE, "default": 0.1, "help": "cpa: Adam step size of the feature inversion"}),
+    Flag("--fi_epochs", {"type": COUNT, "default": 1000, "help": "cpa: feature-inversion iterations"}),
 )
 
 

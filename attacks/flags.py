@@ -7,6 +7,7 @@ itself (attacks/sharing.py), since in main_fed the federation's own flags set th
 
 from attacks.base import Flag
 from utils.cli import positive
+from utils.domains import POSITIVE
 
 KNOWN_LABELS = Flag(
     "--known_labels",
@@ -23,7 +24,9 @@ LAYER_WEIGHTS = Flag(
         "help": "per-layer weights of the cosine loss: equal; linear or exp favour the first layers (Geiping et al.)",
     },
 )
-LOCAL_LR = Flag("--local_lr", {"type": float, "default": 1e-4, "help": "client's SGD step size (ig_weight, ig_multi)"})
+LOCAL_LR = Flag(
+    "--local_lr", {"type": POSITIVE, "default": 1e-4, "help": "client's SGD step size (ig_weight, ig_multi)"}
+)
 LOCAL_STEPS = Flag(
     "--local_steps", {"type": positive, "default": 5, "help": "ig_weight: client's full-batch SGD steps"}
 )

@@ -21,6 +21,7 @@ from attacks.base import AttackConfig, AttackSpec, Flag, Reconstruction
 from attacks.labels import restore_labels
 from fl.observation import Observation
 from models.generators import ImageGenerator, load_image_generator
+from utils.domains import COUNT, NON_NEGATIVE
 from utils.errors import AttackDiverged, UsageError
 from utils.gradients import model_gradient, squared_distance, total_variation
 from utils.progress import loss_bar
@@ -32,12 +33,14 @@ GENERATOR = Flag(
         "help": "ggl: generator checkpoint from `python -m attacks.train_generator` (same image size and channels)",
     },
 )
-BUDGET = Flag("--budget", {"type": int, "default": 2000, "help": "ggl: loss evaluations of the CMA-ES search"})
+BUDGET = Flag("--budget", {"type": COUNT, "default": 2000, "help": "ggl: loss evaluations of the CMA-ES search"})
 SEARCH = Flag(
     "--search",
     {"choices": ("cma", "adam"), "default": "cma", "help": "ggl: CMA-ES (the paper's) or Adam over the latent"},
 )
-KL_WEIGHT = Flag("--kl_weight", {"type": float, "default": 0.1, "help": "ggl: weight of the KL term on the latent"})
+KL_WEIGHT = Flag(
+    "--kl_weight", {"type": NON_NEGATIVE, "default": 0.1, "help": "ggl: weight of the KL term on the latent"}
+)
 
 
 def kl_divergence(latents: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ a 100-step epoch at lr 0.1, momentum 0.9 stays finite and as accurate as the pla
 """
 
 import argparse
+import math
 from argparse import Namespace
 
 import torch
@@ -34,7 +35,10 @@ from torch import nn
 
 from data import DatasetInfo, ImageSplit, Normalization, load_split
 from data.catalog import SAMPLE_PARENT
+from models import MODEL_COPIES
+from utils.domains import Count
 from utils.errors import UsageError
+from utils.memory import require_memory
 
 PUBLIC_IMAGES = 5000  # at most this many public images estimate the brightness distribution
 STRENGTH = 0.01  # size of the block's change to a pixel, in standard deviations of the brightness
@@ -141,7 +145,7 @@ def add_imprint_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="malicious server: put a Robbing-the-Fed imprint block before the model (needed by rtf)",
     )
-    parser.add_argument("--bins", type=int, default=128, help="with --imprint: bins (units) of the imprint block")
+    parser.add_argument("--bins", type=Count(2), default=128, help="with --imprint: bins (units) of the imprint block")
 
 
 def public_split(name: str, base_dir: str, image_size: int | None) -> ImageSplit | None:
@@ -158,12 +162,15 @@ def imprint_from_args(model: nn.Module, args: Namespace, info: DatasetInfo, norm
     """`model` wrapped when --imprint is given (thresholds from the public split), else unchanged."""
     if not args.imprint:
         return model
-    if args.bins < 2:
-        raise UsageError(f"--bins {args.bins}: the imprint block needs at least 2 bins")
+    shape = (info.channels, *info.image_size)
+    require_memory(
+        f"--bins {args.bins} on {'x'.join(map(str, shape))} images",
+        MODEL_COPIES * 2 * args.bins * math.prod(shape),
+        "lower --bins",
+    )
     split = public_split(args.dataset, args.base_data_dir, args.image_size)
     public = None
     if split is not None:
         images, _ = split.batch(list(range(min(len(split), PUBLIC_IMAGES))))
         public = normalization.normalize(images)
-    shape = (info.channels, *info.image_size)
     return imprint_model(model, shape, args.bins, normalization, public, info)

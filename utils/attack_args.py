@@ -5,6 +5,7 @@ from argparse import Namespace
 
 from attacks import ATTACKS, AttackConfig, AttackSpec, attack_flags
 from utils.cli import positive
+from utils.domains import NON_NEGATIVE, POSITIVE
 from utils.errors import UsageError
 
 
@@ -17,8 +18,8 @@ def add_attack_arguments(
     add("--attack", default=default, help=f"one of: {', '.join((*ATTACKS, *extra))}")
     add("--rec_batch_size", type=positive, default=1, help=batch_help)
     add("--rec_epochs", type=positive, default=None, help="optimisation steps (default: the attack's)")
-    add("--rec_lr", type=float, default=None, help="step size (default: the attack's)")
-    add("--tv", type=float, default=None, help="total-variation weight (default: the attack's)")
+    add("--rec_lr", type=POSITIVE, default=None, help="step size (default: the attack's)")
+    add("--tv", type=NON_NEGATIVE, default=None, help="total-variation weight (default: the attack's)")
     add("--restarts", type=positive, default=1, help="trials per batch; the best gradient match is kept")
     group = parser.add_argument_group("attack-specific flags")
     for flag in attack_flags():
