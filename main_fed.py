@@ -14,6 +14,7 @@ from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
 from models import build_model
 from models.imprint import add_imprint_arguments, imprint_from_args
+from utils.atomic import prepare_out_dir, write_together
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
@@ -193,12 +194,14 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    prepare_out_dir(args.out_dir)
     report, attacked, defense = run(args)
     png, json_path = output_paths(
         args.out_dir, output_stem(args, report.get("attack_settings"), defense), args.overwrite
     )
     curve = json_path.with_name(f"{json_path.stem}_accuracy.png")
-    save_curve([report["initial_accuracy"], *report["summary"]["accuracy"]], curve, "test accuracy", json_path.stem)
+    accuracies = [report["initial_accuracy"], *report["summary"]["accuracy"]]
+    writers = {curve: lambda path: save_curve(accuracies, path, "test accuracy", json_path.stem)}
     report["curve"] = str(curve)
     if attacked is not None:
         rounds = report["case_rounds"]
@@ -206,9 +209,10 @@ def main(argv: list[str] | None = None) -> dict:
             "diverged" if row["psnr"] is None else f"r{rounds[row['case']]} {row['psnr']:.1f} dB"
             for row in attacked.per_image
         ]
-        save_grid(attacked.truth, attacked.reconstructed, captions, png)
+        writers[png] = lambda path: save_grid(attacked.truth, attacked.reconstructed, captions, path)
         report["grid"] = str(png)
-    write_json(json_path, report)
+    writers[json_path] = lambda path: write_json(path, report)
+    write_together(writers)
     print(one_line(args, report, png if attacked is not None else curve, defense))
     return report
 

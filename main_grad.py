@@ -12,6 +12,7 @@ from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
 from models import build_model, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
+from utils.atomic import prepare_out_dir, write_together
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.domains import NON_NEGATIVE_COUNT, SEED
@@ -110,12 +111,17 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    prepare_out_dir(args.out_dir)
     report, result, defense = run(args)
     png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
-    save_grid(result.truth, result.reconstructed, captions, png)
     report["grid"] = str(png)
-    write_json(json_path, report)
+    write_together(
+        {
+            json_path: lambda path: write_json(path, report),
+            png: lambda path: save_grid(result.truth, result.reconstructed, captions, path),
+        }
+    )
     print(summary_line(attack_label(args.attack, defense), result.summary, png))
     return report
 
