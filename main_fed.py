@@ -18,7 +18,7 @@ from utils.atomic import prepare_out_dir, write_together
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
-from utils.errors import UsageError
+from utils.errors import Interrupted, RunFailed, UsageError
 from utils.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
 from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
@@ -171,22 +171,29 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     fed = run_federation(model, data, settings, progress=not args.quiet)
     accuracies = [record["accuracy"] for record in fed.rounds]
     report = {
+        **({"status": "failed", "error": fed.failure} if fed.failure else {}),
+        **({"interrupted": True} if fed.interrupted else {}),
         "args": vars(args),
         "defense": {**defense.settings(), "privacy": fed.privacy},
-        "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1]},
+        "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1] if accuracies else None},
         "initial_accuracy": fed.initial_accuracy,
         "rounds": fed.rounds,
     }
     if config is not None:
         report["attack_settings"] = settings_of(config)
     attacked = None
-    if fed.cases:
-        attacked = attack_cases(spec, config, granted(fed.cases, args))
+    if fed.cases and not fed.failure and not fed.interrupted:
+        try:
+            attacked = attack_cases(spec, config, granted(fed.cases, args))
+        except KeyboardInterrupt:  # before any case finished: keep the federation's rounds
+            report["interrupted"] = True
+    if attacked is not None:
         report |= {
+            **({"interrupted": True} if attacked.interrupted else {}),
             "summary": {**attacked.summary, **report["summary"]},
             "per_image": attacked.per_image,
             "experiments": attacked.experiments,
-            "case_rounds": [case.meta["round"] for case in fed.cases],
+            "case_rounds": [case.meta["round"] for case in fed.cases][: len(attacked.experiments)],
         }
     report["wall_seconds"] = time.perf_counter() - started
     return report, attacked, defense
@@ -213,6 +220,10 @@ def main(argv: list[str] | None = None) -> dict:
         report["grid"] = str(png)
     writers[json_path] = lambda path: write_json(path, report)
     write_together(writers)
+    if "error" in report:
+        raise RunFailed(f"{report['error']}; written to {json_path}")
+    if report.get("interrupted"):
+        raise Interrupted(f"Ctrl-C; the rounds and experiments finished before it are in {json_path}")
     print(one_line(args, report, png if attacked is not None else curve, defense))
     return report
 

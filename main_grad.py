@@ -16,7 +16,7 @@ from utils.atomic import prepare_out_dir, write_together
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
 from utils.cli import OneLineParser, add_data_arguments, add_output_arguments, positive, resolve_device, run_cli
 from utils.domains import NON_NEGATIVE_COUNT, SEED
-from utils.errors import UsageError
+from utils.errors import Interrupted, UsageError
 from utils.report import attack_label, output_paths, save_grid, summary_line, write_json
 from utils.runner import Case, RunResult, attack_cases
 from utils.seeding import seed_everything
@@ -98,6 +98,7 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     config = attack_config(spec, args)
     result = attack_cases(spec, config, cases)
     report = {
+        **({"interrupted": True} if result.interrupted else {}),
         "args": vars(args),
         "attack_settings": settings_of(config),
         "defense": {**defense.settings(), "privacy": share_privacy(spec, vars(args), args.rec_batch_size, defense)},
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> dict:
             png: lambda path: save_grid(result.truth, result.reconstructed, captions, path),
         }
     )
+    if result.interrupted:
+        raise Interrupted(f"Ctrl-C; the {len(result.experiments)} finished experiment(s) are in {json_path}")
     print(summary_line(attack_label(args.attack, defense), result.summary, png))
     return report
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import torch
 
 from utils.domains import COUNT, IMAGE_SIZE
-from utils.errors import UsageError
+from utils.errors import Interrupted, RunFailed, UsageError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -45,12 +45,22 @@ positive = COUNT  # argparse type for counts that must be at least 1 (utils/doma
 
 
 def run_cli(main: Callable[[], None]) -> None:
-    """Run an entry point; a UsageError becomes a one-line message and exit code 2."""
+    """Run an entry point; a UsageError becomes one `error:` line and exit code 2, a fault after the
+    results were written one line and exit 1, Ctrl-C one line and exit 130 (never a traceback)."""
     try:
         main()
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except RunFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Interrupted as error:
+        print(f"interrupted: {error}", file=sys.stderr)
+        raise SystemExit(130) from None
+    except KeyboardInterrupt:
+        print("interrupted: Ctrl-C before any experiment finished; nothing was written", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:

@@ -79,9 +79,13 @@ def summary_line(attack: str, summary: dict, png: Path) -> str:
     """attack | PSNR | SSIM | label accuracy | seconds | where the grid is."""
     label = fmt(None if summary["label_acc"] is None else 100 * summary["label_acc"], ".1f")
     failed = f" | {summary['failed']} failed" if summary.get("failed") else ""
+    warnings = summary.get("warnings", [])
+    warned = (
+        f" | warning: {warnings[0]}{f' (+{len(warnings) - 1} more)' if len(warnings) > 1 else ''}" if warnings else ""
+    )
     return (
         f"{attack} | PSNR {fmt(summary['psnr'], '.2f')} dB | SSIM {fmt(summary['ssim'], '.3f')} | "
-        f"label acc {label}% | {summary['seconds']:.1f} s{failed} | {png}"
+        f"label acc {label}% | {summary['seconds']:.1f} s{failed}{warned} | {png}"
     )
 
 
