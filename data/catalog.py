@@ -11,6 +11,7 @@ from torchvision.transforms import v2
 
 from data import embedded, real
 from data.normalization import Normalization
+from utils.domains import IMAGE_SIZE
 from utils.errors import UsageError
 from utils.memory import require_memory
 
@@ -145,6 +146,11 @@ def load_split(
     if len(dataset) == 0:
         raise UsageError(f"--dataset {name}: the {split} split is empty")
     first = dataset[0][0]
+    if min(first.shape[1:]) < IMAGE_SIZE.low:
+        raise UsageError(
+            f"--dataset {name}: its images are {first.shape[1]}x{first.shape[2]} pixels; the metrics need at least "
+            f"{IMAGE_SIZE.low} a side (resize with --image_size)"
+        )
     family = SAMPLE_PARENT.get(name, name)
     stats = Normalization(*KNOWN_STATS[family]) if family in KNOWN_STATS else measured_stats(dataset, first.shape)
     info = DatasetInfo(
