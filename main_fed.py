@@ -10,9 +10,9 @@ from attacks.sharing import with_labels
 from data import DatasetInfo, load_split, make_normalization
 from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
-from fl.federation import FedData, FedSettings, run_federation
+from fl.federation import MODEL_MODE, FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
-from models import build_model
+from models import build_model, check_runs
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.atomic import prepare_out_dir, write_together
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
@@ -152,6 +152,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     data, info = build_data(args)
     model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
     model = imprint_from_args(model, args, info, data.normalization)
+    check_runs(model, args.model, info.shape, 1, MODEL_MODE)  # a client's last mini-batch may hold one image
     settings = FedSettings(
         num_rounds=args.num_rounds,
         total_clients=args.total_clients,

@@ -10,7 +10,7 @@ from attacks.sharing import add_client_arguments, client_share, share_privacy
 from data import load_split, make_normalization
 from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
-from models import build_model, load_pretrained
+from models import build_model, check_runs, load_pretrained
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.atomic import prepare_out_dir, write_together
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
@@ -66,6 +66,7 @@ def build_cases(args: Namespace, spec: AttackSpec, defense: Defense, device: tor
     if args.pretrained:
         load_pretrained(model, args.pretrained)
     model = imprint_from_args(model.to(device), args, info, normalization)
+    check_runs(model, args.model, info.shape, args.rec_batch_size, args.model_mode)
     cases = []
     for experiment in range(args.num_exp):
         first = args.start_index + experiment * args.rec_batch_size

@@ -1,5 +1,6 @@
 """Model registry: every model is built for the dataset's channels, image size and class count."""
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,22 @@ def build_model(name: str, channels: int, image_size: tuple[int, int], num_class
         "lower --image_size or use a smaller --model",
     )
     return MODELS[name](channels, image_size, num_classes)
+
+
+def check_runs(model: nn.Module, name: str, shape: tuple[int, int, int], batch: int, mode: str) -> None:
+    """Before any work: one forward pass of a copy of `model` on `batch` blank images in `mode`; a model that
+    cannot take them (e.g. BatchNorm in training mode on one 1x1 feature map) is a one-line UsageError."""
+    probe = copy.deepcopy(model).train(mode == "train")
+    device = next(probe.parameters()).device
+    try:
+        with torch.no_grad():
+            probe(torch.zeros((batch, *shape), device=device))
+    except (RuntimeError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0][:160]
+        raise UsageError(
+            f"--model {name} cannot run on {'x'.join(map(str, shape))} images in batches of {batch} in {mode} mode "
+            f"({reason}); try a larger --image_size"
+        ) from None
 
 
 def load_pretrained(model: nn.Module, path: str | Path) -> nn.Module:

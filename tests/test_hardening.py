@@ -231,6 +231,7 @@ def test_a_federation_that_turns_nan_stops_and_is_marked_failed(capsys: pytest.C
         (["--image_size", "2"], "--image_size"),
         (["--image_size", "100000"], "--image_size"),
         (["--imprint", "--attack", "rtf", "--bins", "1000000000"], "--bins"),
+        (["--model", "resnet20", "--image_size", "4"], "--model resnet20 cannot run on 3x4x4 images"),
     ],
 )
 def test_other_flags_are_one_line(flags: list[str], names: str, capsys: pytest.CaptureFixture) -> None:
