@@ -221,6 +221,17 @@ def test_a_federation_that_turns_nan_stops_and_is_marked_failed(capsys: pytest.C
     assert report["status"] == "failed" and report["rounds"] == [] and report["summary"]["final_accuracy"] is None
 
 
+def test_a_federation_that_turns_nan_later_keeps_the_rounds_before(
+    capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    flags = [*FED, "--lr", "0.1", "--lr_decay", "1e12", "--out_dir", str(tmp_path)]
+    assert one_error(capsys, lambda: main_fed.main(flags), code=1).startswith("error: round 2:")
+    (written,) = tmp_path.glob("*.json")
+    report = json.loads(written.read_text())
+    assert report["status"] == "failed" and [r["round"] for r in report["rounds"]] == [1]
+    assert report["summary"]["final_accuracy"] == report["rounds"][0]["accuracy"]
+
+
 # 6. Other flags: --device, --pretrained, --image_size, --bins.
 @pytest.mark.parametrize(
     ("flags", "names"),
@@ -295,3 +306,24 @@ def test_ctrl_c_before_anything_finished_writes_nothing(
     monkeypatch.setattr(main_grad, "build_cases", interrupt)
     line = one_error(capsys, lambda: main_grad.main([*TINY, "--out_dir", str(tmp_path)]), code=130)
     assert "nothing was written" in line and outputs(tmp_path) == []
+
+
+def test_ctrl_c_in_a_federation_keeps_the_finished_rounds(
+    capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fl import federation
+
+    real, calls = federation.client_update, []
+
+    def interrupted_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # round 2, first client (two clients a round)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(federation, "client_update", interrupted_third)
+    line = one_error(capsys, lambda: main_fed.main([*FED, "--out_dir", str(tmp_path)]), code=130)
+    assert line.startswith("interrupted:")
+    (written,) = tmp_path.glob("*.json")
+    report = json.loads(written.read_text())
+    assert report["interrupted"] is True and [r["round"] for r in report["rounds"]] == [1]
