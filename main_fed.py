@@ -33,11 +33,13 @@ from evaluation.report import attack_label, output_paths, save_curve, save_grid,
 from evaluation.runner import RunResult, attack_cases
 from fl.case import Case
 from fl.client import with_labels
-from fl.federation import FedData, FedSettings, run_federation
+from fl.federation import MODEL_MODE, FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
 from fl.public import PublicData, imprint_server, server_normalization
-from models import build_model
-from utils.errors import UsageError
+from models import build_model, check_runs
+from utils.atomic import prepare_out_dir, write_together
+from utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
+from utils.errors import Interrupted, RunFailed, UsageError
 from utils.seeding import seed_everything
 
 NO_ATTACK = "none"
@@ -49,21 +51,21 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--strategy", choices=("fedavg",), default="fedavg", help="aggregation rule")
     add("--num_rounds", type=positive, default=10, help="communication rounds")
     add("--total_clients", type=positive, default=10, help="number of clients")
-    add("--C", type=float, default=1.0, help="fraction of clients selected per round, in (0, 1]")
+    add("--C", type=FRACTION, default=1.0, help="fraction of clients selected per round, in (0, 1]")
     add("--local_epochs", type=positive, default=1, help="passes of a client over its data per round")
     add("--batch_size", type=positive, default=10, help="client mini-batch size (the original implementation: 50)")
-    add("--lr", type=float, default=0.1, help="client SGD learning rate in round 1")
-    add("--lr_decay", type=float, default=0.95, help="lr multiplier applied once per round")
+    add("--lr", type=POSITIVE, default=0.1, help="client SGD learning rate in round 1")
+    add("--lr_decay", type=POSITIVE, default=0.95, help="lr multiplier applied once per round")
     add(
         "--client_momentum",
-        type=float,
+        type=UNIT_INTERVAL_OPEN_TOP,
         default=0.5,
         help="client SGD momentum, fresh every round (the original implementation's scripts: 0)",
     )
-    add("--weight_decay", type=float, default=0.0, help="client SGD weight decay")
+    add("--weight_decay", type=NON_NEGATIVE, default=0.0, help="client SGD weight decay")
     add("--iid", action="store_true", help="split the training set iid (overrides --p_type)")
     add("--p_type", choices=P_TYPES, default="dirichlet", help="non-iid split: Dirichlet label skew or fixed classes")
-    add("--beta", type=float, default=0.5, help="Dirichlet concentration (small = more skew)")
+    add("--beta", type=POSITIVE, default=0.5, help="Dirichlet concentration (small = more skew)")
     add("--num_classes_per_client", type=positive, default=2, help="classes per client for --p_type fix_class")
     add("--min_samples", type=positive, default=10, help="fewest training samples a Dirichlet client may hold")
     add_data_arguments(parser, model="cnn", dataset="digits")
@@ -72,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
         default="last",
         help="rounds (1-based, comma-separated) at which the server attacks one client, 'all' or 'last'",
     )
-    add("--seed", type=int, default=0, help="seed for the model, the split, client sampling and the attack")
+    add("--seed", type=SEED, default=0, help="seed for the model, the split, client sampling and the attack")
     add_output_arguments(parser, outputs="the grid, the accuracy curve and the JSON")
     add_attack_arguments(
         parser,
@@ -107,18 +109,6 @@ def parse_rounds(text: str, num_rounds: int) -> frozenset[int]:
     if not rounds or min(rounds) < 1 or max(rounds) > num_rounds:
         raise UsageError(f"--attack_rounds {text}: rounds must lie between 1 and --num_rounds {num_rounds}")
     return rounds
-
-
-def check_protocol(args: Namespace) -> None:
-    """Numeric flags argparse cannot check on its own."""
-    if not 0 < args.C <= 1:
-        raise UsageError(f"--C {args.C}: the fraction of clients per round must be in (0, 1]")
-    if args.lr <= 0 or args.lr_decay <= 0:
-        raise UsageError(f"--lr {args.lr} / --lr_decay {args.lr_decay}: both must be positive")
-    if not 0 <= args.client_momentum < 1 or args.weight_decay < 0:
-        raise UsageError(
-            f"--client_momentum {args.client_momentum} must be in [0, 1) and --weight_decay {args.weight_decay} >= 0"
-        )
 
 
 def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense) -> str:
@@ -217,6 +207,7 @@ def build_federation(args: Namespace, spec: AttackSpec | None, device: torch.dev
         model, knowledge["imprint"] = imprint_server(model, info, args.bins, data.normalization, public)
     if spec is not None:
         check_attack_fits(spec, args, model, info.num_classes, update=True)
+    check_runs(model, args.model, info.shape, 1, MODEL_MODE)  # a client's last mini-batch may hold one image
     return model, data, knowledge
 
 
@@ -232,8 +223,8 @@ class Checked:
 
 
 def check_flags(args: Namespace) -> Checked:
-    """Every check that needs no data: the protocol, the rounds, the attack, the scenario, the defense, the device."""
-    check_protocol(args)
+    """Every check that needs no data: the rounds, the attack, the scenario, the defense, the device (the
+    protocol's numbers are checked by their flags' domains)."""
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
     config = None if spec is None else attack_config(spec, args)
@@ -294,10 +285,12 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     fed = run_federation(model, data, settings, progress=not args.quiet)
     accuracies = [record["accuracy"] for record in fed.rounds]
     report = {
+        **({"status": "failed", "error": fed.failure} if fed.failure else {}),
+        **({"interrupted": True} if fed.interrupted else {}),
         "args": vars(args),
         "public_knowledge": knowledge,
         "defense": {**defense.settings(), "privacy": fed.privacy},
-        "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1]},
+        "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1] if accuracies else None},
         "initial_accuracy": fed.initial_accuracy,
         "rounds": fed.rounds,
     }
@@ -305,13 +298,18 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         report["attack_settings"] = settings_of(config)
         report["scenario"] = scenario(args)
     attacked = None
-    if fed.cases:
-        attacked = attack_cases(spec, config, granted(fed.cases, args))
+    if fed.cases and not fed.failure and not fed.interrupted:
+        try:
+            attacked = attack_cases(spec, config, granted(fed.cases, args))
+        except KeyboardInterrupt:  # before any case finished: keep the federation's rounds
+            report["interrupted"] = True
+    if attacked is not None:
         report |= {
+            **({"interrupted": True} if attacked.interrupted else {}),
             "summary": {**attacked.summary, **report["summary"]},
             "per_image": attacked.per_image,
             "experiments": attacked.experiments,
-            "case_rounds": [case.meta["round"] for case in fed.cases],
+            "case_rounds": [case.meta["round"] for case in fed.cases][: len(attacked.experiments)],
         }
     report["wall_seconds"] = time.perf_counter() - started
     return report, attacked, defense
@@ -323,12 +321,14 @@ def main(argv: list[str] | None = None) -> dict:
         line = dry_run(args)
         print(line)
         return {"dry_run": line}
+    prepare_out_dir(args.out_dir)
     report, attacked, defense = run(args)
     png, json_path = output_paths(
         args.out_dir, output_stem(args, report.get("attack_settings"), defense), args.overwrite
     )
     curve = json_path.with_name(f"{json_path.stem}_accuracy.png")
-    save_curve([report["initial_accuracy"], *report["summary"]["accuracy"]], curve, "test accuracy", json_path.stem)
+    accuracies = [report["initial_accuracy"], *report["summary"]["accuracy"]]
+    writers = {curve: lambda path: save_curve(accuracies, path, "test accuracy", json_path.stem)}
     report["curve"] = str(curve)
     if attacked is not None:
         rounds = report["case_rounds"]
@@ -336,9 +336,14 @@ def main(argv: list[str] | None = None) -> dict:
             "diverged" if row["psnr"] is None else f"r{rounds[row['case']]} {row['psnr']:.1f} dB"
             for row in attacked.per_image
         ]
-        save_grid(attacked.truth, attacked.reconstructed, captions, png)
+        writers[png] = lambda path: save_grid(attacked.truth, attacked.reconstructed, captions, path)
         report["grid"] = str(png)
-    write_json(json_path, report)
+    writers[json_path] = lambda path: write_json(path, report)
+    write_together(writers)
+    if "error" in report:
+        raise RunFailed(f"{report['error']}; written to {json_path}")
+    if report.get("interrupted"):
+        raise Interrupted(f"Ctrl-C; the rounds and experiments finished before it are in {json_path}")
     print(one_line(args, report, png if attacked is not None else curve, defense))
     return report
 

@@ -34,8 +34,10 @@ from fl.case import Case
 from fl.client import client_share, share_privacy
 from fl.observation import LocalTraining
 from fl.public import PublicData, imprint_server, server_normalization
-from models import build_model, load_pretrained
-from utils.errors import UsageError
+from models import build_model, check_runs, load_pretrained
+from utils.atomic import prepare_out_dir, write_together
+from utils.domains import NON_NEGATIVE_COUNT, SEED
+from utils.errors import Interrupted, UsageError
 from utils.seeding import seed_everything
 
 
@@ -45,8 +47,8 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add_data_arguments(parser, model="lenet", dataset="cifar10_sample")
     add("--data_augment", action="store_true", help="random crop (and flip for colour) on the client's images")
     add("--num_exp", type=positive, default=1, help="independent experiments (batches) to attack")
-    add("--start_index", type=int, default=0, help="first test image; experiment e uses the next batch")
-    add("--seed", type=int, default=0, help="seed for the model and the attack")
+    add("--start_index", type=NON_NEGATIVE_COUNT, default=0, help="first test image; experiment e uses the next batch")
+    add("--seed", type=SEED, default=0, help="seed for the model and the attack")
     add("--model_mode", choices=("train", "eval"), default="train", help="mode of the model when the gradient is taken")
     add(
         "--pretrained",
@@ -79,7 +81,7 @@ def build_cases(
     never the attacked images)."""
     split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
     needed = args.start_index + args.num_exp * args.rec_batch_size
-    if args.start_index < 0 or needed > len(split):
+    if needed > len(split):
         raise UsageError(
             f"--num_exp {args.num_exp} x --rec_batch_size {args.rec_batch_size} from --start_index "
             f"{args.start_index} needs {needed} images; --dataset {args.dataset} has {len(split)}"
@@ -97,6 +99,7 @@ def build_cases(
     if args.imprint:
         model, knowledge["imprint"] = imprint_server(model, info, args.bins, normalization, public)
     check_attack_fits(spec, args, model, info.num_classes, update=local is not None)
+    check_runs(model, args.model, info.shape, args.rec_batch_size, args.model_mode)
     cases = []
     for experiment in range(args.num_exp):
         first = args.start_index + experiment * args.rec_batch_size
@@ -164,6 +167,7 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     cases, knowledge = build_cases(args, spec, local, defense, checked.device)
     result = attack_cases(spec, config, cases)
     report = {
+        **({"interrupted": True} if result.interrupted else {}),
         "args": vars(args),
         "attack_settings": settings_of(config),
         "public_knowledge": knowledge,
@@ -182,12 +186,19 @@ def main(argv: list[str] | None = None) -> dict:
         line = dry_run(args)
         print(line)
         return {"dry_run": line}
+    prepare_out_dir(args.out_dir)
     report, result, defense = run(args)
     png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
-    save_grid(result.truth, result.reconstructed, captions, png)
     report["grid"] = str(png)
-    write_json(json_path, report)
+    write_together(
+        {
+            json_path: lambda path: write_json(path, report),
+            png: lambda path: save_grid(result.truth, result.reconstructed, captions, path),
+        }
+    )
+    if result.interrupted:
+        raise Interrupted(f"Ctrl-C; the {len(result.experiments)} finished experiment(s) are in {json_path}")
     print(summary_line(attack_label(args.attack, defense), result.summary, png))
     return report
 

@@ -44,7 +44,7 @@ class CPAOptions:
     """CPA's own flags."""
 
     decor: float = option(1.47, "cpa: weight of the decorrelation penalty", NON_NEGATIVE)
-    T: float = option(12.4, "cpa: temperature of the decorrelation penalty", NON_NEGATIVE)
+    T: float = option(12.4, "cpa: temperature of the decorrelation penalty", POSITIVE)
     nv: float = option(0.0, "cpa: weight of the one-sign prior on embeddings", NON_NEGATIVE)
     l1: float = option(0.0, "cpa: weight of the sparsity prior on embeddings", NON_NEGATIVE)
     fi: float = option(1.0, "cpa: feature-inversion weight (conv models); 0 = skip", NON_NEGATIVE)

@@ -11,7 +11,7 @@ from attacks.capabilities import check
 from attacks.options import flag_of
 from fl.public import PublicData, generator_record, probe_record
 from models.generators import read_checkpoint
-from utils.domains import COUNT
+from utils.domains import COUNT, NON_NEGATIVE, POSITIVE, Count
 
 
 def add_attack_arguments(
@@ -23,8 +23,8 @@ def add_attack_arguments(
     add("--attack", default=default, help=f"one of: {', '.join((*ATTACKS, *extra))}")
     add("--rec_batch_size", type=COUNT, default=1, help=batch_help)
     add("--rec_epochs", type=COUNT, default=None, help="optimisation steps (default: the attack's)")
-    add("--rec_lr", type=float, default=None, help="step size (default: the attack's)")
-    add("--tv", type=float, default=None, help="total-variation weight (default: the attack's)")
+    add("--rec_lr", type=POSITIVE, default=None, help="step size (default: the attack's)")
+    add("--tv", type=NON_NEGATIVE, default=None, help="total-variation weight (default: the attack's)")
     add("--restarts", type=COUNT, default=1, help="trials per batch; the best gradient match is kept")
     add(
         "--known_labels",
@@ -46,7 +46,7 @@ def add_imprint_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="malicious server: put a Robbing-the-Fed imprint block before the model (needed by rtf)",
     )
-    parser.add_argument("--bins", type=int, default=128, help="with --imprint: bins (units) of the imprint block")
+    parser.add_argument("--bins", type=Count(2), default=128, help="with --imprint: bins (units) of the imprint block")
 
 
 def check_attack_fits(spec: AttackSpec, args: Namespace, model: nn.Module, num_classes: int, update: bool) -> None:

@@ -2,13 +2,14 @@
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable
 
 import torch
 
-from utils.domains import COUNT
-from utils.errors import UsageError
+from utils.domains import COUNT, IMAGE_SIZE
+from utils.errors import Interrupted, RunFailed, UsageError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -23,25 +24,47 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def device_name(text: str) -> str:
+    """--device's domain: cpu, cuda or cuda:N (argparse type)."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not cpu, cuda or cuda:N")
+    return text
+
+
 def resolve_device(name: str | None) -> torch.device:
-    """--device: CUDA when available unless told otherwise; an unavailable CUDA is an error."""
+    """--device: CUDA when available unless told otherwise; an unavailable CUDA device is an error."""
     if name is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"--device {name}: CUDA is not available here; use --device cpu")
-    return torch.device(name)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UsageError(
+            f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 upwards"
+        )
+    return device
 
 
 positive = COUNT  # argparse type for counts that must be at least 1 (utils/domains.py)
 
 
 def run_cli(main: Callable[[], None]) -> None:
-    """Run an entry point; a UsageError becomes a one-line message and exit code 2."""
+    """Run an entry point; a UsageError becomes one `error:` line and exit code 2, a fault after the
+    results were written one line and exit 1, Ctrl-C one line and exit 130 (never a traceback)."""
     try:
         main()
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except RunFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Interrupted as error:
+        print(f"interrupted: {error}", file=sys.stderr)
+        raise SystemExit(130) from None
+    except KeyboardInterrupt:
+        print("interrupted: Ctrl-C before any experiment finished; nothing was written", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
@@ -59,7 +82,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
         help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
     )
     add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
-    add("--image_size", type=positive, default=None, help="resize images to this square size")
+    add("--image_size", type=IMAGE_SIZE, default=None, help="resize images to this square size")
     add("--normalize", action="store_true", help="train and attack in the normalised space (see --norm_stats)")
     add("--norm_stats", choices=NORM_STATS, default="half", help="half: mean=std=0.5 (seed); dataset; imagenet")
 
@@ -67,7 +90,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
 def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
     """Flags both entry scripts share: device, where results go, overwriting and progress bars."""
     add = parser.add_argument
-    add("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add("--out_dir", default="images", help=f"where {outputs} go")
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")

@@ -22,10 +22,11 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
-from cli.common import OneLineParser, add_dry_run_argument, positive, resolve_device, run_cli
+from cli.common import OneLineParser, add_dry_run_argument, device_name, positive, resolve_device, run_cli
 from data import DATASETS, load_split
 from fl.public import source_name
 from models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
+from utils.domains import IMAGE_SIZE, NON_NEGATIVE, POSITIVE, SEED
 from utils.errors import UsageError
 from utils.progress import loss_bar
 from utils.seeding import seed_everything
@@ -44,21 +45,21 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
     add("--split", choices=("train", "test"), default="train", help="split to learn from")
     add("--num_images", type=positive, default=None, help="use only the first N images of the split")
-    add("--image_size", type=positive, default=None, help="resize images to this square size")
+    add("--image_size", type=IMAGE_SIZE, default=None, help="resize images to this square size")
     add("--loss", choices=LOSSES, default="wgan-gp", help="wgan-gp (GGL's choice) or dcgan (faster per step)")
     add("--steps", type=positive, default=3000, help="generator updates in total (a resumed run counts on)")
     add("--batch_size", type=positive, default=64)
     add("--latent", type=positive, default=128, help="latent size (GGL: 128)")
     add("--width", type=positive, default=32, help="channels of the generator's last block (doubles upwards)")
-    add("--lr", type=float, default=None, help="Adam step size (default 1e-4 for wgan-gp, 2e-4 for dcgan)")
+    add("--lr", type=POSITIVE, default=None, help="Adam step size (default 1e-4 for wgan-gp, 2e-4 for dcgan)")
     add("--critic_steps", type=positive, default=5, help="wgan-gp: critic updates per generator update")
-    add("--gp", type=float, default=10.0, help="wgan-gp: gradient-penalty weight")
-    add("--minutes", type=float, default=None, help="stop (and save) after this many minutes")
+    add("--gp", type=NON_NEGATIVE, default=10.0, help="wgan-gp: gradient-penalty weight")
+    add("--minutes", type=POSITIVE, default=None, help="stop (and save) after this many minutes")
     add("--save_every", type=positive, default=500, help="save the checkpoint every N generator updates")
     add("--out", required=True, help="checkpoint path (e.g. checkpoints/mnist.pt)")
     add("--resume", action="store_true", help="continue the checkpoint at --out")
-    add("--seed", type=int, default=0)
-    add("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    add("--seed", type=SEED, default=0)
+    add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add("--quiet", action="store_true", help="no progress bar")
     add_dry_run_argument(parser)
     return parser.parse_args(argv)

@@ -1,5 +1,6 @@
 """The dataset catalogue: one `load_split` for every name, returning [0, 1] images and metadata."""
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from torchvision.transforms import v2
 
 from data import embedded, real
 from data.normalization import Normalization
+from utils.domains import IMAGE_SIZE
 from utils.errors import UsageError
+from utils.memory import require_memory
 
 # Published per-channel statistics of the training sets; other sets are measured on load.
 KNOWN_STATS = {
@@ -45,6 +48,10 @@ class DatasetInfo:
     class_names: tuple[str, ...]
     stats: Normalization
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.channels, *self.image_size)
+
 
 @dataclass
 class ImageSplit:
@@ -57,7 +64,12 @@ class ImageSplit:
         return len(self.dataset)
 
     def batch(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Stack the given items into (images (N, C, H, W), labels (N,))."""
+        """Stack the given items into (images (N, C, H, W), labels (N,)); refused up front if they would not fit."""
+        require_memory(
+            f"{len(indices)} images of {'x'.join(map(str, self.info.shape))}",
+            len(indices) * math.prod(self.info.shape),
+            "lower --image_size",
+        )
         items = [self.dataset[i] for i in indices]
         return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
 
@@ -81,6 +93,11 @@ class Augmented(Dataset):
 def resize(images: torch.Tensor, image_size: int | None) -> torch.Tensor:
     if not image_size or images.shape[-1] == image_size and images.shape[-2] == image_size:
         return images
+    require_memory(
+        f"{len(images)} images of {images.shape[1]}x{image_size}x{image_size}",
+        2 * len(images) * images.shape[1] * image_size**2,
+        "lower --image_size",
+    )
     return F.interpolate(images, size=(image_size, image_size), mode="bilinear", antialias=True).clamp(0, 1)
 
 
@@ -93,8 +110,11 @@ def in_memory(name: str, split: str, base_dir: Path) -> tuple[torch.Tensor, torc
     return images, labels, int(labels.max()) + 1 if classes is None else len(classes), classes
 
 
-def measured_stats(dataset: Dataset) -> Normalization:
+def measured_stats(dataset: Dataset, shape: torch.Size) -> Normalization:
     count = min(len(dataset), STATS_SAMPLE)
+    require_memory(
+        f"{count} images of {'x'.join(map(str, shape))} (statistics)", count * shape.numel(), "lower --image_size"
+    )
     images = torch.stack([dataset[i][0] for i in range(count)])
     return Normalization(tuple(images.mean((0, 2, 3)).tolist()), tuple(images.std((0, 2, 3)).clamp_min(1e-3).tolist()))
 
@@ -126,8 +146,13 @@ def load_split(
     if len(dataset) == 0:
         raise UsageError(f"--dataset {name}: the {split} split is empty")
     first = dataset[0][0]
+    if min(first.shape[1:]) < IMAGE_SIZE.low:
+        raise UsageError(
+            f"--dataset {name}: its images are {first.shape[1]}x{first.shape[2]} pixels; the metrics need at least "
+            f"{IMAGE_SIZE.low} a side (resize with --image_size)"
+        )
     family = SAMPLE_PARENT.get(name, name)
-    stats = Normalization(*KNOWN_STATS[family]) if family in KNOWN_STATS else measured_stats(dataset)
+    stats = Normalization(*KNOWN_STATS[family]) if family in KNOWN_STATS else measured_stats(dataset, first.shape)
     info = DatasetInfo(
         name=name,
         channels=first.shape[0],

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
+from data import validation
 from utils.errors import UsageError
 
 TORCHVISION = {
@@ -15,6 +16,7 @@ TORCHVISION = {
     "cifar10": datasets.CIFAR10,
     "cifar100": datasets.CIFAR100,
 }
+SPLITS = ("train", "test")  # sub-folders of an image folder that hold the two splits
 
 
 def missing(name: str, where: Path, hint: str) -> UsageError:
@@ -59,7 +61,10 @@ class FileList(Dataset):
         from PIL import Image
 
         path, label = self.items[index]
-        return self.transform(Image.open(path).convert("RGB")), label
+        try:
+            return self.transform(Image.open(path).convert("RGB")), label
+        except (OSError, ValueError, SyntaxError) as error:  # PIL's errors for unreadable or truncated files
+            raise validation.decode_failure(path, error) from None
 
 
 def load_tiny_imagenet(split: str, base_dir: Path, image_size: int | None) -> tuple[Dataset, list[str]]:
@@ -79,9 +84,15 @@ def load_tiny_imagenet(split: str, base_dir: Path, image_size: int | None) -> tu
 
 def load_image_folder(split: str, base_dir: Path, image_size: int | None) -> tuple[Dataset, list[str]]:
     """Any folder of class sub-folders (or train/ and test/ folders of them), resized."""
-    root = base_dir / split if (base_dir / split).is_dir() else base_dir
-    if not root.is_dir():
-        raise missing("imagefolder", root, "")
+    if not base_dir.is_dir():
+        raise missing("imagefolder", base_dir, "")
+    splits = [name for name in SPLITS if (base_dir / name).is_dir()]
+    if splits and split not in splits:
+        raise UsageError(
+            f"--dataset imagefolder: {base_dir} has {splits[0]}/ but no {split}/; add {split}/ "
+            f"or point --base_data_dir at {base_dir / splits[0]}"
+        )
+    root = base_dir / split if splits else base_dir
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
     items = [
@@ -96,17 +107,18 @@ def load_image_folder(split: str, base_dir: Path, image_size: int | None) -> tup
 
 
 def load_npz(split: str, path: Path) -> tuple[torch.Tensor, torch.Tensor, list[str] | None]:
-    """Arrays {split}_x (uint8 N,H,W[,C]) and {split}_y from one .npz file."""
+    """Arrays {split}_x (uint8 0..255 or float [0, 1], N,H,W[,C]), {split}_y and optional class names from
+    one .npz file, validated (data/validation.py)."""
     if not path.is_file():
         raise missing("npz", path, " (a .npz file with test_x/test_y)")
-    arrays = np.load(path)
-    if f"{split}_x" not in arrays:
-        raise UsageError(f"--dataset npz: {path} has no '{split}_x' array (has {list(arrays)})")
-    pixels = arrays[f"{split}_x"].astype(np.float32) / 255.0
-    pixels = pixels[:, None] if pixels.ndim == 3 else pixels.transpose(0, 3, 1, 2)
-    classes = [str(c) for c in arrays["classes"]] if "classes" in arrays else None
-    return (
-        torch.from_numpy(np.ascontiguousarray(pixels)),
-        torch.from_numpy(arrays[f"{split}_y"].astype(np.int64)),
-        classes,
+    arrays = validation.open_npz(path)
+    classes = validation.npz_classes(arrays, path)
+    pixels = validation.npz_pixels(validation.read_array(arrays, f"{split}_x", path), f"{split}_x", path)
+    labels = validation.npz_labels(
+        validation.read_array(arrays, f"{split}_y", path),
+        f"{split}_y",
+        path,
+        len(pixels),
+        None if classes is None else len(classes),
     )
+    return torch.from_numpy(np.ascontiguousarray(pixels)), torch.from_numpy(labels), classes

@@ -5,7 +5,6 @@
 """
 
 import argparse
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from defenses.dpsgd import DPSGD
 from defenses.noise import AdditiveNoise
 from defenses.pruning import Pruning
 from defenses.soteria import Soteria
+from utils.domains import NON_NEGATIVE, UNIT_INTERVAL_OPEN_TOP, Real
 from utils.errors import UsageError
 
 __all__ = ["DEFENSES", "NO_DEFENSE", "Defense", "add_defense_arguments", "defense_from_args"]
@@ -22,28 +22,26 @@ __all__ = ["DEFENSES", "NO_DEFENSE", "Defense", "add_defense_arguments", "defens
 
 @dataclass(frozen=True)
 class Parameter:
-    """A defense flag: its help text, and the check its value must pass (with the allowed range in words)."""
+    """A defense flag: its help text and its domain (the argparse type, which refuses any other value)."""
 
     help: str
-    allowed: str
-    check: Callable[[float], bool]
+    domain: Real
 
 
 PARAMETERS = {
-    "noise_scale": Parameter(
-        "gaussian: noise standard deviation; laplacian: scale b", ">= 0", lambda v: 0 <= v < math.inf
-    ),
+    "noise_scale": Parameter("gaussian: noise standard deviation; laplacian: scale b", NON_NEGATIVE),
     "clip_norm": Parameter(
-        "clip: bound on the L2 norm of the whole share; dpsgd: per-example bound", "> 0 (inf allowed)", lambda v: v > 0
+        "clip: bound on the L2 norm of the whole share; dpsgd: per-example bound",
+        Real(low=0, low_open=True, allow_inf=True),
     ),
-    "noise_multiplier": Parameter("dpsgd: noise std as a multiple of --clip_norm", ">= 0", lambda v: 0 <= v < math.inf),
+    "noise_multiplier": Parameter("dpsgd: noise std as a multiple of --clip_norm", NON_NEGATIVE),
     "dp_delta": Parameter(
-        "dpsgd: delta of the reported (epsilon, delta); default 1e-5", "in (0, 1)", lambda v: 0 < v < 1
+        "dpsgd: delta of the reported (epsilon, delta); default 1e-5",
+        Real(low=0, high=1, low_open=True, high_open=True),
     ),
     "prune_ratio": Parameter(
         "prune: share of entries per tensor set to zero (smallest first); soteria: share of representation features",
-        "in [0, 1)",
-        lambda v: 0 <= v < 1,
+        UNIT_INTERVAL_OPEN_TOP,
     ),
 }
 
@@ -90,19 +88,20 @@ def add_defense_arguments(parser: argparse.ArgumentParser) -> None:
     choices = "; ".join(f"{name}: {spec.summary}" for name, spec in DEFENSES.items())
     group.add_argument("--defense", choices=tuple(DEFENSES), default="none", help=choices)
     for name, parameter in PARAMETERS.items():
-        group.add_argument(f"--{name}", type=float, default=None, help=f"{parameter.help} ({parameter.allowed})")
+        group.add_argument(
+            f"--{name}", type=parameter.domain, default=None, help=f"{parameter.help} ({parameter.domain})"
+        )
 
 
 def defense_from_args(args: argparse.Namespace) -> Defense:
-    """The defense the flags ask for; a missing, stray or out-of-range parameter is a one-line UsageError."""
+    """The defense the flags ask for; a missing or stray parameter is a one-line UsageError (the parser
+    has already refused values outside a parameter's domain)."""
     spec = DEFENSES[args.defense]
     given = {name: getattr(args, name) for name in PARAMETERS if getattr(args, name) is not None}
     for name in spec.required:
         if name not in given:
-            raise UsageError(f"--defense {args.defense} needs --{name} ({PARAMETERS[name].allowed})")
-    for name, value in given.items():
+            raise UsageError(f"--defense {args.defense} needs --{name} ({PARAMETERS[name].domain})")
+    for name in given:
         if name not in spec.required + spec.optional:
             raise UsageError(f"--{name} is not a parameter of --defense {args.defense}")
-        if not PARAMETERS[name].check(value):
-            raise UsageError(f"--{name} {value:g}: must be {PARAMETERS[name].allowed}")
     return spec.build(**given)

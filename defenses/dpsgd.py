@@ -59,8 +59,12 @@ class DPSGD(Defense):
                     accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=sample_rate)
             with warnings.catch_warnings(record=True) as caught:  # Opacus warns when its orders bound loosely
                 warnings.simplefilter("always")
-                epsilon = accountant.get_epsilon(self.delta)
-            loose = any("Optimal order" in str(w.message) for w in caught)
+                try:
+                    epsilon = accountant.get_epsilon(self.delta)
+                except (ZeroDivisionError, OverflowError):  # a multiplier so far from 1 that RDP's floats give out
+                    epsilon, loose = (None, True) if self.noise_multiplier < 1 else (0.0, False)
+                else:
+                    loose = any("Optimal order" in str(w.message) for w in caught)
         return {
             "epsilon": epsilon if epsilon is not None and math.isfinite(epsilon) else None,
             "epsilon_loose": loose,  # the best RDP order was at the edge of Opacus's range: a weak noise level

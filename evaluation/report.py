@@ -1,6 +1,6 @@
 """Outputs of a run: the PNG grid, the metrics JSON, the one-line summary; never silent overwrites."""
 
-import json
+import hashlib
 import math
 from pathlib import Path
 
@@ -11,13 +11,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from defenses import Defense  # noqa: E402
+from utils import strict_json  # noqa: E402
 
 COLUMNS = 10
+MAX_STEM = 180  # file names stay under the usual 255-byte limit with a run number, suffixes and temporary marks
 
 
 def output_paths(out_dir: str | Path, stem: str, overwrite: bool) -> tuple[Path, Path]:
-    """PNG and JSON paths for `stem`; an existing result gets a numbered sibling unless `overwrite`."""
+    """PNG and JSON paths for `stem` (a long stem is cut and given a hash of the whole); an existing result
+    gets a numbered sibling unless `overwrite`."""
     out_dir = Path(out_dir)
+    if len(stem.encode()) > MAX_STEM:
+        stem = f"{stem.encode()[: MAX_STEM - 9].decode(errors='ignore')}_{hashlib.sha1(stem.encode()).hexdigest()[:8]}"
     out_dir.mkdir(parents=True, exist_ok=True)
     candidate, run = stem, 1
     while not overwrite and ((out_dir / f"{candidate}.png").exists() or (out_dir / f"{candidate}.json").exists()):
@@ -63,7 +68,7 @@ def save_curve(values: list[float], path: Path, ylabel: str, title: str) -> None
 
 
 def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, allow_nan=False, default=str) + "\n")
+    path.write_text(strict_json.dumps(payload))
 
 
 def fmt(value: float | None, spec: str) -> str:
@@ -74,9 +79,13 @@ def summary_line(attack: str, summary: dict, png: Path) -> str:
     """attack | PSNR | SSIM | label accuracy | seconds | where the grid is."""
     label = fmt(None if summary["label_acc"] is None else 100 * summary["label_acc"], ".1f")
     failed = f" | {summary['failed']} failed" if summary.get("failed") else ""
+    warnings = summary.get("warnings", [])
+    warned = (
+        f" | warning: {warnings[0]}{f' (+{len(warnings) - 1} more)' if len(warnings) > 1 else ''}" if warnings else ""
+    )
     return (
         f"{attack} | PSNR {fmt(summary['psnr'], '.2f')} dB | SSIM {fmt(summary['ssim'], '.3f')} | "
-        f"label acc {label}% | {summary['seconds']:.1f} s{failed} | {png}"
+        f"label acc {label}% | {summary['seconds']:.1f} s{failed}{warned} | {png}"
     )
 
 

@@ -99,6 +99,13 @@ class FedResult:
     cases: list[Case] = field(default_factory=list)
     initial_accuracy: float = 0.0
     privacy: dict | None = None
+    failure: str | None = None  # why the federation stopped early (a non-finite global model); earlier rounds kept
+    interrupted: bool = False  # Ctrl-C stopped it; the rounds finished before are kept
+
+
+def non_finite(model: nn.Module) -> bool:
+    """Whether any floating-point parameter or buffer of `model` holds NaN or inf."""
+    return any(not torch.isfinite(value).all() for value in model.state_dict().values() if value.is_floating_point())
 
 
 def plan_round(shares: list[list[int]], settings: FedSettings, round_number: int) -> RoundPlan:
@@ -136,37 +143,48 @@ def run_federation(
     history: dict[int, list[tuple[float, int]]] = {}  # client -> (sampling rate, steps) per round taken part
     with bar:
         for round_number in range(1, settings.num_rounds + 1):
-            started = time.perf_counter()
-            plan = plan_round(data.shares, settings, round_number)
-            local = settings.local_training(round_number)
-            states, counts = [], []
-            for client in plan.selected:
-                bar.set_postfix_str(f"round {round_number}/{settings.num_rounds} client {client} acc {last:.1%}")
-                indices = plan.samples[client]
-                pixels, labels = data.train_images[indices], data.train_labels[indices]
-                images, labels = normalize(pixels).to(device), labels.to(device)
-                update, state = client_update(model, images, labels, local, MODEL_MODE, settings.defense)
-                history.setdefault(client, []).extend(privacy_history(local, len(indices)))
-                if client == plan.attacked:
-                    observation = observe_update(
-                        model, update, images, data.normalization, MODEL_MODE, local, settings.rec_batch_size
+            try:
+                started = time.perf_counter()
+                plan = plan_round(data.shares, settings, round_number)
+                local = settings.local_training(round_number)
+                states, counts = [], []
+                for client in plan.selected:
+                    bar.set_postfix_str(f"round {round_number}/{settings.num_rounds} client {client} acc {last:.1%}")
+                    indices = plan.samples[client]
+                    pixels, labels = data.train_images[indices], data.train_labels[indices]
+                    images, labels = normalize(pixels).to(device), labels.to(device)
+                    update, state = client_update(model, images, labels, local, MODEL_MODE, settings.defense)
+                    history.setdefault(client, []).extend(privacy_history(local, len(indices)))
+                    if client == plan.attacked:
+                        observation = observe_update(
+                            model, update, images, data.normalization, MODEL_MODE, local, settings.rec_batch_size
+                        )
+                        meta = {"round": round_number, "client": client, "dataset_indices": indices, "lr": local.lr}
+                        result.cases.append(Case(observation, pixels, labels.cpu(), meta))
+                    states.append(state)
+                    counts.append(len(indices))
+                    bar.update()
+                model.load_state_dict(fedavg(states, counts))
+                if non_finite(model):
+                    result.failure = (
+                        f"round {round_number}: the global model turned non-finite (NaN or inf) after averaging; "
+                        f"the {round_number - 1} round(s) before it are kept (try a smaller --lr)"
                     )
-                    meta = {"round": round_number, "client": client, "dataset_indices": indices, "lr": local.lr}
-                    result.cases.append(Case(observation, pixels, labels.cpu(), meta))
-                states.append(state)
-                counts.append(len(indices))
-                bar.update()
-            model.load_state_dict(fedavg(states, counts))
-            record = {
-                "round": round_number,
-                "accuracy": accuracy(model, test_images, test_labels),
-                "seconds": time.perf_counter() - started,
-                "lr": local.lr,
-                "clients": plan.selected,
-                "attacked_client": plan.attacked,
-            }
-            result.rounds.append(record)
-            last = record["accuracy"]
+                    break
+                record = {
+                    "round": round_number,
+                    "accuracy": accuracy(model, test_images, test_labels),
+                    "seconds": time.perf_counter() - started,
+                    "lr": local.lr,
+                    "clients": plan.selected,
+                    "attacked_client": plan.attacked,
+                }
+                result.rounds.append(record)
+                last = record["accuracy"]
+            except KeyboardInterrupt:
+                result.interrupted = True
+                break
+    result.cases = [case for case in result.cases if case.meta["round"] <= len(result.rounds)]  # whole rounds only
     result.privacy = client_privacy(settings.defense, history)
     return result
 

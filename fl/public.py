@@ -10,6 +10,7 @@ use is named in the report under `public_knowledge` (what, from where, how many 
 from what).
 """
 
+import math
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -19,8 +20,10 @@ from torch import nn
 
 from data import DatasetInfo, ImageSplit, Normalization, load_split, make_normalization
 from data.catalog import KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
+from models import MODEL_COPIES
 from models.imprint import imprint_model
 from utils.errors import UsageError
+from utils.memory import require_memory
 
 PUBLIC_IMAGES = 5000  # at most this many public images estimate the imprint block's brightness quantiles
 PROBE_IMAGES = 64  # attacks/labels.py: random in-box images that estimate the mean softmax output
@@ -121,6 +124,11 @@ def imprint_server(
         raise UsageError(f"--bins {bins}: the imprint block needs at least 2 bins")
     what = "imprint bins (brightness quantiles)"
     shape = (info.channels, *info.image_size)
+    require_memory(
+        f"--bins {bins} on {'x'.join(map(str, shape))} images",
+        MODEL_COPIES * 2 * bins * math.prod(shape),
+        "lower --bins",
+    )
     if public.split is not None and len(public.split) > 1:
         count = min(len(public.split), PUBLIC_IMAGES)
         images, _ = public.split.batch(list(range(count)))

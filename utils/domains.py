@@ -80,3 +80,6 @@ NON_NEGATIVE = Real(low=0)  # weights of penalty terms, momentum-free decays
 FRACTION = Real(low=0, high=1, low_open=True)  # (0, 1]
 COUNT = Count(1)  # at least one
 NON_NEGATIVE_COUNT = Count(0)
+IMAGE_SIZE = Count(3, 4096)  # pixels per side: SSIM needs 3, larger sets do not fit in memory
+SEED = Count(0, 2**32 - 1)  # what numpy's and torch's generators both take
+UNIT_INTERVAL_OPEN_TOP = Real(low=0, high=1, high_open=True)  # [0, 1): momentum, shares pruned

@@ -1,0 +1,250 @@
+"""Property-based tests (Hypothesis) of the entry scripts' input handling: flag values drawn inside and
+outside each flag's declared domain, and malformed npz files and image folders. Every run either
+succeeds with a whole PNG/JSON pair, or exits 2 (1 for a federation that turned non-finite) with exactly
+one `error:` line, no traceback, and nothing half-written. Attacks run in-process with tiny budgets."""
+
+import argparse
+import contextlib
+import io
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import main_fed
+import main_grad
+from cli import train_generator
+from cli.common import OneLineParser, run_cli
+from utils.domains import Count, Real
+
+QUICK = settings(
+    max_examples=12,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+RUNS = settings(QUICK, max_examples=6)
+TINY = ["--attack", "idlg", "--rec_epochs", "1", "--model", "mlp", "--quiet"]
+FED = ["--num_rounds", "1", "--total_clients", "2", "--attack", "none", "--model", "mlp", "--quiet"]
+# Values a hostile user types: NaN, infinities, zero, negatives, huge, wrong types, odd spellings.
+HOSTILE = ["nan", "inf", "-inf", "0", "-0", "-1", "-5", "1e400", "1e300", "1e-300", "abc", "", "1.5", "0x10", "2", "7"]
+VALUES = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+
+
+class Captured(Exception):
+    """Carries the parser out of an entry script's parse_args."""
+
+
+def parser_of(parse_args: Callable) -> argparse.ArgumentParser:
+    original = OneLineParser.parse_args
+
+    def capture(self, *_args, **_kwargs):
+        raise Captured(self)
+
+    OneLineParser.parse_args = capture
+    try:
+        parse_args([])
+    except Captured as captured:
+        return captured.args[0]
+    finally:
+        OneLineParser.parse_args = original
+    raise AssertionError("parse_args built no OneLineParser")
+
+
+PARSERS = {
+    "main_grad": main_grad.parse_args,
+    "main_fed": main_fed.parse_args,
+    "train_generator": train_generator.parse_args,
+}
+REQUIRED = {"train_generator": ["--out", "x.pt"]}
+
+
+def numeric_flags(script: str) -> list[argparse.Action]:
+    return [a for a in parser_of(PARSERS[script])._actions if isinstance(a.type, Real | Count)]
+
+
+def run(entry: Callable, argv: list[str]) -> tuple[int, str]:
+    """An entry point through run_cli in-process: (exit code, stderr)."""
+    stderr = io.StringIO()
+    code = 0
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            run_cli(lambda: entry(argv))
+        except SystemExit as exit_info:
+            code = exit_info.code
+    return code, stderr.getvalue()
+
+
+def assert_clean(code: int, stderr: str, out_dir: Path, allowed: tuple[int, ...] = (0, 2)) -> None:
+    """Success with a whole pair, or one `error:` line and no output; never a traceback or a partial file."""
+    event(f"exit {code}")
+    assert "Traceback" not in stderr
+    assert code in allowed, (code, stderr)
+    files = sorted(p.name for p in out_dir.iterdir()) if out_dir.is_dir() else []
+    assert not [name for name in files if name.startswith(".")], files  # no temporary file left
+    if code == 0:
+        jsons = [name for name in files if name.endswith(".json")]
+        assert jsons and len(files) >= 2 * len(jsons)
+        for name in jsons:
+            json.loads((out_dir / name).read_text(), parse_constant=pytest.fail)  # strict: no NaN or Infinity
+    else:
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), stderr
+        if code == 2:
+            assert files == []
+
+
+def fresh_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="props-"))
+
+
+@pytest.mark.parametrize("script", sorted(PARSERS))
+def test_every_numeric_flag_declares_a_domain(script: str) -> None:
+    plain = [a.option_strings[0] for a in parser_of(PARSERS[script])._actions if a.type in (int, float)]
+    assert plain == [] and numeric_flags(script)
+
+
+@pytest.mark.parametrize("script", sorted(PARSERS))
+@QUICK
+@given(data=st.data())
+def test_a_flag_value_is_parsed_into_its_domain_or_refused_in_one_line(script: str, data: st.DataObject) -> None:
+    action = data.draw(st.sampled_from(numeric_flags(script)), label="flag")
+    flag, text = action.option_strings[0], data.draw(VALUES, label="value")
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        try:
+            parsed = vars(PARSERS[script]([f"{flag}={text}", *REQUIRED.get(script, [])]))[action.dest]
+        except SystemExit as exit_info:
+            assert exit_info.code == 2
+            (line,) = stderr.getvalue().strip().splitlines()
+            assert line.startswith(f"error: argument {flag}: ") and str(action.type) in line
+            return
+    assert action.type.contains(parsed)
+
+
+# Cheap flags of a tiny run and values around their domains; outside ones must stop before any output.
+GRAD_FLAGS = ["--rec_lr", "--tv", "--seed", "--start_index", "--restarts", "--image_size", "--noise_scale"]
+
+
+@RUNS
+@given(flag=st.sampled_from(GRAD_FLAGS), text=st.sampled_from([*HOSTILE, "0.5", "3", "1e-3"]))
+def test_main_grad_succeeds_or_refuses_in_one_line(flag: str, text: str) -> None:
+    out_dir = fresh_dir()
+    defense = ["--defense", "gaussian"] if flag == "--noise_scale" else []
+    code, stderr = run(main_grad.main, [*TINY, *defense, f"{flag}={text}", "--out_dir", str(out_dir)])
+    assert_clean(code, stderr, out_dir)
+
+
+FED_FLAGS = ["--lr", "--lr_decay", "--C", "--client_momentum", "--weight_decay", "--beta", "--batch_size"]
+
+
+@RUNS
+@given(flag=st.sampled_from(FED_FLAGS), text=st.sampled_from([*HOSTILE, "0.5", "1e10"]))
+def test_main_fed_succeeds_fails_cleanly_or_refuses_in_one_line(flag: str, text: str) -> None:
+    out_dir = fresh_dir()
+    code, stderr = run(main_fed.main, [*FED, f"{flag}={text}", "--out_dir", str(out_dir)])
+    assert_clean(code, stderr, out_dir, allowed=(0, 1, 2))
+
+
+MUTATIONS = ["none", "none", "none", "shape", "nchw", "dtype", "scale", "nan", "count", "label", "label_dtype", "drop"]
+
+
+@st.composite
+def npz_arrays(draw: st.DrawFn) -> dict[str, np.ndarray]:
+    """A well-formed npz's arrays (uint8 or [0, 1] floats, N,H,W[,C]) with at most one thing broken."""
+    shape = (
+        draw(st.integers(1, 3)),
+        draw(st.integers(3, 6)),
+        draw(st.integers(3, 6)),
+        *draw(st.sampled_from([(), (1,), (3,)])),
+    )
+    rng = np.random.default_rng(draw(st.integers(0, 3)))
+    unit = rng.random(shape)
+    pixels = (
+        (unit * 255).astype(np.uint8)
+        if draw(st.booleans())
+        else unit.astype(draw(st.sampled_from(["float32", "float64"])))
+    )
+    labels = rng.integers(0, 3, shape[0])
+    arrays = {"test_x": pixels, "test_y": labels}
+    mutation = draw(st.sampled_from(MUTATIONS))
+    if mutation == "shape":
+        arrays["test_x"] = pixels.reshape(draw(st.sampled_from([(-1,), (shape[0], -1), (1, 1, 1, 1, -1)])))
+    elif mutation == "nchw" and pixels.ndim == 4:
+        arrays["test_x"] = pixels.transpose(0, 3, 1, 2)
+    elif mutation == "dtype":
+        arrays["test_x"] = pixels.astype(draw(st.sampled_from(["bool", "<U1", "complex64", "int64"])))
+    elif mutation == "scale":
+        arrays["test_x"] = unit * draw(st.sampled_from([255.0, -1.0, 2.0, 1e30]))
+    elif mutation == "nan":
+        arrays["test_x"] = np.where(unit > 0.5, np.nan, unit)
+    elif mutation == "count":
+        arrays["test_y"] = np.resize(labels, shape[0] + draw(st.sampled_from([-1, 1])))
+    elif mutation == "label":
+        arrays["test_y"] = np.full(shape[0], draw(st.sampled_from([-1, 999999999, 2**62])))
+    elif mutation == "label_dtype":
+        arrays["test_y"] = labels.astype(draw(st.sampled_from(["float64", "<U1", "bool"])))
+    elif mutation == "drop":
+        del arrays[draw(st.sampled_from(["test_x", "test_y"]))]
+    if draw(st.booleans()):
+        arrays["classes"] = np.array(draw(st.sampled_from([["a", "b", "c"], ["a"], []])))
+    return arrays
+
+
+@settings(RUNS, max_examples=10)
+@given(arrays=npz_arrays())
+def test_a_drawn_npz_is_attacked_or_refused_in_one_line_naming_it(arrays: dict[str, np.ndarray]) -> None:
+    folder = fresh_dir()
+    path = folder / "data.npz"
+    np.savez(path, **arrays)
+    out_dir = folder / "out"
+    code, stderr = run(
+        main_grad.main, [*TINY, "--dataset", "npz", "--base_data_dir", str(path), "--out_dir", str(out_dir)]
+    )
+    assert_clean(code, stderr, out_dir)
+    assert code == 0 or str(path) in stderr
+
+
+FILE_KINDS = ["png", "gray", "tiny", "text", "truncated", "empty"]
+
+
+def write_image(path: Path, kind: str, seed: int) -> None:
+    pixels = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    if kind in ("png", "gray", "tiny"):
+        image = Image.fromarray(pixels if kind == "png" else pixels[..., 0] if kind == "gray" else pixels[:1, :1])
+        image.save(path.with_suffix(".png"))
+    elif kind == "truncated":
+        buffer = io.BytesIO()
+        Image.fromarray(np.repeat(np.repeat(pixels, 8, 0), 8, 1)).save(buffer, format="JPEG")
+        path.with_suffix(".jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    else:
+        path.with_suffix(".png").write_text("" if kind == "empty" else "not an image")
+
+
+@settings(RUNS, max_examples=8)
+@given(
+    layout=st.sampled_from(["flat", "train", "test", "both"]),
+    classes=st.lists(st.lists(st.sampled_from(FILE_KINDS), min_size=0, max_size=3), min_size=0, max_size=3),
+)
+def test_a_drawn_image_folder_is_attacked_or_refused_in_one_line(layout: str, classes: list[list[str]]) -> None:
+    folder = fresh_dir()
+    splits = {"flat": [""], "train": ["train"], "test": ["test"], "both": ["train", "test"]}[layout]
+    for split in splits:
+        for label, kinds in enumerate(classes):
+            (folder / "data" / split / f"class{label}").mkdir(parents=True)
+            for index, kind in enumerate(kinds):
+                write_image(folder / "data" / split / f"class{label}" / f"{index}", kind, label + index)
+    out_dir = folder / "out"
+    flags = [*TINY, "--dataset", "imagefolder", "--base_data_dir", str(folder / "data"), "--out_dir", str(out_dir)]
+    assert_clean(*run(main_grad.main, flags), out_dir)
