@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import io
 import json
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,8 +104,9 @@ def assert_clean(code: int, stderr: str, out_dir: Path, allowed: tuple[int, ...]
             assert files == []
 
 
-def fresh_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="props-"))
+def fresh_dir(factory: pytest.TempPathFactory) -> Path:
+    """A new folder per example (pytest's tmp_path is one per test, and Hypothesis runs many examples)."""
+    return factory.mktemp("example")
 
 
 @pytest.mark.parametrize("script", sorted(PARSERS))
@@ -139,8 +139,10 @@ GRAD_FLAGS = ["--rec_lr", "--tv", "--seed", "--start_index", "--restarts", "--im
 
 @RUNS
 @given(flag=st.sampled_from(GRAD_FLAGS), text=st.sampled_from([*HOSTILE, "0.5", "3", "1e-3"]))
-def test_main_grad_succeeds_or_refuses_in_one_line(flag: str, text: str) -> None:
-    out_dir = fresh_dir()
+def test_main_grad_succeeds_or_refuses_in_one_line(
+    tmp_path_factory: pytest.TempPathFactory, flag: str, text: str
+) -> None:
+    out_dir = fresh_dir(tmp_path_factory)
     defense = ["--defense", "gaussian"] if flag == "--noise_scale" else []
     code, stderr = run(main_grad.main, [*TINY, *defense, f"{flag}={text}", "--out_dir", str(out_dir)])
     assert_clean(code, stderr, out_dir)
@@ -151,8 +153,10 @@ FED_FLAGS = ["--lr", "--lr_decay", "--C", "--client_momentum", "--weight_decay",
 
 @RUNS
 @given(flag=st.sampled_from(FED_FLAGS), text=st.sampled_from([*HOSTILE, "0.5", "1e10"]))
-def test_main_fed_succeeds_fails_cleanly_or_refuses_in_one_line(flag: str, text: str) -> None:
-    out_dir = fresh_dir()
+def test_main_fed_succeeds_fails_cleanly_or_refuses_in_one_line(
+    tmp_path_factory: pytest.TempPathFactory, flag: str, text: str
+) -> None:
+    out_dir = fresh_dir(tmp_path_factory)
     code, stderr = run(main_fed.main, [*FED, f"{flag}={text}", "--out_dir", str(out_dir)])
     assert_clean(code, stderr, out_dir, allowed=(0, 1, 2))
 
@@ -204,8 +208,10 @@ def npz_arrays(draw: st.DrawFn) -> dict[str, np.ndarray]:
 
 @settings(RUNS, max_examples=10)
 @given(arrays=npz_arrays())
-def test_a_drawn_npz_is_attacked_or_refused_in_one_line_naming_it(arrays: dict[str, np.ndarray]) -> None:
-    folder = fresh_dir()
+def test_a_drawn_npz_is_attacked_or_refused_in_one_line_naming_it(
+    tmp_path_factory: pytest.TempPathFactory, arrays: dict[str, np.ndarray]
+) -> None:
+    folder = fresh_dir(tmp_path_factory)
     path = folder / "data.npz"
     np.savez(path, **arrays)
     out_dir = folder / "out"
@@ -237,8 +243,10 @@ def write_image(path: Path, kind: str, seed: int) -> None:
     layout=st.sampled_from(["flat", "train", "test", "both"]),
     classes=st.lists(st.lists(st.sampled_from(FILE_KINDS), min_size=0, max_size=3), min_size=0, max_size=3),
 )
-def test_a_drawn_image_folder_is_attacked_or_refused_in_one_line(layout: str, classes: list[list[str]]) -> None:
-    folder = fresh_dir()
+def test_a_drawn_image_folder_is_attacked_or_refused_in_one_line(
+    tmp_path_factory: pytest.TempPathFactory, layout: str, classes: list[list[str]]
+) -> None:
+    folder = fresh_dir(tmp_path_factory)
     splits = {"flat": [""], "train": ["train"], "test": ["test"], "both": ["train", "test"]}[layout]
     for split in splits:
         for label, kinds in enumerate(classes):
