@@ -6,6 +6,7 @@ itself (attacks/sharing.py), since in main_fed the federation's own flags set th
 """
 
 from attacks.base import Flag
+from attacks.label_strategies import STRATEGIES
 from utils.cli import positive
 
 KNOWN_LABELS = Flag(
@@ -13,6 +14,15 @@ KNOWN_LABELS = Flag(
     {
         "action": "store_true",
         "help": "give the attacker the true labels (the Inverting Gradients paper's setting) instead of restoring them",
+    },
+)
+LABEL_STRATEGY = Flag(
+    "--label_strategy",
+    {
+        "choices": tuple(STRATEGIES),
+        "default": "count",
+        "help": "how the server restores the batch labels from the last layer's gradient: count estimation, "
+        "LLG (Wainakh et al.) or iLRG (Ma et al.); see attacks/label_strategies.py",
     },
 )
 LAYER_WEIGHTS = Flag(

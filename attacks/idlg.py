@@ -1,20 +1,22 @@
 """Improved DLG (Zhao, Mopuri and Bilen, 2020): read the labels off the last layer, then match.
 
 At batch 1 the label is exact (see attacks/labels.py); at larger batches the counts are
-estimated. With labels fixed, only the images are optimised, which converges faster and more
-reliably than DLG's joint search.
+estimated (--label_strategy, attacks/label_strategies.py). With labels fixed, only the images
+are optimised, which converges faster and more reliably than DLG's joint search.
 """
 
 import torch
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.dlg import match_gradient
-from attacks.labels import restore_labels
+from attacks.flags import LABEL_STRATEGY
+from attacks.label_strategies import restore
 from fl.observation import Observation
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    labels = restore_labels(obs, torch.Generator().manual_seed(config.seed))
+    strategy = config.options.get("label_strategy", "count")
+    labels = restore(obs, strategy, torch.Generator().manual_seed(config.seed))
     return match_gradient(obs, config, labels=labels, name="idlg")
 
 
@@ -23,4 +25,5 @@ SPEC = AttackSpec(
     run=run,
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
     needs="the shared gradient and a final linear layer (labels from its gradient)",
+    flags=(LABEL_STRATEGY,),
 )

@@ -1,12 +1,20 @@
 """Inverting Gradients on a multi-step, multi-image update: the client ran --local_epochs epochs over
 its --rec_batch_size images in mini-batches of --local_batch_size (known order) at --local_lr; the
-attack reconstructs all images at once through that whole training."""
+attack reconstructs all images at once through that whole training.
+
+Restored labels (--label_strategy) say how many images of each class the client holds, not which
+mini-batch each was in. The attack does not search over that assignment; it is robust to it: the
+restored labels go to the image slots in class order, and to first order in the step size the
+update is the sum of the mini-batch gradients at the broadcast model, lr x (steps) x the mean
+gradient of the whole batch, which does not depend on how the (image, label) pairs are split
+into mini-batches. Each reconstructed image takes the slot of its label, and scoring pairs the
+reconstructions with the truth by optimal assignment (utils/pairing.py)."""
 
 from collections.abc import Mapping
 from typing import Any
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.flags import KNOWN_LABELS, LAYER_WEIGHTS
+from attacks.flags import KNOWN_LABELS, LABEL_STRATEGY, LAYER_WEIGHTS
 from attacks.inverting import invert, update_target
 from fl.observation import LocalTraining, Observation
 from utils.errors import UsageError
@@ -31,6 +39,6 @@ SPEC = AttackSpec(
     run=run,
     defaults={"rec_epochs": 24000, "rec_lr": 1.0, "tv": 1e-6},
     needs="the client's weight update after mini-batch epochs over several images, in a known order",
-    flags=(KNOWN_LABELS, LAYER_WEIGHTS),
+    flags=(KNOWN_LABELS, LABEL_STRATEGY, LAYER_WEIGHTS),
     client_training=client_training,
 )

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.flags import KNOWN_LABELS, LAYER_WEIGHTS
+from attacks.flags import KNOWN_LABELS, LABEL_STRATEGY, LAYER_WEIGHTS
 from attacks.inverting import invert, update_target
 from fl.observation import LocalTraining, Observation
 
@@ -24,6 +24,6 @@ SPEC = AttackSpec(
     run=run,
     defaults={"rec_epochs": 8000, "rec_lr": 0.1, "tv": 1e-6},
     needs="the client's weight update and its public local-training settings (--local_steps, --local_lr)",
-    flags=(KNOWN_LABELS, LAYER_WEIGHTS),
+    flags=(KNOWN_LABELS, LABEL_STRATEGY, LAYER_WEIGHTS),
     client_training=client_training,
 )

@@ -6,7 +6,8 @@ would have shared for them (its gradient, or its weight update after local SGD) 
 plus `tv` times total variation. Adam runs on the sign of the image gradient; its step size drops
 tenfold at 3/8, 5/8 and 7/8 of the iterations; after every step the images are clamped to the valid
 pixel box. Of `--restarts` trials the one with the best final match is kept. Labels come from the
-shared gradient (attacks/labels.py) unless the server is told them (--known_labels).
+shared gradient (--label_strategy, attacks/label_strategies.py) unless the server is told them
+(--known_labels).
 """
 
 import math
@@ -17,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from attacks.base import AttackConfig, Reconstruction
-from attacks.labels import restore_labels
+from attacks.label_strategies import restore
 from attacks.sharing import known_labels
 from fl.observation import Observation
 from utils.allocator import reuse_large_blocks
@@ -83,7 +84,8 @@ def attack_labels(obs: Observation, config: AttackConfig, name: str) -> tuple[to
             raise UsageError(f"--known_labels: this {name} observation carries no labels")
         return labels, "known"
     try:
-        return restore_labels(obs, torch.Generator().manual_seed(config.seed)), "restored"
+        strategy = config.options.get("label_strategy", "count")
+        return restore(obs, strategy, torch.Generator().manual_seed(config.seed)), "restored"
     except ValueError as error:
         raise UsageError(f"--attack {name}: {error}; pass --known_labels") from error
 
