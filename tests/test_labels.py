@@ -57,3 +57,14 @@ def test_ilrg_needs_a_bias() -> None:
     observation = share_gradient(model, images, labels, Normalization.identity(3), "eval")
     with pytest.raises(ValueError, match="bias"):
         restore(observation, "ilrg")
+
+
+def test_label_strategy_flag_reaches_the_attack(tmp_path) -> None:
+    import main_grad
+
+    def label_acc(strategy: str) -> float:
+        flags = ["--attack", "idlg", "--model", "lenet5", "--rec_batch_size", "8", "--rec_epochs", "1"]
+        report = main_grad.main([*flags, "--label_strategy", strategy, "--quiet", "--out_dir", str(tmp_path)])
+        return report["summary"]["label_acc"]
+
+    assert label_acc("ilrg") == 1.0 > label_acc("count")
