@@ -21,7 +21,7 @@ from models import build_model, load_pretrained
 
 TABLE = "Label restoration: existence / count accuracy against batch size, CIFAR-10 test subset"
 BATCHES = (1, 4, 8, 16, 32, 64)
-REPEATS = 5
+REPEATS = 4
 LOCAL_LR = 0.01
 SOURCES = {"gradient": 0, "1 step": 1, "5 steps": 5}
 MODELS = {  # name: (registry model, trained weights, normalisation, model mode)
