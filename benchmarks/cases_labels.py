@@ -5,6 +5,8 @@ full-batch SGD update at lr 0.01), `REPEATS` random batches per size are drawn f
 test subset (classes repeat by chance). A cell is "existence / count": existence is the share of
 batches whose set of present classes is restored exactly; count is the share of the batch's
 labels restored (sum over classes of min(restored, true) / batch), averaged over the batches.
+A batch whose local training diverged (a non-finite update) scores 0 for every strategy and is
+counted in the row's `diverged` column.
 """
 
 from functools import cache
@@ -40,8 +42,9 @@ def scores(restored: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
 
 
 @cache
-def measured(name: str, source: str) -> dict[str, dict[int, tuple[float, float]]]:
-    """Mean (existence, count) per strategy and batch size for one model and shared tensor."""
+def measured(name: str, source: str) -> tuple[dict[str, dict[int, tuple[float, float]]], int]:
+    """Mean (existence, count) per strategy and batch size for one model and shared tensor, and
+    how many of the batches' local trainings diverged."""
     model_name, trained, normalization, mode = MODELS[name]
     split = load_split("npz", "test", require(CIFAR10))
     torch.manual_seed(0)
@@ -49,7 +52,7 @@ def measured(name: str, source: str) -> dict[str, dict[int, tuple[float, float]]
     if trained:
         load_pretrained(model, require(RESNET20))
     generator = torch.Generator().manual_seed(0)
-    totals = {strategy: {} for strategy in STRATEGIES}
+    totals, diverged = {strategy: {} for strategy in STRATEGIES}, 0
     for batch in BATCHES:
         sums = {strategy: [0.0, 0.0] for strategy in STRATEGIES}
         for _ in range(REPEATS):
@@ -62,6 +65,9 @@ def measured(name: str, source: str) -> dict[str, dict[int, tuple[float, float]]
             else:
                 local = LocalTraining(epochs=steps, batch_size=batch, lr=LOCAL_LR)
                 observation = share_update(model, normalized, labels, normalization, mode, local)
+            if not all(bool(torch.isfinite(g).all()) for g in observation.gradient):
+                diverged += 1
+                continue
             for strategy in STRATEGIES:
                 restored = restore(observation, strategy, torch.Generator().manual_seed(0))
                 exists, count = scores(restored, labels)
@@ -69,20 +75,22 @@ def measured(name: str, source: str) -> dict[str, dict[int, tuple[float, float]]
                 sums[strategy][1] += count / REPEATS
         for strategy in STRATEGIES:
             totals[strategy][batch] = tuple(sums[strategy])
-    return totals
+    return totals, diverged
 
 
 def label_case(name: str, source: str, strategy: str):
     first = source == "gradient" and strategy == "count"
 
     def case() -> dict:
-        cells = measured(name, source)[strategy]
+        totals, diverged = measured(name, source)
+        cells = totals[strategy]
         return {
             "table": TABLE,
             "model": name,
             "shared": source,
             "strategy": strategy,
             **{f"b{batch}": f"{exists:.2f} / {count:.2f}" for batch, (exists, count) in cells.items()},
+            "diverged": diverged,
         } | ({"notes": f"{MODELS[name][3]} mode; {REPEATS} random batches per size"} if first else {})
 
     return case
