@@ -2,8 +2,17 @@
 
 Dummy images and dummy label logits start from Gaussian noise and are optimised jointly with
 L-BFGS so that their gradient matches the shared one in squared L2 distance. `--restarts`
-trials are run and the one with the lowest gradient distance is kept (a trial stops early
-once the distance is negligible): a single L-BFGS run stalls on a large share of real images.
+trials are run and the one with the lowest gradient distance is kept (no further trial
+starts once the distance is negligible).
+
+L-BFGS takes strong-Wolfe line-search steps, unlike the paper's plain `torch.optim.LBFGS` loop.
+Without them a full step can throw the dummy images to pixel values of 1e5 and more, where every
+sigmoid saturates: the dummy gradient stops moving and the trial sits on a flat plateau
+(relative distance 1 to 60) for all its remaining steps. That happened most where the untrained
+model already predicts the true class (an untrained LeNet says "dog" for most images, so CIFAR-10
+dogs stalled in every trial): the error signal p - y is then small and the first steps from a
+random soft label overshoot. A trial still far from the shared gradient after `STALL_STEPS`
+steps is abandoned as stalled, and the next trial starts.
 """
 
 import math
@@ -20,18 +29,28 @@ from utils.progress import loss_bar
 
 # A trial whose distance is below this share of the shared gradient's energy has converged.
 CONVERGED = 1e-6
+# A trial whose distance is still above this share of the shared gradient's energy after
+# STALL_STEPS steps is stalled; trials that succeed are below 0.25 after two steps.
+STALL_STEPS = 10
+STALL_LEVEL = 0.5
 
 
 def run_trial(
-    obs: Observation, config: AttackConfig, labels: torch.Tensor | None, generator: torch.Generator, bar: tqdm
-) -> tuple[float, torch.Tensor, torch.Tensor, int, int]:
-    """One L-BFGS run from Gaussian noise: final distance, images, label logits, steps, evaluations."""
+    obs: Observation,
+    config: AttackConfig,
+    labels: torch.Tensor | None,
+    energy: float,
+    generator: torch.Generator,
+    bar: tqdm,
+) -> tuple[float, torch.Tensor, torch.Tensor, int, int, bool]:
+    """One L-BFGS run from Gaussian noise: final distance, images, label logits, steps, evaluations,
+    and whether it was abandoned as stalled."""
     parameters, buffers = obs.parameters(), obs.buffers()
     device = obs.gradient[0].device
     images = torch.randn((obs.num_images, *obs.image_shape), generator=generator).to(device).requires_grad_()
     logits = torch.randn((obs.num_images, obs.num_classes), generator=generator).to(device).requires_grad_()
     variables = [images] if labels is not None else [images, logits]
-    optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr)
+    optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr, line_search_fn="strong_wolfe")
 
     def objective() -> torch.Tensor:
         targets = labels if labels is not None else logits.softmax(dim=1)
@@ -58,10 +77,12 @@ def run_trial(
         bar.update()
         if not math.isfinite(loss) or loss == previous:  # diverged, or L-BFGS is at its tolerance
             break
+        if steps == STALL_STEPS and loss > STALL_LEVEL * energy:
+            return loss, images.detach(), logits.detach(), steps, evaluations, True
         previous = loss
     if math.isfinite(loss):
         loss = float(objective().detach())
-    return loss, images.detach(), logits.detach(), steps, evaluations
+    return loss, images.detach(), logits.detach(), steps, evaluations, False
 
 
 def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor | None, name: str) -> Reconstruction:
@@ -69,12 +90,13 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
     obs.model_in_mode()
     energy = float(sum((g**2).sum() for g in obs.gradient))
     generator = torch.Generator().manual_seed(config.seed)
-    counts = {"steps": 0, "evaluations": 0}
+    counts = {"steps": 0, "evaluations": 0, "stalled": 0}
 
     def trial(_: int) -> tuple[float, tuple[torch.Tensor, torch.Tensor]]:
-        loss, images, logits, steps, evaluations = run_trial(obs, config, labels, generator, bar)
+        loss, images, logits, steps, evaluations, stalled = run_trial(obs, config, labels, energy, generator, bar)
         counts["steps"] += steps
         counts["evaluations"] += evaluations
+        counts["stalled"] += stalled
         return loss, (images, logits)
 
     with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
@@ -88,6 +110,7 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
             "relative_distance": best.loss / max(energy, 1e-30),
             "trials": best.trials,
             "diverged_trials": best.diverged,
+            "stalled_trials": counts["stalled"],
             "iterations": counts["steps"],
             "gradient_evaluations": counts["evaluations"],
         },

@@ -1,8 +1,8 @@
 """Improved DLG (Zhao, Mopuri and Bilen, 2020): read the labels off the last layer, then match.
 
 At batch 1 the label is exact (see attacks/labels.py); at larger batches the counts are
-estimated. With labels fixed, only the images are optimised, which converges faster and more
-reliably than DLG's joint search.
+estimated (--label_strategy, attacks/label_strategies.py). With labels fixed, only the images are
+optimised, which converges faster and more reliably than DLG's joint search.
 """
 
 import torch
@@ -10,12 +10,12 @@ import torch
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.capabilities import Capabilities
 from attacks.dlg import match_gradient
-from attacks.labels import restore_labels
+from attacks.label_strategies import LabelOptions, restore
 from fl.observation import Observation
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    labels = restore_labels(obs, torch.Generator().manual_seed(config.seed))
+    labels = restore(obs, config.options.label_strategy, torch.Generator().manual_seed(config.seed))
     return match_gradient(obs, config, labels=labels, name="idlg")
 
 
@@ -24,4 +24,5 @@ SPEC = AttackSpec(
     attack=run,
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
     needs=Capabilities(label_layer=True, second_order=True),
+    options=LabelOptions,
 )

@@ -1,6 +1,14 @@
 """Inverting Gradients on a multi-step, multi-image update: the client ran epochs over its images in
 mini-batches of a known order (main_grad: --local_epochs, --local_batch_size, --local_lr); the attack
-reconstructs all images at once through that whole training."""
+reconstructs all images at once through that whole training.
+
+Restored labels (--label_strategy) say how many images of each class the client holds, not which
+mini-batch each was in. The attack does not search over that assignment; it is robust to it: the
+restored labels go to the image slots in class order, and to first order in the step size the
+update is the sum of the mini-batch gradients at the broadcast model, lr x (steps) x the mean
+gradient of the whole batch, which does not depend on how the (image, label) pairs are split
+into mini-batches. Each reconstructed image takes the slot of its label, and scoring pairs the
+reconstructions with the truth by optimal assignment (evaluation/pairing.py)."""
 
 from attacks.base import AttackConfig, Reconstruction
 from attacks.inverting import invert, spec, update_target

@@ -6,7 +6,8 @@ would have shared for them (its gradient, or its weight update after local SGD) 
 plus `tv` times total variation. Adam runs on the sign of the image gradient; its step size drops
 tenfold at 3/8, 5/8 and 7/8 of the iterations; after every step the images are clamped to the valid
 pixel box. Of `--restarts` trials the one with the best final match is kept. Labels come from the
-shared gradient (attacks/labels.py) unless the observation carries them (--known_labels).
+shared gradient (--label_strategy, attacks/label_strategies.py) unless the observation carries them
+(--known_labels).
 """
 
 import math
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.capabilities import Capabilities
-from attacks.labels import restore_labels
+from attacks.label_strategies import LabelOptions, restore
 from attacks.options import option
 from attacks.restarts import best_trial
 from fl.functional import functional_update
@@ -33,7 +34,7 @@ NEEDS = Capabilities(known_labels=True, label_layer=True, second_order=True)
 
 
 @dataclass(frozen=True)
-class InvertingOptions:
+class InvertingOptions(LabelOptions):
     """The options of ig_single, ig_weight and ig_multi."""
 
     layer_weights: str = option(
@@ -91,7 +92,8 @@ def attack_labels(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor,
     """The labels to reconstruct with, and where they came from ("known" or "restored")."""
     if obs.labels is not None:
         return obs.labels, "known"
-    return restore_labels(obs, torch.Generator().manual_seed(config.seed)), "restored"
+    strategy = config.options.label_strategy
+    return restore(obs, strategy, torch.Generator().manual_seed(config.seed)), "restored"
 
 
 def run_trial(

@@ -33,8 +33,12 @@ def add_attack_arguments(
     )
     needs = "; ".join(f"{name}: {spec.needs.describe()}" for name, spec in ATTACKS.items())
     group = parser.add_argument_group("attack-specific flags", f"what each attack needs: {needs}")
+    added: set[str] = set()
     for options in option_classes():
         for item in fields(options):
+            if item.name in added:  # an option shared through a base class (label_strategy) is one flag
+                continue
+            added.add(item.name)
             name, kwargs = flag_of(item)
             group.add_argument(name, **kwargs)
 

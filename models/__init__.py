@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from models.resnet import resnet18, resnet20
-from models.simple import cnn, fc2, lenet, mlp
+from models.simple import cnn, fc2, lenet, lenet5, mlp
 from models.vgg import vgg16
 from utils.errors import UsageError
 from utils.memory import require_memory
@@ -17,6 +17,7 @@ MODELS: dict[str, Callable[[int, tuple[int, int], int], nn.Module]] = {
     "mlp": mlp,
     "fc2": fc2,
     "lenet": lenet,
+    "lenet5": lenet5,
     "cnn": cnn,
     "resnet18": resnet18,
     "resnet20": resnet20,

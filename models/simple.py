@@ -1,4 +1,4 @@
-"""Small models: MLP, FC-2 (CPA), the DLG LeNet and the ConvNet of
+"""Small models: MLP, FC-2 (CPA), the DLG LeNet, GRNN's LeNet-5 and the ConvNet of
 the original implementation (hangyuzhu/privacy-attack-in-federated-learning), without dropout."""
 
 import torch
@@ -38,6 +38,36 @@ def lenet(channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Mo
         nn.Sigmoid(),
         nn.Flatten(),
         nn.Linear(12 * height * width, num_classes),
+    )
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.uniform_(-0.5, 0.5)
+    return model
+
+
+def lenet5(channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Module:
+    """GRNN's LeNet-5 (Ren, Deng and Xie 2022): convs 6 and 16 of 5x5, each with a sigmoid and a 2x2
+    max-pool, then 120 and 84 sigmoid units; every weight and bias uniform in (-0.5, 0.5).
+
+    At 32x32 the convs are unpadded (400 features, the official network); images too small for
+    that (under 16 pixels) pad each conv by 2 so the network still fits them."""
+    padding = 0 if min(image_size) >= 16 else 2
+    height, width = image_size
+    for _ in range(2):
+        height, width = (height + 2 * padding - 4) // 2, (width + 2 * padding - 4) // 2
+    model = nn.Sequential(
+        nn.Conv2d(channels, 6, 5, padding=padding),
+        nn.Sigmoid(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, padding=padding),
+        nn.Sigmoid(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * height * width, 120),
+        nn.Sigmoid(),
+        nn.Linear(120, 84),
+        nn.Sigmoid(),
+        nn.Linear(84, num_classes),
     )
     with torch.no_grad():
         for parameter in model.parameters():

@@ -46,6 +46,19 @@ def test_lenet_is_the_dlg_lenet() -> None:
     assert all(float(p.detach().abs().max()) <= 0.5 for p in model.parameters())
 
 
+def test_lenet5_is_the_grnn_lenet() -> None:
+    model = build_model("lenet5", 3, (32, 32), 100)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(400, 120), (120, 84), (84, 100)]
+    # (3*25+1)*6 + (6*25+1)*16 + 401*120 + 121*84 + 85*100
+    assert sum(p.numel() for p in model.parameters()) == 456 + 2416 + 48120 + 10164 + 8500
+    values = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert float(values.abs().max()) < 0.5 and float(values.abs().max()) > 0.49
+    assert abs(float(values.mean())) < 0.01 and abs(float(values.std()) - 1 / 12**0.5) < 0.01
+    sigmoids = sum(isinstance(m, torch.nn.Sigmoid) for m in model.modules())
+    assert sigmoids == 4 and isinstance(list(model)[-1], torch.nn.Linear)
+
+
 @pytest.mark.skipif(not (SHARED / "weights" / "resnet20_cifar10.th").exists(), reason="shared weights missing")
 def test_pretrained_resnet20_classifies_real_cifar10() -> None:
     import numpy as np

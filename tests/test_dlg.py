@@ -60,3 +60,26 @@ def test_a_diverged_case_is_reported_and_the_others_kept(cifar_sample) -> None:
     assert [e["status"] for e in result.experiments] == ["diverged", "ok"]
     assert result.summary["failed"] == 1 and result.per_image[0]["psnr"] is None
     assert result.per_image[1]["psnr"] > 30
+
+
+def test_dlg_no_longer_stalls_where_the_model_predicts_the_true_class(cifar_sample) -> None:
+    # Embedded image 16 is a dog, the class the untrained LeNet predicts for most images; plain
+    # L-BFGS stalled there in every trial (relative distance 1 to 24 after 100 steps).
+    observation, _, labels = observe(cifar_sample, [16])
+    config = AttackConfig(rec_epochs=40, rec_lr=1.0, tv=0.0, restarts=1, seed=0, progress=False)
+    result = get_attack("dlg").run(observation, config)
+    assert result.stats["stalled_trials"] == 0 and result.stats["relative_distance"] < 1e-2
+    assert result.labels.tolist() == labels.tolist()
+
+
+def test_a_stalled_trial_is_abandoned_early(cifar_sample) -> None:
+    from dataclasses import replace
+
+    from attacks.dlg import STALL_STEPS
+
+    # No image and soft label give a gradient ten times the shared one: every trial stays far from it.
+    observation, _, _ = observe(cifar_sample, [0])
+    unreachable = replace(observation, gradient=tuple(10 * g for g in observation.gradient))
+    config = AttackConfig(rec_epochs=300, rec_lr=1.0, tv=0.0, restarts=2, seed=0, progress=False)
+    stats = get_attack("dlg").run(unreachable, config).stats
+    assert stats["stalled_trials"] == 2 and stats["iterations"] == 2 * STALL_STEPS
