@@ -12,6 +12,7 @@ from data.catalog import dataset_label
 from defenses import Defense, add_defense_arguments, defense_from_args
 from fl.federation import FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
+from flower.cli import add_engine_arguments, check_engine, run_on_flower
 from models import build_model
 from models.imprint import add_imprint_arguments, imprint_from_args
 from utils.attack_args import add_attack_arguments, attack_config, check_attack_fits, settings_of
@@ -57,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     )
     add_defense_arguments(parser)
     add_imprint_arguments(parser)
+    add_engine_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -158,6 +160,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         check_attack_fits(spec, args)
     check_known_labels(spec, args)
     defense = defense_from_args(args)
+    check_engine(args)
     device = resolve_device(args.device)
     seed_everything(args.seed)
     data, info = build_data(args)
@@ -179,7 +182,10 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         defense=defense,
     )
     started = time.perf_counter()
-    fed = run_federation(model, data, settings, progress=not args.quiet)
+    if args.engine == "flower":
+        fed = run_on_flower(args, model, data, settings)
+    else:
+        fed = run_federation(model, data, settings, progress=not args.quiet)
     accuracies = [record["accuracy"] for record in fed.rounds]
     report = {
         "args": vars(args),

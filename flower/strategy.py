@@ -19,6 +19,7 @@ from flower.knowledge import ServerKnowledge
 from flower.records import first_mismatch, to_state
 
 Sink = Callable[[int, int, Observation], None]  # (server round, node id, observation)
+Nodes = Collection[int] | Callable[[int], Collection[int]] | None  # node ids, per round, or None = any
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class PublicFacts:
 
 
 class AuditingStrategy(Strategy):
-    """Wrap `strategy`; at `rounds` (None = all) audit up to `per_round` replies of `nodes` (None = any)."""
+    """Wrap `strategy`; at `rounds` (None = all) audit up to `per_round` replies of `nodes` (node ids, a
+    function of the round giving them, or None = any)."""
 
     def __init__(
         self,
@@ -41,7 +43,7 @@ class AuditingStrategy(Strategy):
         facts: PublicFacts,
         sink: Sink,
         rounds: Collection[int] | None = None,
-        nodes: Collection[int] | None = None,
+        nodes: Nodes = None,
         per_round: int | None = 1,
     ) -> None:
         self.strategy, self.model, self.knowledge, self.facts, self.sink = strategy, model, knowledge, facts, sink
@@ -81,9 +83,8 @@ class AuditingStrategy(Strategy):
     def audit(self, server_round: int, replies: list[Message]) -> None:
         """Hand the chosen replies of a round to the sink as Observations; a mismatched reply is one line."""
         broadcast, config = self.sent.pop(server_round)
-        chosen = [
-            m for m in replies if not m.has_error() and (self.nodes is None or m.metadata.src_node_id in self.nodes)
-        ]
+        nodes = self.nodes(server_round) if callable(self.nodes) else self.nodes
+        chosen = [m for m in replies if not m.has_error() and (nodes is None or m.metadata.src_node_id in nodes)]
         audited = 0
         for message in sorted(chosen, key=lambda m: m.metadata.src_node_id):
             if self.per_round is not None and audited >= self.per_round:
@@ -114,10 +115,11 @@ class AuditingStrategy(Strategy):
         model = self.model_at(broadcast)
         sent, received = to_state(broadcast), to_state(reply)
         names = [name for name, p in model.named_parameters() if p.requires_grad]
-        update = tuple(received[name] - sent[name] for name in names)
+        device = next(model.parameters()).device
+        update = tuple((received[name] - sent[name]).to(device) for name in names)
         local = self.knowledge.local_training(config)
         # Only the shape and count of this placeholder are read: the server never sees the images.
-        shapes = torch.zeros((int(metrics[weight_key]), *self.facts.image_shape))
+        shapes = torch.zeros((int(metrics[weight_key]), *self.facts.image_shape), device=device)
         return observe_update(model, update, shapes, self.facts.normalization, self.facts.model_mode, local)
 
     def model_at(self, broadcast: ArrayRecord) -> nn.Module:

@@ -1,0 +1,60 @@
+"""Flower's Simulation Engine on Ray: start (or join) Ray once, refusing in one line too few CPUs for the
+requested client resources or a Ray that does not start, then run a ServerApp and a ClientApp."""
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+from utils.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Per virtual client: CPUs and GPUs (fractions allowed); `address`: an existing Ray cluster, or None."""
+
+    client_cpus: float = 1.0
+    client_gpus: float = 0.0
+    address: str | None = None
+
+    def check_local(self) -> None:
+        """Before any work: a local Ray (no address) has this machine's CPUs and no more."""
+        cpus = os.cpu_count() or 1
+        if self.address is None and self.client_cpus > cpus:
+            raise UsageError(f"--client_cpus {self.client_cpus:g}: this machine has {cpus} CPUs for Ray's clients")
+
+
+def start_ray(resources: Resources) -> float:
+    """Start Ray (or join `resources.address`) with the repository importable by its workers; its CPUs."""
+    os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
+    import ray
+
+    if not ray.is_initialized():
+        pythonpath = os.pathsep.join([*sys.path, os.environ.get("PYTHONPATH", "")])
+        try:
+            ray.init(
+                address=resources.address,
+                include_dashboard=False,
+                logging_level=logging.ERROR,
+                log_to_driver=False,
+                runtime_env={"env_vars": {"PYTHONPATH": pythonpath, "FLWR_TELEMETRY_ENABLED": "0"}},
+            )
+        except Exception as error:  # Ray raises many types; all mean the same to the user
+            where = f" at {resources.address}" if resources.address else ""
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise UsageError(f"Ray did not start{where}: {first}") from None
+    cpus = float(ray.cluster_resources().get("CPU", 0))
+    if resources.client_cpus > cpus:
+        ray.shutdown()
+        raise UsageError(f"--client_cpus {resources.client_cpus:g}: Ray has {cpus:g} CPUs for its virtual clients")
+    return cpus
+
+
+def simulate(server_app, client_app, num_clients: int, resources: Resources) -> None:
+    """Run the apps on the Simulation Engine with `num_clients` virtual SuperNodes (Ray already started)."""
+    from flwr.simulation import run_simulation
+
+    logging.getLogger("flwr").setLevel(logging.WARNING)
+    client = {"num_cpus": resources.client_cpus, "num_gpus": resources.client_gpus}
+    run_simulation(server_app, client_app, num_supernodes=num_clients, backend_config={"client_resources": client})
