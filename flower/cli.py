@@ -8,7 +8,7 @@ from torch import nn
 
 from fl.federation import FedData, FedResult, FedSettings
 from flower import require_flwr
-from flower.simulation import Resources
+from flower.simulation import Resources, reachable
 from utils.domains import NON_NEGATIVE, POSITIVE
 
 ENGINES = ("local", "flower")
@@ -28,10 +28,12 @@ def resources(args: Namespace) -> Resources:
 
 
 def check_engine(args: Namespace) -> None:
-    """Before any work: --engine flower needs the Flower extra and CPUs enough for one virtual client."""
+    """Before any work: --engine flower needs the Flower extra, CPUs enough for one virtual client and,
+    if given, a Ray cluster that answers."""
     if args.engine == "flower":
         require_flwr("--engine flower")
         resources(args).check_local()
+        reachable(args.ray_address)
 
 
 def run_on_flower(args: Namespace, model: nn.Module, data: FedData, settings: FedSettings) -> FedResult:

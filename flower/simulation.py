@@ -3,6 +3,7 @@ requested client resources or a Ray that does not start, then run a ServerApp an
 
 import logging
 import os
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ def start_ray(resources: Resources) -> float:
     import ray
 
     if not ray.is_initialized():
+        reachable(resources.address)
         pythonpath = os.pathsep.join([*sys.path, os.environ.get("PYTHONPATH", "")])
         try:
             ray.init(
@@ -49,6 +51,17 @@ def start_ray(resources: Resources) -> float:
         ray.shutdown()
         raise UsageError(f"--client_cpus {resources.client_cpus:g}: Ray has {cpus:g} CPUs for its virtual clients")
     return cpus
+
+
+def reachable(address: str | None, seconds: float = 5.0) -> None:
+    """A HOST:PORT cluster address must answer within `seconds` (Ray itself would retry for minutes)."""
+    if address is None or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except (OSError, ValueError) as error:
+        raise UsageError(f"--ray_address {address}: no Ray cluster answers there ({error})") from None
 
 
 def simulate(server_app, client_app, num_clients: int, resources: Resources) -> None:

@@ -67,6 +67,11 @@ def test_more_cpus_per_client_than_the_machine_has_is_one_line(capsys) -> None:
     assert line == f"error: --client_cpus {cpus + 1}: this machine has {cpus} CPUs for Ray's clients"
 
 
+def test_a_ray_cluster_that_does_not_answer_is_one_line(capsys) -> None:
+    line = one_line([*FLAGS, "--engine", "flower", "--ray_address", "127.0.0.1:1"], capsys)
+    assert line.startswith("error: --ray_address 127.0.0.1:1: no Ray cluster answers there (")
+
+
 def test_the_flower_engine_without_flwr_names_the_install_command(capsys, monkeypatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
