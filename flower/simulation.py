@@ -53,7 +53,7 @@ def start_ray(resources: Resources) -> float:
     return cpus
 
 
-def reachable(address: str | None, seconds: float = 5.0) -> None:
+def reachable(address: str | None, flag: str = "--ray_address", seconds: float = 5.0) -> None:
     """A HOST:PORT cluster address must answer within `seconds` (Ray itself would retry for minutes)."""
     if address is None or address == "auto" or "://" in address:
         return
@@ -61,7 +61,7 @@ def reachable(address: str | None, seconds: float = 5.0) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=seconds).close()
     except (OSError, ValueError) as error:
-        raise UsageError(f"--ray_address {address}: no Ray cluster answers there ({error})") from None
+        raise UsageError(f"{flag} {address}: no Ray cluster answers there ({error})") from None
 
 
 def simulate(server_app, client_app, num_clients: int, resources: Resources) -> None:
