@@ -40,7 +40,7 @@ def attack_setup(name: str, **overrides) -> tuple[AttackSpec, AttackConfig]:
 
 
 class AttackAudit:
-    """Attack each Observation handed over by an AuditingStrategy and write `flower_{attack}_r{round}_n{node}`."""
+    """Attack each Observation handed over by an AuditingStrategy and write `{name}_{attack}_r{round}_n{node}`."""
 
     def __init__(
         self,
@@ -48,14 +48,15 @@ class AttackAudit:
         out_dir: str | Path,
         truth: TruthChannel | None = None,
         overwrite: bool = False,
+        name: str = "flower",
         **config,
     ) -> None:
         self.spec, self.config = attack_setup(attack, **config)
-        self.out_dir, self.truth, self.overwrite = Path(out_dir), truth, overwrite
+        self.out_dir, self.truth, self.overwrite, self.name = Path(out_dir), truth, overwrite, name
         self.reports: list[dict] = []
 
     def __call__(self, server_round: int, node: int, observation: Observation) -> None:
-        stem = f"flower_{self.spec.name}_r{server_round}_n{node}"
+        stem = f"{self.name}_{self.spec.name}_r{server_round}_n{node}"
         png, json_path = output_paths(self.out_dir, stem, self.overwrite)
         local = observation.local_training
         report = {
