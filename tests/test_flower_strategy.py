@@ -113,3 +113,27 @@ def test_an_attack_needing_unknown_settings_is_one_line_at_start_up() -> None:
         ServerKnowledge({"lr": ConfigKey("lr"), "momentum": 0.9})
     with pytest.raises(UsageError, match="no key 'lr'"):
         ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 1, "batch_size": 1}).local_training(ConfigRecord({}))
+
+
+def test_a_deployment_audit_writes_the_reconstruction_and_restored_labels_unscored(digits, tmp_path) -> None:
+    """No ground truth: the PNG is the reconstruction, the JSON the restored labels and the attack's stats;
+    a client that trained otherwise than configured (2 epochs, the server believes 1) is no crash."""
+    from flower.audit import AttackAudit
+
+    model = build_model("cnn", 1, (8, 8), 10)
+    believed = ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 1, "batch_size": 4, "momentum": 0.9})
+    for _ in range(2):
+        sink = AttackAudit("ig_weight", tmp_path, rec_epochs=3)
+        strategy = AuditingStrategy(FedAvg(), model, believed, PublicFacts((1, 8, 8), NORM), sink)
+        broadcast = to_record(model.state_dict())
+        messages = list(strategy.configure_train(1, broadcast, ConfigRecord({"lr": LOCAL.lr}), NodeList()))
+        strategy.aggregate_train(1, replies_of(sorted(messages, key=lambda m: m.metadata.dst_node_id), model, digits))
+        (report,) = sink.reports
+        assert report["status"] == "ok" and not report["scored"] and len(report["restored_labels"]) == 6
+        assert report["local_training"]["epochs"] == 1 and report["node"] == 11
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "flower_ig_weight_r1_n11.json",
+        "flower_ig_weight_r1_n11.png",
+        "flower_ig_weight_r1_n11_run2.json",
+        "flower_ig_weight_r1_n11_run2.png",
+    ]
