@@ -176,6 +176,7 @@ def engine_case(engine: str, dataset: str, clients: int):
         data = ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10))] if dataset == "cifar10" else []
         flags = [*data, "--total_clients", str(clients), "--C", "0.1", "--iid", "--num_rounds", "2", "--seed", "0"]
         flags += ["--attack", "none", "--engine", engine, "--model", "cnn", "--min_samples", "1"]
+        flags += ["--local_epochs", "1", "--batch_size", "50", "--lr", "0.1"]
         with tempfile.TemporaryDirectory() as out, PeakMemory() as memory:
             started = time.perf_counter()
             report = main_fed.main([*flags, "--quiet", "--out_dir", out])

@@ -2,10 +2,11 @@
 (fl.federation.plan_round), client training and defense (fl.client.client_update), FedAvg rule and
 attacked cases as the local engine, so the global model and the attack's result match it.
 
-Each virtual client learns its partition from its node config and trains on the samples the round's
-seeded plan gives it, with the settings the server sends. The server audits the attacked client's reply
-through AuditingStrategy; the private batch, for scoring only, comes from the harness's own copy of the
-data (the attack sees only the Observation)."""
+Virtual clients are interchangeable: the server gives client k's messages to the k-th node (by node id)
+and names the partition in each; the node trains on the samples the round's seeded plan gives that
+partition, with the settings the server sends (no start-up query: a simulated message costs ~0.5 s on 2
+cores). The server audits the attacked client's reply through AuditingStrategy; the private batch, for
+scoring only, comes from the harness's own copy of the data (the attack sees only the Observation)."""
 
 import copy
 import time
@@ -27,7 +28,7 @@ from flower.records import to_record, to_state
 from flower.simulation import Resources, simulate, start_ray
 from utils.runner import Case
 
-PARTITION = "partition-id"
+PARTITION = "partition-id"  # in each train config: the client whose data the node trains on
 CONFIG_KEYS = {
     "epochs": "local-epochs",
     "batch_size": "batch-size",
@@ -54,13 +55,8 @@ def train_config(local: LocalTraining) -> ConfigRecord:
 
 
 def client_app(ref, settings: FedSettings, device: str) -> ClientApp:
-    """The virtual client: tell the server its partition; train the round's planned samples and reply."""
+    """The virtual client: train the planned samples of the partition the server names, and reply."""
     app = ClientApp()
-
-    @app.query()
-    def query(message: Message, context: Context) -> Message:
-        partition = MetricRecord({PARTITION: int(context.node_config[PARTITION])})
-        return Message(RecordDict({"partition": partition}), reply_to=message)
 
     @app.train()
     def train(message: Message, context: Context) -> Message:
@@ -68,9 +64,7 @@ def client_app(ref, settings: FedSettings, device: str) -> ClientApp:
         config = message.content["config"]
         model = copy.deepcopy(skeleton).to(device)
         model.load_state_dict(to_state(message.content["arrays"]))
-        indices = plan_round(data.shares, settings, int(config["server-round"])).samples[
-            int(context.node_config[PARTITION])
-        ]
+        indices = plan_round(data.shares, settings, int(config["server-round"])).samples[int(config[PARTITION])]
         local = ServerKnowledge({f: ConfigKey(k) for f, k in CONFIG_KEYS.items()}).local_training(config)
         images = data.normalization.normalize(data.train_images[indices]).to(device)
         labels = data.train_labels[indices].to(device)
@@ -99,11 +93,13 @@ class PlannedFedAvg(FedAvg):
 
     def configure_train(self, server_round, arrays, config, grid) -> Iterable[Message]:
         self.started[server_round] = time.perf_counter()
-        record = train_config(self.settings.local_training(server_round))
-        record["server-round"] = server_round
-        content = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: record})
-        nodes = [self.node_of[client] for client in self.plan(server_round).selected]
-        return self._construct_messages(content, nodes, MessageType.TRAIN)
+        messages = []
+        for client in self.plan(server_round).selected:
+            record = train_config(self.settings.local_training(server_round))
+            record["server-round"], record[PARTITION] = server_round, client
+            content = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: record})
+            messages.append(Message(content, dst_node_id=self.node_of[client], message_type=MessageType.TRAIN))
+        return messages
 
     def aggregate_train(self, server_round, replies):
         replies = list(replies)
@@ -116,16 +112,14 @@ class PlannedFedAvg(FedAvg):
         return to_record(fedavg(states, counts)), None
 
 
-def partitions(grid: Grid, expected: int, patience: float = 600.0) -> dict[int, int]:
-    """Once all `expected` nodes are up, ask each once which partition it holds: partition -> node id."""
+def nodes_by_client(grid: Grid, expected: int, patience: float = 600.0) -> dict[int, int]:
+    """Once all `expected` virtual nodes are up: client k -> the k-th node id in sorted order."""
     deadline = time.monotonic() + patience
-    while len(list(grid.get_node_ids())) < expected:
+    while len(nodes := sorted(grid.get_node_ids())) < expected:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(list(grid.get_node_ids()))} of {expected} Flower nodes came up")
+            raise RuntimeError(f"only {len(nodes)} of {expected} Flower nodes came up")
         time.sleep(0.1)
-    asked = [Message(RecordDict(), dst_node_id=node, message_type=MessageType.QUERY) for node in grid.get_node_ids()]
-    replies = grid.send_and_receive(asked, timeout=600)
-    return {int(m.content["partition"][PARTITION]): m.metadata.src_node_id for m in replies if not m.has_error()}
+    return dict(enumerate(nodes))
 
 
 def run_flower_federation(
@@ -151,7 +145,7 @@ def run_flower_federation(
 
     @server.main()
     def main(grid: Grid, context: Context) -> None:
-        node_of = partitions(grid, settings.total_clients)
+        node_of = nodes_by_client(grid, settings.total_clients)
         planned = PlannedFedAvg(data.shares, settings, node_of)
 
         def attacked(server_round: int) -> set[int]:
