@@ -20,9 +20,13 @@ class Resources:
 
     def check_local(self) -> None:
         """Before any work: a local Ray (no address) has this machine's CPUs and no more."""
-        cpus = os.cpu_count() or 1
+        import torch
+
+        cpus, gpus = os.cpu_count() or 1, torch.cuda.device_count()
         if self.address is None and self.client_cpus > cpus:
             raise UsageError(f"--client_cpus {self.client_cpus:g}: this machine has {cpus} CPUs for Ray's clients")
+        if self.address is None and self.client_gpus > gpus:
+            raise UsageError(f"--client_gpus {self.client_gpus:g}: this machine has {gpus} CUDA GPUs for Ray's clients")
 
 
 def start_ray(resources: Resources) -> float:
@@ -46,10 +50,13 @@ def start_ray(resources: Resources) -> float:
             where = f" at {resources.address}" if resources.address else ""
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise UsageError(f"Ray did not start{where}: {first}") from None
-    cpus = float(ray.cluster_resources().get("CPU", 0))
-    if resources.client_cpus > cpus:
-        ray.shutdown()
-        raise UsageError(f"--client_cpus {resources.client_cpus:g}: Ray has {cpus:g} CPUs for its virtual clients")
+    cluster = ray.cluster_resources()
+    cpus, gpus = float(cluster.get("CPU", 0)), float(cluster.get("GPU", 0))
+    wants = (("--client_cpus", resources.client_cpus, cpus), ("--client_gpus", resources.client_gpus, gpus))
+    for flag, wanted, has in wants:
+        if wanted > has:
+            ray.shutdown()
+            raise UsageError(f"{flag} {wanted:g}: Ray has {has:g} of them for its virtual clients")
     return cpus
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 pytest.importorskip("flwr")
 
@@ -65,6 +66,12 @@ def test_more_cpus_per_client_than_the_machine_has_is_one_line(capsys) -> None:
     cpus = os.cpu_count() or 1
     line = one_line([*FLAGS, "--engine", "flower", "--client_cpus", str(cpus + 1)], capsys)
     assert line == f"error: --client_cpus {cpus + 1}: this machine has {cpus} CPUs for Ray's clients"
+
+
+def test_more_gpus_per_client_than_the_machine_has_is_one_line(capsys) -> None:
+    gpus = torch.cuda.device_count()
+    line = one_line([*FLAGS, "--engine", "flower", "--client_gpus", str(gpus + 1)], capsys)
+    assert line == f"error: --client_gpus {gpus + 1}: this machine has {gpus} CUDA GPUs for Ray's clients"
 
 
 def test_a_ray_cluster_that_does_not_answer_is_one_line(capsys) -> None:
