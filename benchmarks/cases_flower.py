@@ -38,7 +38,7 @@ def client_batch(count: int) -> tuple[torch.Tensor, torch.Tensor]:
     return pixels, torch.from_numpy(data["train_y"][:count]).long()
 
 
-def audit_quickstart(attack: str, count: int, epochs: int, mods: tuple = ()) -> dict:
+def audit_quickstart(attack: str, count: int, epochs: int, mods: tuple = (), steps: int | None = None) -> dict:
     """One audited reply of the quickstart client: the AttackAudit's scored report."""
     from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
     from flwr.serverapp.strategy import FedAvg
@@ -67,7 +67,8 @@ def audit_quickstart(attack: str, count: int, epochs: int, mods: tuple = ()) -> 
             return Message(RecordDict({"arrays": ArrayRecord(net.state_dict()), "metrics": metrics}), reply_to=message)
 
         name = f"flower_{count}img_{epochs}ep{'_dp' + str(mods[0].epsilon) if mods else ''}"
-        sink = AttackAudit(attack, IMAGES / "flower", truth, True, name, rec_epochs=BUDGET[attack])
+        name += "" if steps is None else f"_{steps}steps"
+        sink = AttackAudit(attack, IMAGES / "flower", truth, True, name, rec_epochs=steps or BUDGET[attack])
         knowledge = ServerKnowledge({"lr": ConfigKey("lr"), "epochs": epochs, "batch_size": 32, "momentum": 0.9})
         fedavg = FedAvg(min_train_nodes=1, min_available_nodes=1)
         strategy = AuditingStrategy(fedavg, Net(), knowledge, PublicFacts((3, 32, 32), norm), sink)
@@ -103,12 +104,13 @@ def quickstart_row(table: str, report: dict, **extra: object) -> dict:
     }
 
 
-def breaching_case(attack: str, count: int, epochs: int):
+def breaching_case(attack: str, count: int, epochs: int, steps: int | None = None):
     def case() -> dict:
-        row = quickstart_row(BREACHING_TABLE, audit_quickstart(attack, count, epochs))
+        row = quickstart_row(BREACHING_TABLE, audit_quickstart(attack, count, epochs, steps=steps))
         row["notes"] = (
-            f"short budget ({BUDGET[attack]} steps, 1 trial); ig_weight and ig_multi both differentiate through the "
-            f"configured training (the audit's Observation), they differ in step size; {SHARED_MACHINE}"
+            f"budget {steps or BUDGET[attack]} steps, 1 trial (defaults 8000 / 24000 / 300); ig_weight, ig_multi both "
+            "differentiate through the configured training (the audit's Observation), they differ in step size; "
+            f"{SHARED_MACHINE}"
         )
         return row
 
@@ -212,6 +214,8 @@ CASES = {
         for count in (1, 8, 32)
         for epochs in (1, 3)
     },
+    "flower_breaching20_ig_multi_1img_1ep_1000steps": breaching_case("ig_multi", 1, 1, steps=1000),
+    "flower_breaching20_ig_multi_8img_1ep_1000steps": breaching_case("ig_multi", 8, 1, steps=1000),
     **{f"flower_localdp_{name}": dp_case(eps) for name, eps in (("none", None), ("eps10", 10.0), ("eps1", 1.0))},
     **{
         f"flower_engine_{dataset}_{clients}c_{engine}": engine_case(engine, dataset, clients)
