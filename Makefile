@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+FLOWER_STAMP := $(VENV)/.installed-flower
 # The 20 sample images per dataset ship in the foolbox 3.3.4 wheel; its dependencies are not needed.
 FOOLBOX := foolbox==3.3.4
 
@@ -14,13 +15,18 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --no-deps $(FOOLBOX)
 	touch $(STAMP)
 
+# The Flower extra (flwr + Ray, ~40 s): the tests need it, the demo does not.
+$(FLOWER_STAMP): $(STAMP) requirements-flower.txt
+	$(PY) -m pip install --quiet -r requirements-flower.txt
+	touch $(FLOWER_STAMP)
+
 # The demo's grids are committed under their canonical names (its deterministic output), so it overwrites them;
 # every other run numbers a new result instead.
 demo: $(STAMP)
 	$(PY) main_grad.py --attack dlg --num_exp 4 --restarts 3 --overwrite
 	$(PY) main_grad.py --attack idlg --num_exp 4 --restarts 3 --overwrite
 
-test: $(STAMP)
+test: $(STAMP) $(FLOWER_STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 lint: $(STAMP)

@@ -36,6 +36,7 @@ from fl.client import with_labels
 from fl.federation import MODEL_MODE, FedData, FedSettings, run_federation
 from fl.partition import P_TYPES, partition
 from fl.public import PublicData, imprint_server, server_normalization
+from flower.cli import add_engine_arguments, check_engine, run_on_flower
 from models import build_model, check_runs
 from utils.atomic import prepare_out_dir, write_together
 from utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
@@ -91,6 +92,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add_defense_arguments(parser)
     add_imprint_arguments(parser)
     add_dry_run_argument(parser)
+    add_engine_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -234,7 +236,9 @@ def check_flags(args: Namespace) -> Checked:
             f"--rec_batch_size {args.rec_batch_size}: the attack cannot reconstruct more than the "
             f"--victim_images {args.victim_images} the client holds"
         )
-    return Checked(spec, config, attacked_rounds, defense_from_args(args), resolve_device(args.device))
+    defense = defense_from_args(args)
+    check_engine(args)
+    return Checked(spec, config, attacked_rounds, defense, resolve_device(args.device))
 
 
 def dry_run(args: Namespace) -> str:
@@ -282,7 +286,10 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         defense=defense,
     )
     started = time.perf_counter()
-    fed = run_federation(model, data, settings, progress=not args.quiet)
+    if args.engine == "flower":
+        fed = run_on_flower(args, model, data, settings)
+    else:
+        fed = run_federation(model, data, settings, progress=not args.quiet)
     accuracies = [record["accuracy"] for record in fed.rounds]
     report = {
         **({"status": "failed", "error": fed.failure} if fed.failure else {}),

@@ -2,11 +2,13 @@
 defense costs FedAvg in accuracy. Fast CPU settings (two images or one small batch per cell, short budgets).
 
     python -m benchmarks.audit [--data_dir DIR] [--rows dlg ...] [--columns none prune_0.9 ...] [--fresh] [--no_fed]
+                               [--ray local|auto|HOST:PORT]
 
 Each cell runs main_grad.run with the row's flags plus the column's defense flags, so it measures exactly
 what the command line does. Cells are cached in benchmarks/audit/cells/ (an interrupted audit resumes;
---fresh recomputes); the table (audit.md), the numbers (audit.json) and the picture (audit.png, one
-reconstruction per cell) are rebuilt from the cache every time. A cell that fails says why in the table.
+--fresh recomputes; with --ray the cells run as Ray tasks, flower/tasks.py, instead of local processes); the
+table (audit.md), the numbers (audit.json) and the picture (audit.png, one reconstruction per cell) are
+rebuilt from the cache every time. A cell that fails says why in the table.
 """
 
 import argparse
@@ -174,7 +176,7 @@ def cell_path(name: str, column: Column) -> Path:
 
 
 def compute_cell(name: str, column: Column, data_dir: Path) -> dict:
-    """One cell, timed and written to the cache (runs in a worker process)."""
+    """One cell, timed (in a worker process or a Ray task; the driver caches it)."""
     started = time.perf_counter()
     try:
         if name == "fedavg":
@@ -184,24 +186,36 @@ def compute_cell(name: str, column: Column, data_dir: Path) -> dict:
     except MissingData as missing:
         cell = {"status": "failed", "why": f"missing data: {missing}"}
     cell["wall_seconds"] = time.perf_counter() - started
-    cell_path(name, column).write_text(json.dumps(cell, indent=1, default=str) + "\n")
     return cell
 
 
-def run_cells(rows: list[str], columns: list[Column], data_dir: Path, fed: bool, fresh: bool, jobs: int) -> None:
-    """Compute every missing (or, with fresh, every) cell in `jobs` processes, with a progress bar over cells."""
+def cell_pool(jobs: int, ray: str | None):
+    """`jobs` local processes, or Ray tasks on the cluster `ray` names (local, auto or HOST:PORT)."""
+    if ray is not None:
+        from flower.tasks import RayExecutor
+
+        return RayExecutor(ray)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    return ProcessPoolExecutor(jobs, initializer=torch.set_num_threads, initargs=(threads,))
+
+
+def run_cells(
+    rows: list[str], columns: list[Column], data_dir: Path, fed: bool, fresh: bool, jobs: int, ray: str | None = None
+) -> None:
+    """Compute every missing (or, with fresh, every) cell in `jobs` processes (or as Ray tasks), with a
+    progress bar over cells; the driver caches each cell as it arrives."""
     CELLS.mkdir(parents=True, exist_ok=True)
     todo = [(name, column) for name in [*rows, *(["fedavg"] if fed else [])] for column in columns]
     todo = [(name, column) for name, column in todo if fresh or not cell_path(name, column).exists()]
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     with (
-        ProcessPoolExecutor(jobs, initializer=torch.set_num_threads, initargs=(threads,)) as pool,
+        cell_pool(jobs, ray) as pool,
         tqdm(total=len(todo), desc="audit", unit="cell") as bar,
     ):
         futures = {pool.submit(compute_cell, name, column, data_dir): (name, column) for name, column in todo}
         for future in as_completed(futures):
             name, column = futures[future]
             cell = future.result()
+            cell_path(name, column).write_text(json.dumps(cell, indent=1, default=str) + "\n")
             tqdm.write(f"{name:10s} {column.key:18s} {cell_text(name, cell)}  ({cell['wall_seconds']:.0f} s)")
             bar.set_postfix_str(f"last: {name} vs {column.key}")
             bar.update()
@@ -310,6 +324,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no_fed", action="store_true", help="skip the FedAvg accuracy row")
     parser.add_argument("--fresh", action="store_true", help="recompute cells already in the cache")
     parser.add_argument("--jobs", type=positive, default=2, help="cells computed at once (processes)")
+    parser.add_argument(
+        "--ray", default=None, help="run the cells as Ray tasks: local (start Ray here), auto or HOST:PORT (a cluster)"
+    )
     add_dry_run_argument(parser)
     args = parser.parse_args(argv)
     columns = [c for c in COLUMNS if args.columns is None or c.key in args.columns]
@@ -325,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
         cells = len(columns) * (len(args.rows) + (0 if args.no_fed else 1))
         print(f"dry run ({args.dry_run}): {cells} audit cells from {args.data_dir}; would write {OUT / 'audit.md'}")
         return
-    run_cells(args.rows, columns, args.data_dir, fed=not args.no_fed, fresh=args.fresh, jobs=args.jobs)
+    run_cells(args.rows, columns, args.data_dir, fed=not args.no_fed, fresh=args.fresh, jobs=args.jobs, ray=args.ray)
     cells = load_cells([*ROWS, "fedavg"])
     write_table(list(ROWS), cells)
     write_picture(list(ROWS), cells)

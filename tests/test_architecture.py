@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("utils", "data", "models", "defenses", "fl", "attacks", "evaluation", "cli")
+LAYERS = ("utils", "data", "models", "defenses", "fl", "attacks", "evaluation", "cli", "flower")
 
 
 def packages() -> list[str]:

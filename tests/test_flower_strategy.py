@@ -1,0 +1,139 @@
+"""The auditing strategy without Ray: it aggregates bit for bit as the FedAvg it wraps, hands the sink the
+Observation the client's training really produced, skips a mismatched reply in one line, and refuses at
+start-up an attack whose local-training settings the server does not know."""
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("flwr")
+
+from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict  # noqa: E402
+from flwr.serverapp.strategy import FedAvg  # noqa: E402
+from flwr.supercore.task_identity import TaskIdentity  # noqa: E402
+from utils.functional import functional_update  # noqa: E402
+
+from data import Normalization, load_split  # noqa: E402
+from fl.client import train_locally  # noqa: E402
+from fl.observation import LocalTraining  # noqa: E402
+from flower.knowledge import ConfigKey, ServerKnowledge  # noqa: E402
+from flower.records import to_record, to_state  # noqa: E402
+from flower.strategy import AuditingStrategy, PublicFacts  # noqa: E402
+from models import build_model  # noqa: E402
+from utils.errors import UsageError  # noqa: E402
+
+NORM = Normalization((0.5,), (0.5,))
+KNOWN = ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 2, "batch_size": 4, "momentum": 0.9})
+LOCAL = LocalTraining(epochs=2, batch_size=4, lr=0.05, momentum=0.9)
+
+
+class NodeList:
+    """The part of a Grid that FedAvg's sampling reads."""
+
+    def get_node_ids(self) -> list[int]:
+        return [11, 22, 33]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _identity() -> None:
+    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = load_split("digits", "train").batch(list(range(18)))
+    return NORM.normalize(images), labels
+
+
+def replies_of(messages: list[Message], model: torch.nn.Module, digits, rename: bool = False) -> list[Message]:
+    """Each node trains `model` on its own 6 digits with the configured settings and replies."""
+    images, labels = digits
+    replies = []
+    for index, message in enumerate(messages):
+        rows = slice(6 * index, 6 * index + 6)
+        state = train_locally(model, images[rows], labels[rows], LOCAL, "train").state_dict()
+        if rename:
+            state = {f"module.{name}": value for name, value in state.items()}
+        content = RecordDict({"arrays": to_record(state), "metrics": MetricRecord({"num-examples": 6})})
+        replies.append(Message(content, reply_to=message))
+    return replies
+
+
+def audited_round(model, digits, rename=False):
+    seen = []
+    strategy = AuditingStrategy(
+        FedAvg(), model, KNOWN, PublicFacts((1, 8, 8), NORM), lambda r, n, o: seen.append((r, n, o)), per_round=None
+    )
+    broadcast = to_record(model.state_dict())
+    messages = list(strategy.configure_train(1, broadcast, ConfigRecord({"lr": LOCAL.lr}), NodeList()))
+    replies = replies_of(sorted(messages, key=lambda m: m.metadata.dst_node_id), model, digits, rename)
+    return strategy, replies, seen
+
+
+def test_aggregation_is_bit_for_bit_that_of_the_wrapped_fedavg(digits) -> None:
+    model = build_model("cnn", 1, (8, 8), 10)
+    strategy, replies, seen = audited_round(model, digits)
+    audited, metrics = strategy.aggregate_train(1, replies)
+    plain, _ = FedAvg().aggregate_train(1, replies)
+    assert len(seen) == 3 and list(audited) == list(plain)
+    for name in plain:
+        assert audited[name].numpy().tobytes() == plain[name].numpy().tobytes()
+
+
+def test_the_observation_is_what_the_client_training_produced(digits) -> None:
+    model = build_model("cnn", 1, (8, 8), 10)
+    broadcast = {k: v.clone() for k, v in model.state_dict().items()}
+    strategy, replies, seen = audited_round(model, digits)
+    strategy.aggregate_train(1, replies)
+    server_round, node, obs = seen[0]
+    assert (server_round, node) == (1, 11)
+    assert obs.num_images == 6 and obs.local_training == LOCAL and obs.image_shape == (1, 8, 8)
+    for (name, p), shared in zip(obs.model.named_parameters(), obs.update, strict=True):
+        assert torch.equal(p.detach(), broadcast[name])
+        reply = to_state(replies[0].content["arrays"])[name]
+        assert torch.equal(shared, reply - broadcast[name])
+    images, labels = digits
+    simulated = functional_update(obs.model, obs.parameters(), obs.buffers(), images[:6], labels[:6], LOCAL, "train")
+    assert max(float((s.detach() - o).abs().max()) for s, o in zip(simulated, obs.update, strict=True)) < 1e-5
+
+
+def test_a_mismatched_reply_is_skipped_in_one_line_and_the_round_goes_on(digits, capsys) -> None:
+    model = build_model("cnn", 1, (8, 8), 10)
+    strategy, replies, seen = audited_round(model, digits, rename=True)
+    audited, _ = strategy.aggregate_train(1, replies)
+    plain, _ = FedAvg().aggregate_train(1, replies)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert seen == [] and len(lines) == 3
+    assert lines[0] == "audit of round 1 node 11 skipped: the reply lacks array '0.weight'"
+    assert all(np.array_equal(audited[name].numpy(), plain[name].numpy()) for name in plain)
+
+
+def test_an_attack_needing_unknown_settings_is_one_line_at_start_up() -> None:
+    with pytest.raises(UsageError, match=r"server does not know: epochs, batch_size \("):
+        ServerKnowledge({"lr": ConfigKey("lr"), "momentum": 0.9})
+    with pytest.raises(UsageError, match="no key 'lr'"):
+        ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 1, "batch_size": 1}).local_training(ConfigRecord({}))
+
+
+def test_a_deployment_audit_writes_the_reconstruction_and_restored_labels_unscored(digits, tmp_path) -> None:
+    """No ground truth: the PNG is the reconstruction, the JSON the restored labels and the attack's stats;
+    a client that trained otherwise than configured (2 epochs, the server believes 1) is no crash."""
+    from flower.audit import AttackAudit
+
+    model = build_model("cnn", 1, (8, 8), 10)
+    believed = ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 1, "batch_size": 4, "momentum": 0.9})
+    for _ in range(2):
+        sink = AttackAudit("ig_weight", tmp_path, rec_epochs=3)
+        strategy = AuditingStrategy(FedAvg(), model, believed, PublicFacts((1, 8, 8), NORM), sink)
+        broadcast = to_record(model.state_dict())
+        messages = list(strategy.configure_train(1, broadcast, ConfigRecord({"lr": LOCAL.lr}), NodeList()))
+        strategy.aggregate_train(1, replies_of(sorted(messages, key=lambda m: m.metadata.dst_node_id), model, digits))
+        (report,) = sink.reports
+        assert report["status"] == "ok" and not report["scored"] and len(report["restored_labels"]) == 6
+        assert report["local_training"]["epochs"] == 1 and report["node"] == 11
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "flower_ig_weight_r1_n11.json",
+        "flower_ig_weight_r1_n11.png",
+        "flower_ig_weight_r1_n11_run2.json",
+        "flower_ig_weight_r1_n11_run2.png",
+    ]
