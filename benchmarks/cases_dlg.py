@@ -1,6 +1,7 @@
 """DLG and iDLG on LeNet and real CIFAR-10 test images 0-9 and 10-19, and a plain-loop speed baseline."""
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ def dlg_case(attack: str, start: int = 0):
     def case() -> dict:
         flags = ["--attack", attack, "--model", "lenet", "--dataset", "npz", "--num_exp", "10", "--restarts", RESTARTS]
         report = run_grad(*flags, "--start_index", str(start), "--base_data_dir", str(require(CIFAR10)))
+        if start:  # the output name does not carry the start index: keep the 0-9 grid
+            grid = Path(report["grid"])
+            report["grid"] = str(grid.replace(grid.with_name(f"{grid.stem}_from{start}{grid.suffix}")))
         trials = [e.get("trials", 0) for e in report["experiments"]]
         stalled = sum(e.get("stalled_trials", 0) for e in report["experiments"])
         return {
