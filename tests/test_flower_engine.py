@@ -20,7 +20,7 @@ from cli.common import run_cli  # noqa: E402
 FLAGS = [
     "--num_rounds", "2", "--total_clients", "4", "--C", "0.5", "--local_epochs", "2", "--batch_size", "8",
     "--lr", "0.1", "--client_momentum", "0.5", "--attack", "ig_multi", "--rec_batch_size", "2",
-    "--rec_epochs", "10", "--seed", "3", "--quiet", "--device", "cpu",
+    "--rec_epochs", "10", "--seed", "3", "--quiet", "--device", "cpu", "--attack_rounds", "all", "--victim_images", "2",
 ]  # fmt: skip
 
 

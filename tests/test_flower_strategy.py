@@ -11,10 +11,10 @@ pytest.importorskip("flwr")
 from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict  # noqa: E402
 from flwr.serverapp.strategy import FedAvg  # noqa: E402
 from flwr.supercore.task_identity import TaskIdentity  # noqa: E402
-from utils.functional import functional_update  # noqa: E402
 
 from data import Normalization, load_split  # noqa: E402
 from fl.client import train_locally  # noqa: E402
+from fl.functional import functional_update  # noqa: E402
 from fl.observation import LocalTraining  # noqa: E402
 from flower.knowledge import ConfigKey, ServerKnowledge  # noqa: E402
 from flower.records import to_record, to_state  # noqa: E402
