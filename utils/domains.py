@@ -8,6 +8,7 @@ refuse anything outside the domain with one line naming the value and what is al
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -18,6 +19,17 @@ def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bo
     if high is not None:
         parts.append(f"{'<' if high_open else '<='} {high:g}")
     return " and ".join(parts)
+
+
+def parse(domain: "Real | Count", text: str, convert: Callable[[str], float]) -> float:
+    """`convert(text)` when it lies in `domain`, else argparse's error naming the value and the domain."""
+    try:
+        value = convert(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {domain}") from None
+    if not domain.contains(value):
+        raise argparse.ArgumentTypeError(f"{text} is not {domain}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,13 +55,7 @@ class Real:
         return not (self.high is not None and (value > self.high or (self.high_open and value == self.high)))
 
     def __call__(self, text: str) -> float:
-        try:
-            value = float(text)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {self}") from None
-        if not self.contains(value):
-            raise argparse.ArgumentTypeError(f"{text} is not {self}")
-        return value
+        return parse(self, text, float)
 
 
 @dataclass(frozen=True)
@@ -66,13 +72,7 @@ class Count:
         return value >= self.low and (self.high is None or value <= self.high)
 
     def __call__(self, text: str) -> int:
-        try:
-            value = int(text)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {self}") from None
-        if not self.contains(value):
-            raise argparse.ArgumentTypeError(f"{text} is not {self}")
-        return value
+        return parse(self, text, int)
 
 
 POSITIVE = Real(low=0, low_open=True)  # step sizes, scales
