@@ -18,6 +18,7 @@ from torch.func import functional_call
 from attacks.capabilities import final_linear
 from fl.observation import Observation
 from fl.public import PROBE_IMAGES
+from utils.errors import AttackDiverged
 
 
 def last_linear(obs: Observation) -> tuple[nn.Linear, torch.Tensor, torch.Tensor | None]:
@@ -61,7 +62,10 @@ def probe_outputs(
 
 
 def counts_to_labels(counts: torch.Tensor, present: torch.Tensor, total: int) -> torch.Tensor:
-    """Round non-negative class counts to integers summing to `total` (largest remainder)."""
+    """Round non-negative class counts to integers summing to `total` (largest remainder); counts that are
+    not finite (a NaN/inf shared gradient) stop only this attack (AttackDiverged)."""
+    if not torch.isfinite(counts).all():
+        raise AttackDiverged("label restoration: the shared gradient's last layer holds NaN/inf")
     counts = counts.clamp_min(0)
     counts = counts * total / counts.sum().clamp_min(1e-12)
     integer = counts.floor().long()

@@ -4,10 +4,12 @@ import pytest
 import torch
 
 from attacks.label_strategies import STRATEGIES, restore
+from attacks.labels import counts_to_labels
 from data import Normalization
 from fl.client import share_gradient, share_update
 from fl.observation import LocalTraining
 from models import build_model
+from utils.errors import AttackDiverged
 
 BATCHES = [list(range(8)), list(range(8, 16)), list(range(12, 20))]  # each holds a class twice or more
 
@@ -68,3 +70,9 @@ def test_label_strategy_flag_reaches_the_attack(tmp_path) -> None:
         return report["summary"]["label_acc"]
 
     assert label_acc("ilrg") == 1.0 > label_acc("count")
+
+
+def test_non_finite_counts_stop_only_the_attack() -> None:
+    with pytest.raises(AttackDiverged):
+        counts_to_labels(torch.tensor([float("nan"), 1.0, 2.0]), torch.tensor([True, True, False]), 3)
+    assert counts_to_labels(torch.tensor([0.4, 1.6, 1.0]), torch.tensor([True, True, True]), 3).tolist() == [0, 1, 2]
