@@ -74,7 +74,6 @@ class Outcome:
     """One attacked case: the private images it is scored on, its paired reconstruction, per-image rows,
     experiment record and labels."""
 
-    case: Case
     truth: torch.Tensor
     truth_labels: torch.Tensor
     reconstructed: torch.Tensor
@@ -105,7 +104,7 @@ def attack_case(spec: AttackSpec, config: AttackConfig, case: Case, index: int) 
         experiment = {**record, "status": status, "error": failure, "seconds": elapsed}
         empty = torch.empty(0, dtype=torch.long)
         filler = torch.full_like(truth, 0.5)
-        return Outcome(case, truth, truth_labels, filler, rows, experiment, empty, status == "zero_gradient")
+        return Outcome(truth, truth_labels, filler, rows, experiment, empty, status == "zero_gradient")
     pixels = case.observation.normalization.denormalize(result.images.detach().cpu()).clamp(0, 1)
     if len(pixels) < len(case.images):  # the client trained on more images than the attack recovers
         chosen = matched_truth(pixels, case.images)
@@ -113,4 +112,4 @@ def attack_case(spec: AttackSpec, config: AttackConfig, case: Case, index: int) 
     paired, scored = score_batch(truth, truth_labels, pixels, result.labels.cpu())
     rows = [{"case": index, "status": "ok", **row} for row in scored]
     experiment = {**record, "status": "ok", "seconds": elapsed, **result.stats}
-    return Outcome(case, truth, truth_labels, paired, rows, experiment, result.labels.cpu())
+    return Outcome(truth, truth_labels, paired, rows, experiment, result.labels.cpu())
