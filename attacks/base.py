@@ -22,6 +22,7 @@ class AttackConfig:
     seed: int = 0
     progress: bool = True
     options: Any = None
+    workers: int = 1  # processes the L-BFGS attacks (dlg, idlg) may run their trials in (cli: --threads)
 
 
 @dataclass
