@@ -23,6 +23,7 @@ class AttackConfig:
     progress: bool = True
     options: Any = None
     workers: int = 1  # processes the L-BFGS attacks (dlg, idlg) may run their trials in (cli: --threads)
+    trial_batch: int | None = None  # trials the Adam-family attacks run as one batched computation (None: all)
 
 
 @dataclass

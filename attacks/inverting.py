@@ -15,18 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
+from torch.func import vmap
 from tqdm import tqdm
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.capabilities import Capabilities
 from attacks.label_strategies import LabelOptions, restore
 from attacks.options import option
-from attacks.restarts import best_trial
-from fl.functional import functional_update
+from attacks.restarts import best_of_batches
+from fl.functional import batched_functional_update, functional_update
 from fl.observation import Observation
 from utils.allocator import reuse_large_blocks
 from utils.errors import UsageError
-from utils.gradients import model_gradient, total_variation
+from utils.gradients import batched_model_gradient, model_gradient, total_variation
 from utils.progress import loss_bar
 
 LR_DROPS = (3 / 8, 5 / 8, 7 / 8)
@@ -46,24 +47,43 @@ class InvertingOptions(LabelOptions):
 
 @dataclass(frozen=True)
 class Target:
-    """What the attack matches: the observed tensors and how to simulate them from (images, labels)."""
+    """What the attack matches: the observed tensors and how to simulate them, for one trial's
+    (images, labels) and for R trials at once (R x B images and labels; results with a leading R)."""
 
     observed: tuple[torch.Tensor, ...]
     simulate: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]]
+    simulate_trials: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]]
+
+    def simulated(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The simulated tensors of R trials; one trial takes the plain autograd path, which is faster."""
+        if len(images) == 1:
+            return tuple(t.unsqueeze(0) for t in self.simulate(images[0], labels[0]))
+        return self.simulate_trials(images, labels)
 
 
 def gradient_target(obs: Observation) -> Target:
     """Match the shared gradient (FedSGD; for a FedAvg observation, its pseudo-gradient)."""
-    parameters, buffers = obs.parameters(), obs.buffers()
-    return Target(obs.gradient, lambda images, labels: model_gradient(obs.model, parameters, buffers, images, labels))
+    model, parameters, buffers = obs.model, obs.parameters(), obs.buffers()
+    return Target(
+        obs.gradient,
+        lambda images, labels: model_gradient(model, parameters, buffers, images, labels),
+        lambda images, labels: batched_model_gradient(model, parameters, buffers, images, labels),
+    )
 
 
 def update_target(obs: Observation) -> Target:
     """Match the shared weight update by differentiating through the client's known local training."""
-    parameters, buffers, local = obs.parameters(), obs.buffers(), obs.local_training
+    model, parameters, buffers, local, mode = (
+        obs.model,
+        obs.parameters(),
+        obs.buffers(),
+        obs.local_training,
+        obs.model_mode,
+    )
     return Target(
         obs.update,
-        lambda images, labels: functional_update(obs.model, parameters, buffers, images, labels, local, obs.model_mode),
+        lambda images, labels: functional_update(model, parameters, buffers, images, labels, local, mode),
+        lambda images, labels: batched_functional_update(model, parameters, buffers, images, labels, local, mode),
     )
 
 
@@ -79,12 +99,14 @@ def layer_weights(kind: str, count: int) -> torch.Tensor:
     raise UsageError(f"--layer_weights {kind!r} is unknown; choose equal, linear or exp")
 
 
-def cosine_distance(
+def cosine_distances(
     dummy: tuple[torch.Tensor, ...], observed: tuple[torch.Tensor, ...], weights: list[float], observed_norm: float
 ) -> torch.Tensor:
-    """1 - weighted cosine similarity between two tensor lists, treated as one long vector each."""
-    dot = sum(w * torch.dot(d.flatten(), o.flatten()) for w, d, o in zip(weights, dummy, observed, strict=True))
-    norm = sum(w * torch.dot(d.flatten(), d.flatten()) for w, d in zip(weights, dummy, strict=True))
+    """Per trial, 1 - weighted cosine similarity between its tensors (leading dimension R) and the observed
+    ones, each list treated as one long vector."""
+    pairs = [(w, d.flatten(1), o.flatten()) for w, d, o in zip(weights, dummy, observed, strict=True)]
+    dot = sum(w * (d * o).sum(dim=1) for w, d, o in pairs)
+    norm = sum(w * d.pow(2).sum(dim=1) for w, d, _ in pairs)
     return 1 - dot / (norm.sqrt() * observed_norm)
 
 
@@ -96,61 +118,88 @@ def attack_labels(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor,
     return restore(obs, strategy, torch.Generator().manual_seed(config.seed)), "restored"
 
 
-def run_trial(
-    obs: Observation,
+@dataclass(frozen=True)
+class Trials:
+    """The outcome of R trials run together: final match losses (inf: diverged), images, steps each ran."""
+
+    losses: list[float]
+    images: torch.Tensor
+    steps: list[int]
+
+
+def run_trials(
     config: AttackConfig,
     target: Target,
     labels: torch.Tensor,
     weights: list[float],
-    generator: torch.Generator,
+    starts: torch.Tensor,
+    box: tuple[torch.Tensor, torch.Tensor],
     bar: tqdm,
-) -> tuple[float, torch.Tensor, int]:
-    """One signed-Adam run from Gaussian noise: final match loss (inf if it diverged), images, steps."""
-    device = target.observed[0].device
+) -> Trials:
+    """Signed Adam from R starting images (R x B x C x H x W) at once. The trials share nothing: every
+    loss, gradient sign and Adam moment is per trial (Adam is element-wise), so each trial ends where it
+    would alone, up to float rounding. A trial whose loss turns NaN/inf diverged; the others go on."""
+    trials = len(starts)
+    labels = labels.expand(trials, *labels.shape)
     observed_norm = math.sqrt(sum(w * float(o.pow(2).sum()) for w, o in zip(weights, target.observed, strict=True)))
-    images = torch.randn((obs.num_images, *obs.image_shape), generator=generator).to(device).requires_grad_()
-    low, high = obs.normalization.box(images)
+    images = starts.clone().requires_grad_()
     optimizer = torch.optim.Adam([images], lr=config.rec_lr)
     milestones = [round(config.rec_epochs * share) for share in LR_DROPS]
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+    steps = [config.rec_epochs] * trials
+    running = list(range(trials))
+
+    def losses() -> torch.Tensor:
+        loss = cosine_distances(target.simulated(images, labels), target.observed, weights, observed_norm)
+        return loss + config.tv * vmap(total_variation)(images) if config.tv else loss
+
     for step in range(1, config.rec_epochs + 1):
-        loss = cosine_distance(target.simulate(images, labels), target.observed, weights, observed_norm)
-        if config.tv:
-            loss = loss + config.tv * total_variation(images)
-        (gradient,) = torch.autograd.grad(loss, images)
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            return math.inf, images.detach(), step
+        loss = losses()
+        (gradient,) = torch.autograd.grad(loss.sum(), images)
+        values = loss.detach().tolist()
+        for index in [index for index in running if not math.isfinite(values[index])]:
+            steps[index] = step
+            running.remove(index)
+        if not running:
+            break
         images.grad = gradient.sign_()
         optimizer.step()
         scheduler.step()
         with torch.no_grad():
-            images.clamp_(low, high)
-        bar.set_postfix(loss=f"{value:.4g}", refresh=False)
-        bar.update()
-    final = float(cosine_distance(target.simulate(images, labels), target.observed, weights, observed_norm).detach())
-    return (final if math.isfinite(final) else math.inf), images.detach(), config.rec_epochs
+            images.clamp_(*box)
+        bar.set_postfix(loss=f"{min(values[index] for index in running):.4g}", refresh=False)
+        bar.update(len(running))
+    final = losses().detach().tolist()
+    finals = [final[index] if index in running and math.isfinite(final[index]) else math.inf for index in range(trials)]
+    return Trials(finals, images.detach(), steps)
 
 
 def invert(obs: Observation, config: AttackConfig, target: Target, name: str) -> Reconstruction:
-    """Run `config.restarts` trials against `target` and keep the images with the best final match."""
+    """Run `config.restarts` trials against `target`, `config.trial_batch` at a time as one batched
+    computation, and keep the images with the best final match."""
     reuse_large_blocks()
     obs.model_in_mode()
+    device = target.observed[0].device
     labels, source = attack_labels(obs, config)
-    labels = labels.to(target.observed[0].device)
+    labels = labels.to(device)
     kind = config.options.layer_weights
     weights = layer_weights(kind, len(target.observed)).tolist()
     generator = torch.Generator().manual_seed(config.seed)
+    starts = torch.stack(
+        [torch.randn((obs.num_images, *obs.image_shape), generator=generator) for _ in range(config.restarts)]
+    )
+    starts = starts.to(device)
+    box = obs.normalization.box(starts[0])
     steps = 0
 
-    def trial(_: int) -> tuple[float, torch.Tensor]:
+    def trial_batch(indices: range) -> list[tuple[float, torch.Tensor]]:
         nonlocal steps
-        loss, images, trial_steps = run_trial(obs, config, target, labels, weights, generator, bar)
-        steps += trial_steps
-        return loss, images
+        trials = run_trials(config, target, labels, weights, starts[indices.start : indices.stop], box, bar)
+        steps += sum(trials.steps)
+        return list(zip(trials.losses, trials.images, strict=True))
 
     with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        best = best_trial(name, config.restarts, trial, bar)
+        best = best_of_batches(name, config.restarts, config.trial_batch or config.restarts, trial_batch, bar)
     return Reconstruction(
         images=obs.normalization.clamp(best.result),
         labels=labels,
@@ -159,6 +208,7 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
             "labels": source,
             "layer_weights": kind,
             "trials": best.trials,
+            "trial_batch": config.trial_batch or config.restarts,
             "diverged_trials": best.diverged,
             "iterations": steps,
         },

@@ -33,16 +33,33 @@ def best_trial(
 ) -> Best[T]:
     """Run `trial(index)` for index 0.. until `restarts` ran or the best loss is `good_enough`; a trial
     whose loss is NaN/inf diverged. Raises AttackDiverged when every trial diverged."""
+    return best_of_batches(name, restarts, 1, lambda indices: [trial(index) for index in indices], bar, good_enough)
+
+
+def best_of_batches(
+    name: str,
+    restarts: int,
+    batch: int,
+    trials: Callable[[range], list[tuple[float, T]]],
+    bar: tqdm,
+    good_enough: Callable[[float], bool] = lambda loss: False,
+) -> Best[T]:
+    """best_trial for attacks that run `batch` trials at once: `trials(indices)` returns their (loss, result)
+    in index order. Trials are judged in index order as if run one by one, so the kept trial and the
+    counts do not depend on `batch` (trials after a good-enough one are discarded)."""
     best: tuple[float, T] | None = None
-    diverged = trials = 0
-    while trials < restarts and (best is None or not good_enough(best[0])):
-        bar.set_description(f"{name} trial {trials + 1}")
-        loss, result = trial(trials)
-        trials += 1
-        if not math.isfinite(loss):
-            diverged += 1
-        elif best is None or loss < best[0]:
-            best = (loss, result)
+    diverged = judged = 0
+    while judged < restarts and (best is None or not good_enough(best[0])):
+        indices = range(judged, min(judged + batch, restarts))
+        bar.set_description(f"{name} trial {indices.start + 1}" + (f"-{indices.stop}" if len(indices) > 1 else ""))
+        for loss, result in trials(indices):
+            judged += 1
+            if not math.isfinite(loss):
+                diverged += 1
+            elif best is None or loss < best[0]:
+                best = (loss, result)
+            if best is not None and good_enough(best[0]):
+                break
     if best is None:
         raise AttackDiverged(f"{name}: every one of {restarts} trials diverged to NaN/inf")
-    return Best(best[0], best[1], trials, diverged)
+    return Best(best[0], best[1], judged, diverged)

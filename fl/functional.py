@@ -6,11 +6,14 @@ unchanged, and BatchNorm buffers are updated exactly as nn.Module training updat
 fl.client.train_locally and torch.optim.SGD step for step (order, weight decay, momentum).
 """
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
+from torch.func import vmap
 
 from fl.observation import LocalTraining, in_mode
-from utils.gradients import model_gradient
+from utils.gradients import func_model_gradient, model_gradient, trial_buffers
 
 
 def train_functional(
@@ -22,18 +25,19 @@ def train_functional(
     local: LocalTraining,
     model_mode: str,
     create_graph: bool = True,
+    gradient: Callable[..., tuple[torch.Tensor, ...]] = model_gradient,
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Parameters and buffers after `local` training of `model` on `images` with labels (or probabilities)
     `targets`, in `model_mode`. `parameters` must require grad; with `create_graph` the returned parameters
     are differentiable w.r.t. `images` (and the graph is freed by the caller's backward pass). The given
-    buffers are not modified."""
+    buffers are not modified. `gradient` computes each mini-batch gradient (func_model_gradient under vmap)."""
     in_mode(model, model_mode)
     buffers = {name: buffer.clone() for name, buffer in buffers.items()}  # BatchNorm updates them in place
     momentum: dict[str, torch.Tensor] = {}
     for _ in range(local.epochs):
         for start in range(0, len(images), local.batch_size):
             batch = slice(start, start + local.batch_size)
-            gradients = model_gradient(model, parameters, buffers, images[batch], targets[batch], create_graph)
+            gradients = gradient(model, parameters, buffers, images[batch], targets[batch], create_graph)
             parameters = {
                 name: sgd_step(name, parameter, gradient, local, momentum)
                 for (name, parameter), gradient in zip(parameters.items(), gradients, strict=True)
@@ -61,8 +65,29 @@ def functional_update(
     targets: torch.Tensor,
     local: LocalTraining,
     model_mode: str,
+    gradient: Callable[..., tuple[torch.Tensor, ...]] = model_gradient,
 ) -> tuple[torch.Tensor, ...]:
     """The weight update (trained minus broadcast parameters, in `parameters` order) the client would
     share after training on `images`, differentiable w.r.t. the images."""
-    trained, _ = train_functional(model, parameters, buffers, images, targets, local, model_mode)
+    trained, _ = train_functional(model, parameters, buffers, images, targets, local, model_mode, gradient=gradient)
     return tuple(trained[name] - parameter for name, parameter in parameters.items())
+
+
+def batched_functional_update(
+    model: nn.Module,
+    parameters: dict[str, torch.Tensor],
+    buffers: dict[str, torch.Tensor],
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    local: LocalTraining,
+    model_mode: str,
+) -> tuple[torch.Tensor, ...]:
+    """functional_update of R independent trials at once (vmap): `images` R x B x C x H x W, `targets` R x B;
+    each returned tensor has a leading dimension R."""
+
+    def one_trial(own_buffers: dict, trial_images: torch.Tensor, trial_targets: torch.Tensor) -> tuple:
+        return functional_update(
+            model, parameters, own_buffers, trial_images, trial_targets, local, model_mode, func_model_gradient
+        )
+
+    return vmap(one_trial)(trial_buffers(buffers, len(images)), images, targets)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from attacks import ATTACKS, AttackConfig
+from attacks.inverting import gradient_target, run_trials, update_target
 from cli.client import client_training
 from data import Normalization, load_split
 from evaluation.metrics import psnr
@@ -11,6 +12,7 @@ from evaluation.scoring import score_batch
 from fl.client import client_share
 from models import build_model
 from utils.errors import UsageError
+from utils.progress import loss_bar
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 RANDOM_BOUND = 12.0  # dB; a uniformly random image scores about 8-11 dB against a real one
@@ -82,3 +84,62 @@ def test_bad_settings_are_one_line_errors(tmp_path, capsys, argv: list[str], mes
     with pytest.raises(UsageError, match=message) as error:
         main_grad.main([*argv, "--quiet", "--out_dir", str(tmp_path)])
     assert "\n" not in str(error.value)
+
+
+def share(split, name: str, model_name: str, batch: int, flags: dict):
+    torch.manual_seed(0)
+    model = build_model(model_name, 3, split.info.image_size, split.info.num_classes)
+    images, labels = split.batch(list(range(batch)))
+    local = client_training(name, flags, batch)
+    observation = client_share(model, HALF.normalize(images), labels, HALF, "train", local, grant_labels=True)
+    return observation, (update_target if name == "ig_multi" else gradient_target)(observation)
+
+
+def starting_images(observation, trials: int) -> torch.Tensor:
+    return torch.randn(
+        (trials, observation.num_images, *observation.image_shape), generator=torch.Generator().manual_seed(1)
+    )
+
+
+@pytest.mark.parametrize(("name", "batch", "flags"), [("ig_single", 1, {}), ("ig_multi", 2, CASES[2][3])])
+def test_batched_trials_end_where_each_would_alone(small_cifar, name: str, batch: int, flags: dict) -> None:
+    observation, target = share(small_cifar, name, "cnn", batch, flags)
+    config = AttackConfig(12, 0.1, 1e-6, progress=False)
+    weights = [1.0] * len(target.observed)
+    starts = starting_images(observation, 3)
+    box = HALF.box(starts)
+    with loss_bar(1, name, False) as bar:
+        together = run_trials(config, target, observation.labels, weights, starts, box, bar)
+        alone = [run_trials(config, target, observation.labels, weights, starts[i : i + 1], box, bar) for i in range(3)]
+    for index, single in enumerate(alone):
+        assert together.steps[index] == single.steps[0] == 12
+        assert together.losses[index] == pytest.approx(single.losses[0], rel=1e-4, abs=1e-6)
+        torch.testing.assert_close(together.images[index], single.images[0], rtol=0, atol=1e-4)
+    assert len({round(loss, 3) for loss in together.losses}) == 3  # three different trials, not one repeated
+
+
+def test_batched_batchnorm_trials_keep_their_own_statistics(small_cifar) -> None:
+    """In train mode BatchNorm normalises by the batch: each trial's gradient must use its own images' statistics
+    only. (Over many signed steps float rounding in BatchNorm nets flips the signs of near-zero entries, so the
+    trajectories are compared at the simulated gradient, not after training.)"""
+    observation, target = share(small_cifar, "ig_single", "resnet20", 2, {})
+    starts = starting_images(observation, 3)
+    labels = observation.labels.expand(3, 2)
+    together = target.simulated(starts, labels)
+    for index in range(3):
+        alone = target.simulated(starts[index : index + 1], labels[:1])
+        for batched, single in zip(together, alone, strict=True):
+            torch.testing.assert_close(batched[index], single[0], rtol=1e-4, atol=1e-6)
+
+
+def test_batched_restarts_keep_the_trial_sequential_restarts_keep(small_cifar) -> None:
+    observation, _, _ = observe(small_cifar, "ig_single", 1, {})
+    spec = ATTACKS["ig_single"]
+    results = [
+        spec.run(observation, AttackConfig(20, 0.3, 1e-6, restarts=4, trial_batch=batch, progress=False))
+        for batch in (1, 4)
+    ]
+    one, together = (result.stats for result in results)
+    assert (one["trials"], one["iterations"]) == (together["trials"], together["iterations"]) == (4, 80)
+    assert together["cosine_distance"] == pytest.approx(one["cosine_distance"], rel=1e-4)
+    torch.testing.assert_close(results[1].images, results[0].images, rtol=0, atol=1e-4)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
+from torch.func import functional_call, grad, vmap
 
 
 def model_gradient(
@@ -24,6 +24,46 @@ def model_gradient(
     logits = functional_call(model, (parameters, buffers), (images,))
     loss = F.cross_entropy(logits, targets)
     return torch.autograd.grad(loss, tuple(parameters.values()), create_graph=create_graph)
+
+
+def func_model_gradient(
+    model: nn.Module,
+    parameters: dict[str, torch.Tensor],
+    buffers: dict[str, torch.Tensor],
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    create_graph: bool = True,
+) -> tuple[torch.Tensor, ...]:
+    """model_gradient written with torch.func.grad, so it runs under vmap (autograd.grad cannot); the
+    result stays differentiable w.r.t. `images` by ordinary autograd (`create_graph` is taken for
+    model_gradient's signature; the graph is always kept). BatchNorm may update `buffers` in place, so
+    under vmap each trial needs its own copy (trial_buffers)."""
+
+    def loss(params: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> torch.Tensor:
+        return F.cross_entropy(functional_call(model, (params, state), (images,)), targets)
+
+    return tuple(grad(loss)(parameters, buffers).values())
+
+
+def trial_buffers(buffers: dict[str, torch.Tensor], trials: int) -> dict[str, torch.Tensor]:
+    """One copy of every buffer per trial (leading dimension `trials`), for in-place BatchNorm updates under vmap."""
+    return {name: buffer.expand(trials, *buffer.shape).clone() for name, buffer in buffers.items()}
+
+
+def batched_model_gradient(
+    model: nn.Module,
+    parameters: dict[str, torch.Tensor],
+    buffers: dict[str, torch.Tensor],
+    images: torch.Tensor,
+    targets: torch.Tensor,
+) -> tuple[torch.Tensor, ...]:
+    """The model gradients of R independent batches at once (vmap): `images` is R x B x C x H x W and
+    `targets` R x B labels or R x B x K probabilities; each returned tensor has a leading dimension R."""
+
+    def one_trial(own_buffers: dict, trial_images: torch.Tensor, trial_targets: torch.Tensor) -> tuple:
+        return func_model_gradient(model, parameters, own_buffers, trial_images, trial_targets)
+
+    return vmap(one_trial)(trial_buffers(buffers, len(images)), images, targets)
 
 
 def squared_distance(first: Sequence[torch.Tensor], second: Sequence[torch.Tensor]) -> torch.Tensor:
