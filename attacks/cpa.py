@@ -198,13 +198,14 @@ def invert_features(obs: Observation, layer: nn.Module, embeddings: torch.Tensor
             features = layer_inputs(obs, layer, images, parameters)
             loss = options.fi * (1 - F.cosine_similarity(features, embeddings, dim=1)).mean()
             loss = loss + config.tv * total_variation(images)
-            if not torch.isfinite(loss):
+            value = loss.item()  # the step's one synchronisation: the NaN check and the bar share it
+            if not math.isfinite(value):
                 raise AttackDiverged("cpa: feature inversion diverged to NaN/inf")
             loss.backward()
             optimizer.step()
             with torch.no_grad():
                 images.copy_(obs.normalization.clamp(images))
-            bar.set_postfix(loss=f"{loss.item():.4g}")
+            bar.set_postfix(loss=f"{value:.4g}")
             bar.update()
     return images.detach()
 
