@@ -21,35 +21,35 @@ GENERATOR = "ggl_digits.pt"  # the tiny GGL generator trained first, in OUT
 ONE = ["--num_exp", "1"]
 CIFAR = ["--dataset", "cifar10_sample", *ONE]
 CASES: list[tuple[str, list[str]]] = [
-    ("dlg", ["main_grad.py", "--attack", "dlg", "--model", "lenet", *CIFAR, "--rec_epochs", "50"]),
-    ("idlg", ["main_grad.py", "--attack", "idlg", "--model", "lenet", *CIFAR, "--rec_epochs", "50"]),
-    ("ig_single", ["main_grad.py", "--attack", "ig_single", "--model", "resnet20", *CIFAR, "--rec_epochs", "200"]),
+    ("dlg", ["main_grad.py", "--attack", "dlg", "--model", "lenet", *CIFAR, "--rec_epochs", "10"]),
+    ("idlg", ["main_grad.py", "--attack", "idlg", "--model", "lenet", *CIFAR, "--rec_epochs", "10"]),
+    ("ig_single", ["main_grad.py", "--attack", "ig_single", "--model", "resnet20", *CIFAR, "--rec_epochs", "50"]),
     (
         "ig_single, batch 4, count labels",
         ["main_grad.py", "--attack", "ig_single", "--model", "lenet5", *CIFAR, "--rec_batch_size", "4"]
-        + ["--label_strategy", "count", "--rec_epochs", "200"],
+        + ["--label_strategy", "count", "--rec_epochs", "100"],
     ),
     (
         "idlg, batch 4, llg labels",
         ["main_grad.py", "--attack", "idlg", "--model", "lenet5", *CIFAR, "--rec_batch_size", "4"]
-        + ["--label_strategy", "llg", "--rec_epochs", "30"],
+        + ["--label_strategy", "llg", "--rec_epochs", "10"],
     ),
     (
         "ig_single, batch 4, ilrg labels",
         ["main_grad.py", "--attack", "ig_single", "--model", "lenet5", *CIFAR, "--rec_batch_size", "4"]
-        + ["--label_strategy", "ilrg", "--rec_epochs", "200"],
+        + ["--label_strategy", "ilrg", "--rec_epochs", "100"],
     ),
     (
         "ig_weight",
         ["main_grad.py", "--attack", "ig_weight", "--model", "lenet5", *CIFAR, "--rec_batch_size", "2"]
-        + ["--local_steps", "2", "--local_lr", "0.1", "--rec_epochs", "200"],
+        + ["--local_steps", "2", "--local_lr", "0.1", "--rec_epochs", "100"],
     ),
     (
         "ig_multi",
         ["main_grad.py", "--attack", "ig_multi", "--model", "lenet5", *CIFAR, "--rec_batch_size", "4"]
-        + ["--local_epochs", "1", "--local_batch_size", "2", "--local_lr", "0.1", "--rec_epochs", "200"],
+        + ["--local_epochs", "1", "--local_batch_size", "2", "--local_lr", "0.1", "--rec_epochs", "100"],
     ),
-    ("grnn", ["main_grad.py", "--attack", "grnn", "--model", "lenet", *CIFAR, "--rec_epochs", "200"]),
+    ("grnn", ["main_grad.py", "--attack", "grnn", "--model", "lenet", *CIFAR, "--rec_epochs", "100"]),
     (
         "ggl",
         ["main_grad.py", "--attack", "ggl", "--model", "lenet", "--dataset", "digits", *ONE]
@@ -57,12 +57,12 @@ CASES: list[tuple[str, list[str]]] = [
     ),
     (
         "cpa",
-        ["main_grad.py", "--attack", "cpa", "--model", "fc2", *CIFAR, "--rec_batch_size", "4", "--rec_epochs", "200"],
+        ["main_grad.py", "--attack", "cpa", "--model", "fc2", *CIFAR, "--rec_batch_size", "4", "--rec_epochs", "100"],
     ),
     (
         "cpa, feature inversion",
         ["main_grad.py", "--attack", "cpa", "--model", "cnn", "--dataset", "digits", *ONE, "--rec_batch_size", "4"]
-        + ["--rec_epochs", "200", "--fi_epochs", "100"],
+        + ["--rec_epochs", "100", "--fi_epochs", "50"],
     ),
     (
         "rtf",
