@@ -65,10 +65,10 @@ def layer_inputs(obs: Observation, layer: nn.Module, images: torch.Tensor, param
 
 def sees_images(obs: Observation, layer: nn.Module) -> bool:
     """Whether the layer's input is the flattened image itself (then the sources are images)."""
-    probe = torch.randn((2, *obs.image_shape), generator=torch.Generator().manual_seed(0))
+    probe = torch.randn((2, *obs.image_shape), generator=torch.Generator().manual_seed(0)).to(obs.device)
     with torch.no_grad():
-        inputs = layer_inputs(obs, layer, probe.to(obs.gradient[0].device))
-    return inputs.shape[1] == probe[0].numel() and torch.allclose(inputs.cpu(), probe.flatten(1))
+        inputs = layer_inputs(obs, layer, probe)
+    return inputs.shape[1] == probe[0].numel() and torch.allclose(inputs, probe.flatten(1))
 
 
 def whiten(mixtures: torch.Tensor, sources: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,10 +187,8 @@ def invert_features(obs: Observation, layer: nn.Module, embeddings: torch.Tensor
     options = config.options
     generator = torch.Generator().manual_seed(config.seed)
     low, high = obs.normalization.box(embeddings)
-    images = (low + (high - low) * torch.rand((len(embeddings), *obs.image_shape), generator=generator)).to(
-        embeddings.device
-    )
-    images.requires_grad_()
+    noise = torch.rand((len(embeddings), *obs.image_shape), generator=generator).to(embeddings.device)
+    images = (low + (high - low) * noise).requires_grad_()
     optimizer = torch.optim.Adam([images], lr=options.fi_lr)
     obs.model_in_mode()
     parameters = {name: p.detach() for name, p in obs.parameters().items()}
@@ -200,13 +198,14 @@ def invert_features(obs: Observation, layer: nn.Module, embeddings: torch.Tensor
             features = layer_inputs(obs, layer, images, parameters)
             loss = options.fi * (1 - F.cosine_similarity(features, embeddings, dim=1)).mean()
             loss = loss + config.tv * total_variation(images)
-            if not torch.isfinite(loss):
+            value = loss.item()  # the step's one synchronisation: the NaN check and the bar share it
+            if not math.isfinite(value):
                 raise AttackDiverged("cpa: feature inversion diverged to NaN/inf")
             loss.backward()
             optimizer.step()
             with torch.no_grad():
                 images.copy_(obs.normalization.clamp(images))
-            bar.set_postfix(loss=f"{loss.item():.4g}")
+            bar.set_postfix(loss=f"{value:.4g}")
             bar.update()
     return images.detach()
 

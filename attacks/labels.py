@@ -47,10 +47,11 @@ def restore_labels(obs: Observation, generator: torch.Generator | None = None) -
 def probe_outputs(
     obs: Observation, layer: nn.Linear, generator: torch.Generator | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean softmax output and mean input-feature sum of `layer` on random in-box images."""
+    """Mean softmax output and mean input-feature sum of `layer` on random in-box images (drawn on the CPU
+    from `generator`, so every device probes the same images, then moved to the observation's device)."""
     low, high = obs.normalization.box(torch.zeros(1))
     noise = torch.rand((PROBE_IMAGES, *obs.image_shape), generator=generator)
-    images = low + (high - low) * noise
+    images = (low + (high - low) * noise).to(obs.device)
     features = []
     hook = layer.register_forward_hook(lambda _m, inputs, _o: features.append(inputs[0]))
     try:
@@ -78,4 +79,4 @@ def counts_to_labels(counts: torch.Tensor, present: torch.Tensor, total: int) ->
     while integer.sum() > total:
         index = int(torch.where(integer > 0, counts - integer, torch.inf).argmin())
         integer[index] -= 1
-    return torch.repeat_interleave(torch.arange(len(counts)), integer)
+    return torch.repeat_interleave(torch.arange(len(counts), device=integer.device), integer)

@@ -38,7 +38,8 @@ def layer_path(obs: Observation, layer: torch.nn.Linear) -> list[tuple[torch.Ten
 
 
 def solve_counts(obs: Observation) -> torch.Tensor:
-    """The least-squares class counts (real numbers) of the private batch."""
+    """The least-squares class counts (real numbers) of the private batch, solved on the CPU (the gelsd
+    driver, which CUDA lacks)."""
     layer, weight_grad, bias_grad = last_linear(obs)
     if bias_grad is None:
         raise ValueError("iLRG needs a bias in the last linear layer")
@@ -52,10 +53,10 @@ def solve_counts(obs: Observation) -> torch.Tensor:
     classes, batch = obs.num_classes, obs.num_images
     system = torch.cat([torch.ones(1, classes, dtype=torch.double), probs.T - torch.eye(classes, dtype=torch.double)])
     values = torch.cat([torch.tensor([float(batch)], dtype=torch.double), batch * bias_grad.cpu()])
-    return torch.linalg.lstsq(system.cpu(), values[:, None], driver="gelsd").solution.flatten()
+    return torch.linalg.lstsq(system, values[:, None], driver="gelsd").solution.flatten()
 
 
 def restore(obs: Observation, generator: torch.Generator | None = None) -> torch.Tensor:
-    """`obs.num_images` labels, sorted by class."""
+    """`obs.num_images` labels, sorted by class, on the observation's device."""
     counts = solve_counts(obs).float()
-    return counts_to_labels(counts, torch.zeros(obs.num_classes, dtype=torch.bool), obs.num_images)
+    return counts_to_labels(counts, torch.zeros(obs.num_classes, dtype=torch.bool), obs.num_images).to(obs.device)

@@ -51,6 +51,11 @@ class Observation:
     num_examples: int | None = None  # FedAvg: how many images the client trained on (public: it weights the mean)
     labels: torch.Tensor | None = None
 
+    @property
+    def device(self) -> torch.device:
+        """Where the shared tensors and the broadcast model live; every tensor an attack makes follows it."""
+        return self.gradient[0].device
+
     def model_in_mode(self) -> nn.Module:
         """The broadcast model in the mode the client used when it shared."""
         return in_mode(self.model, self.model_mode)
