@@ -19,14 +19,15 @@ import math
 from dataclasses import dataclass, field
 
 import torch
+from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.capabilities import Capabilities
-from attacks.restarts import best_trial
+from attacks.restarts import best_of_batches
 from fl.observation import Observation
 from models.generators import GRNNGenerator
-from utils.gradients import model_gradient, squared_distance, total_variation
+from utils.gradients import func_model_gradient, total_variation, trial_buffers
 from utils.progress import loss_bar
 
 LATENT = 128  # the paper's generator input size
@@ -36,8 +37,8 @@ SAMPLE = 2**16  # gradient entries the Wasserstein term compares when the model 
 
 def wasserstein_distance(first: torch.Tensor, second_sorted: torch.Tensor) -> torch.Tensor:
     """1-Wasserstein distance between the empirical distributions of two equally long vectors
-    (the second given sorted): the mean gap between their sorted values."""
-    return (torch.sort(first).values - second_sorted).abs().mean()
+    (the second given sorted): the mean gap between their sorted values; row by row for matrices."""
+    return (torch.sort(first, dim=-1).values - second_sorted).abs().mean(dim=-1)
 
 
 def sample_entries(size: int, seed: int) -> torch.Tensor | None:
@@ -48,11 +49,13 @@ def sample_entries(size: int, seed: int) -> torch.Tensor | None:
 
 
 def flat(tensors: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    return torch.cat([t.reshape(-1) for t in tensors])
+    """R trials' tensors (each with a leading dimension R) as one R x N matrix."""
+    return torch.cat([t.flatten(1) for t in tensors], dim=1)
 
 
-def sampled(vector: torch.Tensor, entries: torch.Tensor | None) -> torch.Tensor:
-    return vector if entries is None else vector[entries]
+def sampled(matrix: torch.Tensor, entries: torch.Tensor | None) -> torch.Tensor:
+    """Each row's entries at its own indices (R x SAMPLE), or the whole matrix."""
+    return matrix if entries is None else torch.gather(matrix, 1, entries)
 
 
 @dataclass
@@ -66,58 +69,97 @@ class Trial:
     labels: torch.Tensor | None = None
 
 
-def run_trial(obs: Observation, config: AttackConfig, seed: int, bar: tqdm) -> Trial:
-    """Train one freshly initialised generator for rec_epochs RMSprop steps."""
+def fresh_generators(obs: Observation, seeds: list[int]) -> tuple[GRNNGenerator, dict, dict, torch.Tensor]:
+    """One freshly initialised generator and noise batch per seed, as stacked weights and buffers (leading
+    dimension R) for torch.func, the module that gives their shape, and the R x B x LATENT noise."""
     channels, height, width = obs.image_shape
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        generator = GRNNGenerator(LATENT, channels, (height, width), obs.num_classes)
-        noise = torch.randn(obs.num_images, LATENT)
-    device = obs.gradient[0].device
-    generator, noise = generator.to(device).train(), noise.to(device)
-    optimizer = torch.optim.RMSprop(generator.parameters(), lr=config.rec_lr, momentum=MOMENTUM)
-    parameters, buffers = obs.parameters(), obs.buffers()
-    target = flat(obs.gradient)
-    entries = sample_entries(len(target), seed)
-    target = torch.sort(sampled(target, None if entries is None else entries.to(device))).values
-    trial = Trial()
-    for step in range(config.rec_epochs):
-        pixels, probabilities = generator(noise)
+    generators, noises = [], []
+    for seed in seeds:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            generators.append(GRNNGenerator(LATENT, channels, (height, width), obs.num_classes).train())
+            noises.append(torch.randn(obs.num_images, LATENT))
+    weights, buffers = stack_module_state([generator.to(obs.device) for generator in generators])
+    return generators[0], weights, buffers, torch.stack(noises).to(obs.device)
+
+
+def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tqdm) -> list[Trial]:
+    """Train one generator per seed for rec_epochs RMSprop steps, all at once (vmap over the stacked
+    generators when there are several). The trials share nothing: losses, gradients and RMSprop's
+    element-wise state are per trial, so each ends where it would alone, up to float rounding; a trial
+    whose loss turns NaN/inf stops and the others go on."""
+    count = len(seeds)
+    shape, weights, generator_buffers, noise = fresh_generators(obs, seeds)
+    optimizer = torch.optim.RMSprop(list(weights.values()), lr=config.rec_lr, momentum=MOMENTUM)
+    parameters, model_buffers = obs.parameters(), trial_buffers(obs.buffers(), count)
+    shared = flat(tuple(g.unsqueeze(0) for g in obs.gradient))
+    picks = [sample_entries(shared.shape[1], seed) for seed in seeds]
+    entries = None if picks[0] is None else torch.stack(picks).to(obs.device)
+    target = torch.sort(sampled(shared.expand(count, -1), entries), dim=1).values
+
+    def fake_batch(own_weights: dict, own_buffers: dict, own_model_buffers: dict, own_noise: torch.Tensor) -> tuple:
+        pixels, probabilities = functional_call(shape, (own_weights, own_buffers), (own_noise,))
         images = obs.normalization.normalize(pixels)
-        dummy = model_gradient(obs.model, parameters, buffers, images, probabilities)
+        return (
+            images,
+            probabilities,
+            func_model_gradient(obs.model, parameters, own_model_buffers, images, probabilities),
+        )
+
+    def all_trials() -> tuple:
+        if count > 1:
+            return vmap(fake_batch)(weights, generator_buffers, model_buffers, noise)
+        first = [{name: t[0] for name, t in part.items()} for part in (weights, generator_buffers, model_buffers)]
+        images, probabilities, dummy = fake_batch(*first, noise[0])  # one trial: no vmap, which costs time
+        return images.unsqueeze(0), probabilities.unsqueeze(0), tuple(g.unsqueeze(0) for g in dummy)
+
+    trials = [Trial() for _ in seeds]
+    running = list(range(count))
+    for step in range(config.rec_epochs):
+        images, probabilities, dummy = all_trials()
         terms = {
-            "l2": squared_distance(dummy, obs.gradient),
+            "l2": sum(((d - g) ** 2).flatten(1).sum(dim=1) for d, g in zip(dummy, obs.gradient, strict=True)),
             "wasserstein": wasserstein_distance(sampled(flat(dummy), entries), target),
         }
         if config.tv:
-            terms["tv"] = config.tv * total_variation(images)
+            terms["tv"] = config.tv * vmap(total_variation)(images)
         loss = sum(terms.values())
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            return Trial(first_loss=trial.first_loss)
-        if step == 0:
-            trial.first_loss = value
-        if value < trial.loss:
-            trial.loss, trial.images, trial.labels = value, images.detach(), probabilities.detach().argmax(dim=1)
-            trial.terms = {name: float(term.detach()) for name, term in terms.items()}
+        values = loss.detach().tolist()
+        for index in list(running):
+            trial, value = trials[index], values[index]
+            if not math.isfinite(value):
+                trials[index] = Trial(first_loss=trial.first_loss)
+                running.remove(index)
+                continue
+            if step == 0:
+                trial.first_loss = value
+            if value < trial.loss:
+                trial.loss, trial.images = value, images[index].detach()
+                trial.labels = probabilities[index].detach().argmax(dim=1)
+                trial.terms = {name: term[index].detach() for name, term in terms.items()}
+        if not running:
+            break
         optimizer.zero_grad()
-        loss.backward()
+        loss.sum().backward()
         optimizer.step()
-        bar.set_postfix(loss=f"{value:.3g}")
-        bar.update()
-    return trial
+        bar.set_postfix(loss=f"{min(values[index] for index in running):.3g}")
+        bar.update(len(running))
+    for trial in trials:
+        trial.terms = {name: float(term) for name, term in trial.terms.items()}
+    return trials
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
     obs.model_in_mode()
     energy = float(sum((g**2).sum() for g in obs.gradient))
 
-    def trial(index: int) -> tuple[float, Trial]:
-        result = run_trial(obs, config, config.seed * 1000 + index, bar)
-        return (result.loss if result.images is not None else math.inf), result
+    def trial_batch(indices: range) -> list[tuple[float, Trial]]:
+        results = run_trials(obs, config, [config.seed * 1000 + index for index in indices], bar)
+        return [((result.loss if result.images is not None else math.inf), result) for result in results]
 
+    batch = config.trial_batch or config.restarts
     with loss_bar(config.rec_epochs * config.restarts, "grnn", config.progress) as bar:
-        best = best_trial("grnn", config.restarts, trial, bar)
+        best = best_of_batches("grnn", config.restarts, batch, trial_batch, bar)
     kept = best.result
     return Reconstruction(
         images=obs.normalization.clamp(kept.images),
@@ -129,6 +171,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "relative_distance": kept.terms["l2"] / max(energy, 1e-30),
             "wasserstein": kept.terms["wasserstein"],
             "trials": best.trials,
+            "trial_batch": batch,
             "diverged_trials": best.diverged,
             "iterations": config.rec_epochs * config.restarts,
         },

@@ -141,7 +141,7 @@ def run_trials(
     would alone, up to float rounding. A trial whose loss turns NaN/inf diverged; the others go on."""
     trials = len(starts)
     labels = labels.expand(trials, *labels.shape)
-    observed_norm = math.sqrt(sum(w * float(o.pow(2).sum()) for w, o in zip(weights, target.observed, strict=True)))
+    observed_norm = math.sqrt(float(sum(w * o.pow(2).sum() for w, o in zip(weights, target.observed, strict=True))))
     images = starts.clone().requires_grad_()
     optimizer = torch.optim.Adam([images], lr=config.rec_lr)
     milestones = [round(config.rec_epochs * share) for share in LR_DROPS]

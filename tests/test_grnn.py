@@ -6,12 +6,13 @@ import torch
 from scipy.stats import wasserstein_distance as scipy_wasserstein
 
 from attacks import AttackConfig, get_attack
-from attacks.grnn import wasserstein_distance
+from attacks.grnn import run_trials, wasserstein_distance
 from data import Normalization
 from evaluation.metrics import psnr
 from fl.client import share_gradient, share_update
 from fl.observation import LocalTraining
 from models import MODELS, build_model
+from utils.progress import loss_bar
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 
@@ -63,3 +64,37 @@ def test_every_registry_model_and_the_output_fills_the_pixel_box(cifar_sample) -
         assert bool((result.images >= low).all() and (result.images <= high).all())
         pixels = normalization.denormalize(result.images)
         assert float(pixels.max() - pixels.min()) > 0.5, name
+
+
+def test_batched_generators_end_where_each_would_alone(cifar_sample) -> None:
+    _, observation, _ = observe(cifar_sample, [3, 5])
+    config = AttackConfig(rec_epochs=15, rec_lr=1e-4, tv=1e-3, progress=False)
+    seeds = [4, 5, 6]
+    with loss_bar(1, "grnn", False) as bar:
+        together = run_trials(observation, config, seeds, bar)
+        alone = [run_trials(observation, config, [seed], bar)[0] for seed in seeds]
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.first_loss == pytest.approx(single.first_loss, rel=1e-5)
+        # RMSprop's first steps are nearly sign steps (g / sqrt(g^2)), which lift float rounding to ~1e-4
+        assert batched.loss == pytest.approx(single.loss, rel=1e-3)
+        assert batched.loss < batched.first_loss
+        assert batched.terms == pytest.approx(single.terms, rel=1e-3)
+        gap = (batched.images - single.images).abs()
+        assert float(gap.mean()) < 1e-4 and float(gap.max()) < 1e-2
+        assert torch.equal(batched.labels, single.labels)
+    assert len({round(trial.first_loss, 4) for trial in together}) == 3  # three different generators
+
+
+def test_batched_restarts_keep_the_trial_sequential_restarts_keep(cifar_sample) -> None:
+    _, observation, _ = observe(cifar_sample, [3])
+    results = [
+        get_attack("grnn").run(
+            observation,
+            AttackConfig(rec_epochs=10, rec_lr=1e-4, tv=1e-3, restarts=3, trial_batch=batch, progress=False),
+        )
+        for batch in (1, 3)
+    ]
+    one, together = (result.stats for result in results)
+    assert one["trials"] == together["trials"] == 3
+    assert together["loss"] == pytest.approx(one["loss"], rel=1e-3)
+    assert float((results[1].images - results[0].images).abs().mean()) < 1e-4
