@@ -42,6 +42,7 @@ from utils.atomic import prepare_out_dir, write_together
 from utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
 from utils.errors import Interrupted, RunFailed, UsageError
 from utils.seeding import seed_everything
+from utils.threads import use_threads
 
 NO_ATTACK = "none"
 
@@ -267,6 +268,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
     updates and score them; returns the report, the attack's result (None without attack), the defense."""
     checked = check_flags(args)
     spec, config, defense = checked.spec, checked.config, checked.defense
+    threads = use_threads(args.threads)
     seed_everything(args.seed)
     model, data, knowledge = build_federation(args, spec, checked.device)
     settings = FedSettings(
@@ -295,6 +297,7 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         **({"status": "failed", "error": fed.failure} if fed.failure else {}),
         **({"interrupted": True} if fed.interrupted else {}),
         "args": vars(args),
+        "threads": threads,
         "public_knowledge": knowledge,
         "defense": {**defense.settings(), "privacy": fed.privacy},
         "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1] if accuracies else None},

@@ -39,6 +39,7 @@ from utils.atomic import prepare_out_dir, write_together
 from utils.domains import NON_NEGATIVE_COUNT, SEED
 from utils.errors import Interrupted, UsageError
 from utils.seeding import seed_everything
+from utils.threads import use_threads
 
 
 def parse_args(argv: list[str] | None = None) -> Namespace:
@@ -162,6 +163,7 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
     returns the report, the attack's result and the defense, and writes no files."""
     checked = check_flags(args)
     spec, config, local, defense = checked.spec, checked.config, checked.local, checked.defense
+    threads = use_threads(args.threads)
     seed_everything(args.seed)
     started = time.perf_counter()
     cases, knowledge = build_cases(args, spec, local, defense, checked.device)
@@ -170,6 +172,7 @@ def run(args: Namespace) -> tuple[dict, RunResult, Defense]:
         **({"interrupted": True} if result.interrupted else {}),
         "args": vars(args),
         "attack_settings": settings_of(config),
+        "threads": threads,
         "public_knowledge": knowledge,
         "defense": {**defense.settings(), "privacy": share_privacy(local, args.rec_batch_size, defense)},
         "summary": result.summary,

@@ -12,6 +12,7 @@ from attacks.options import flag_of
 from fl.public import PublicData, generator_record, probe_record
 from models.generators import read_checkpoint
 from utils.domains import COUNT, NON_NEGATIVE, POSITIVE, Count
+from utils.threads import default_threads
 
 
 def add_attack_arguments(
@@ -26,6 +27,12 @@ def add_attack_arguments(
     add("--rec_lr", type=POSITIVE, default=None, help="step size (default: the attack's)")
     add("--tv", type=NON_NEGATIVE, default=None, help="total-variation weight (default: the attack's)")
     add("--restarts", type=COUNT, default=1, help="trials per batch; the best gradient match is kept")
+    add(
+        "--trial_batch",
+        type=COUNT,
+        default=None,
+        help="restarts the Adam-family attacks (ig_*, grnn) run at once as one batched computation (default: all)",
+    )
     add(
         "--known_labels",
         action="store_true",
@@ -72,6 +79,8 @@ def attack_config(spec: AttackSpec, args: Namespace) -> AttackConfig:
         seed=args.seed,
         progress=not args.quiet,
         options=options,
+        workers=args.threads or default_threads(),
+        trial_batch=args.trial_batch,
     )
 
 
@@ -88,4 +97,11 @@ def attack_knowledge(spec: AttackSpec, args: Namespace, public: PublicData, atta
 
 def settings_of(config: AttackConfig) -> dict:
     """The resolved common settings, for the report."""
-    return {"rec_epochs": config.rec_epochs, "rec_lr": config.rec_lr, "tv": config.tv, "restarts": config.restarts}
+    return {
+        "rec_epochs": config.rec_epochs,
+        "rec_lr": config.rec_lr,
+        "tv": config.tv,
+        "restarts": config.restarts,
+        "trial_batch": config.trial_batch or config.restarts,
+        "workers": config.workers,
+    }

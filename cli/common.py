@@ -91,6 +91,12 @@ def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
     """Flags both entry scripts share: device, where results go, overwriting and progress bars."""
     add = parser.add_argument
     add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    add(
+        "--threads",
+        type=COUNT,
+        default=None,
+        help="CPU threads, and processes for dlg/idlg restarts (default: $OMP_NUM_THREADS, else every usable core)",
+    )
     add("--out_dir", default="images", help=f"where {outputs} go")
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")
