@@ -18,17 +18,18 @@ from dataclasses import dataclass
 import cma
 import numpy as np
 import torch
+from torch.func import vmap
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.capabilities import Capabilities
 from attacks.labels import restore_labels
 from attacks.options import option
-from attacks.restarts import best_trial
+from attacks.restarts import best_of_batches
 from fl.observation import Observation
 from models.generators import ImageGenerator, load_image_generator
 from utils.domains import COUNT, NON_NEGATIVE
 from utils.errors import AttackDiverged
-from utils.gradients import model_gradient, squared_distance, total_variation
+from utils.gradients import batched_model_gradient, total_variation
 from utils.progress import loss_bar
 
 
@@ -62,17 +63,17 @@ class LatentLoss:
         """The generator's images of these latents in the observation's (normalised) data space."""
         return self.obs.normalization.normalize(self.generator(latents))
 
-    def __call__(self, latents: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
-        """Loss of each latent (rows of `latents`); differentiable w.r.t. them when `create_graph`."""
-        images = self.images(latents)
-        losses = []
-        for image in images:
-            dummy = model_gradient(
-                self.obs.model, self.parameters, self.buffers, image[None], self.labels, create_graph
-            )
-            loss = squared_distance(dummy, self.obs.gradient) / len(dummy)
-            losses.append(loss + self.tv * total_variation(image[None]) if self.tv else loss)
-        return torch.stack(losses) + self.kl_weight * kl_divergence(latents)
+    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
+        """Loss of each latent (rows of `latents`, each one single-image batch, matched all at once by vmap),
+        differentiable w.r.t. them when they require grad."""
+        images = self.images(latents)[:, None]
+        labels = self.labels.expand(len(images), *self.labels.shape)
+        dummy = batched_model_gradient(self.obs.model, self.parameters, self.buffers, images, labels)
+        losses = sum(((d - g) ** 2).flatten(1).sum(dim=1) for d, g in zip(dummy, self.obs.gradient, strict=True))
+        losses = losses / len(dummy)
+        if self.tv:
+            losses = losses + self.tv * vmap(total_variation)(images)
+        return losses + self.kl_weight * kl_divergence(latents)
 
 
 def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) -> tuple[float, np.ndarray, int]:
@@ -98,27 +99,36 @@ def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) ->
 
 
 def search_adam(
-    objective: LatentLoss, size: int, config: AttackConfig, seed: int, bar
-) -> tuple[float, np.ndarray, int]:
-    """Adam over a Gaussian-initialised latent for rec_epochs steps; best loss, latent, evaluations."""
-    device = objective.obs.gradient[0].device
-    latent = torch.randn(1, size, generator=torch.Generator().manual_seed(seed)).to(device).requires_grad_()
-    optimizer = torch.optim.Adam([latent], lr=config.rec_lr)
-    best = (math.inf, latent.detach().cpu().numpy()[0])
+    objective: LatentLoss, size: int, config: AttackConfig, seeds: list[int], bar
+) -> list[tuple[float, np.ndarray]]:
+    """Adam over one Gaussian-initialised latent per seed for rec_epochs steps, all at once (the rows share
+    nothing: Adam is element-wise); each row's best loss and latent, inf for a row whose loss turned NaN/inf."""
+    device = objective.obs.device
+    starts = [torch.randn(1, size, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
+    latents = torch.cat(starts).to(device).requires_grad_()
+    optimizer = torch.optim.Adam([latents], lr=config.rec_lr)
+    best_losses = [math.inf] * len(seeds)
+    best_latents = latents.detach().clone()
+    running = set(range(len(seeds)))
     for _ in range(config.rec_epochs):
-        loss = objective(latent, create_graph=True).sum()
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise AttackDiverged("ggl: the gradient-matching loss became NaN/inf during the Adam search")
-        if value < best[0]:
-            best = (value, latent.detach().cpu().numpy()[0].copy())
-        optimizer.zero_grad()
-        (grad,) = torch.autograd.grad(loss, [latent])
-        latent.grad = grad
+        losses = objective(latents)
+        values = losses.detach().tolist()
+        for row in [row for row in running if not math.isfinite(values[row])]:
+            running.discard(row)
+            best_losses[row] = math.inf
+        if not running:
+            break
+        improved = [row for row in running if values[row] < best_losses[row]]
+        for row in improved:
+            best_losses[row] = values[row]
+        best_latents[improved] = latents.detach()[improved]
+        (grad,) = torch.autograd.grad(losses.sum(), [latents])
+        latents.grad = grad
         optimizer.step()
-        bar.set_postfix(loss=f"{best[0]:.3g}")
-        bar.update()
-    return (*best, config.rec_epochs)
+        bar.set_postfix(loss=f"{min(best_losses[row] for row in running):.3g}")
+        bar.update(len(running))
+    kept = best_latents.cpu().numpy()
+    return [(best_losses[row] if row in running else math.inf, kept[row]) for row in range(len(seeds))]
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
@@ -131,18 +141,22 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
     steps = options.budget if options.search == "cma" else config.rec_epochs
     evaluations = 0
 
-    def trial(index: int) -> tuple[float, np.ndarray]:
+    def trials(indices: range) -> list[tuple[float, np.ndarray]]:
         nonlocal evaluations
-        seed = config.seed * 1000 + index
-        if options.search == "cma":
+        seeds = [config.seed * 1000 + index for index in indices]
+        if options.search == "adam":
+            evaluations += config.rec_epochs * len(seeds)
+            return search_adam(objective, meta["latent"], config, seeds, bar)
+        results = []
+        for seed in seeds:
             loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar)
-        else:
-            loss, latent, count = search_adam(objective, meta["latent"], config, seed, bar)
-        evaluations += count
-        return loss, latent
+            evaluations += count
+            results.append((loss, latent))
+        return results
 
+    batch = (config.trial_batch or config.restarts) if options.search == "adam" else 1  # CMA-ES: one by one
     with loss_bar(steps * config.restarts, f"ggl {options.search}", config.progress) as bar:
-        best = best_trial("ggl", config.restarts, trial, bar)
+        best = best_of_batches("ggl", config.restarts, batch, trials, bar)
     with torch.no_grad():
         images = objective.images(torch.tensor(best.result[None], dtype=torch.float32, device=obs.gradient[0].device))
     energy = float(sum((g**2).sum() for g in obs.gradient))

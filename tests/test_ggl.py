@@ -4,11 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from attacks import AttackConfig, get_attack
-from attacks.ggl import GGLOptions
+from attacks.ggl import GGLOptions, LatentLoss, search_adam
 from cli.train_generator import main as train_generator
 from data import Normalization
 from evaluation.metrics import psnr
@@ -16,6 +17,7 @@ from fl.client import share_gradient
 from models import build_model
 from models.generators import ImageGenerator, load_image_generator, save_checkpoint
 from utils.errors import UsageError
+from utils.progress import loss_bar
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENT = 8
@@ -56,6 +58,25 @@ def test_recovers_the_image_of_a_planted_latent(planted, search: str, normalizat
     best_random = float(psnr(others, image.expand_as(others)).max())
     assert result.labels.tolist() == [3]
     assert float(psnr(recovered, image)) > max(25.0, best_random + 6)  # about 28 dB; random latents under 19
+
+
+def test_batched_adam_searches_end_where_each_would_alone(planted) -> None:
+    path, _, _, image = planted
+    half = Normalization((0.5,), (0.5,))
+    model = build_model("lenet", 1, SHAPE[1:], 10)
+    observation = share_gradient(model, half.normalize(image), torch.tensor([3]), half, "train")
+    generator, _ = load_image_generator(str(path), SHAPE)
+    options = GGLOptions(generator=str(path), search="adam")
+    config = AttackConfig(rec_epochs=40, rec_lr=0.05, tv=0.0, progress=False, options=options)
+    objective = LatentLoss(observation, config, generator, torch.tensor([3]))
+    seeds = [1, 2, 3]
+    with loss_bar(1, "ggl", False) as bar:
+        together = search_adam(objective, LATENT, config, seeds, bar)
+        alone = [search_adam(objective, LATENT, config, [seed], bar)[0] for seed in seeds]
+    for (loss, latent), (single_loss, single_latent) in zip(together, alone, strict=True):
+        assert loss == pytest.approx(single_loss, rel=1e-4)
+        np.testing.assert_allclose(latent, single_latent, atol=1e-4)
+    assert len({round(loss, 4) for loss, _ in together}) == 3
 
 
 def test_checkpoint_problems_are_one_line_usage_errors(planted, tmp_path) -> None:
