@@ -25,6 +25,8 @@ BREACHING = "breaching==0.1.2"
 VENV = Path(__file__).resolve().parent / ".breaching-venv"
 STAMP = VENV / "installed-breaching-0.1.2"
 INSTALL_TIMEOUT = 600  # seconds for pip (it normally takes well under a minute)
+# What pip's retry warnings say when the index cannot be reached.
+UNREACHABLE = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable", "timed out")
 
 
 def venv_python() -> Path:
@@ -44,8 +46,11 @@ def pins() -> str:
 
 
 def pip_failure(done: subprocess.CompletedProcess) -> str:
-    """The line of pip's output that says why it failed."""
-    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    """Why pip failed, in one line: no connection to the index, or pip's first error line."""
+    text = done.stderr + done.stdout
+    if any(marker in text for marker in UNREACHABLE):
+        return "no connection to the package index"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("ERROR")]
     return (errors or lines or [f"exit status {done.returncode}"])[0]
 
