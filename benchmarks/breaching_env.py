@@ -1,6 +1,6 @@
 """A private virtual environment with breaching 0.1.2 for the side-by-side benchmark (never a dependency).
 
-Made once at benchmarks/.breaching-venv (git-ignored) and marked done by a stamp file. It reuses this
+Made once at .breaching-venv (git-ignored) and marked done by a stamp file. It reuses this
 interpreter's own torch, torchvision and the rest of its site-packages through a .pth line placed after
 the venv's own site-packages, so breaching runs on the very same torch build as our attacks (and nothing
 large is downloaded); pip installs only breaching and what it adds (hydra-core, omegaconf, antlr4), with
@@ -22,7 +22,8 @@ import torchvision
 from benchmarks.common import Skipped
 
 BREACHING = "breaching==0.1.2"
-VENV = Path(__file__).resolve().parent / ".breaching-venv"
+# At the checkout's root, outside every package (the architecture test walks the packages' .py files).
+VENV = Path(__file__).resolve().parent.parent / ".breaching-venv"
 STAMP = VENV / "installed-breaching-0.1.2"
 INSTALL_TIMEOUT = 600  # seconds for pip (it normally takes well under a minute)
 # What pip's retry warnings say when the index cannot be reached.
