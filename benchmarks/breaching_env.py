@@ -8,7 +8,6 @@ torch and torchvision pinned to our versions. When pip cannot install it (no reg
 is skipped with one line saying why.
 """
 
-import os
 import shutil
 import subprocess
 import sys
@@ -77,7 +76,7 @@ def ensure() -> Path:
     command = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
     command += ["--timeout", "20", "--retries", "1", "--constraint", str(constraints), BREACHING]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, env=os.environ)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
     except subprocess.TimeoutExpired:
         shutil.rmtree(VENV, ignore_errors=True)
         raise Skipped(f"pip could not install {BREACHING} within {INSTALL_TIMEOUT} s") from None
