@@ -15,7 +15,11 @@ RESNET20 = SHARED / "weights" / "resnet20_cifar10.th"
 IMAGES = ROOT / "benchmarks" / "images"
 
 
-class MissingData(Exception):
+class Skipped(Exception):
+    """A case cannot run on this machine (missing data, no package registry); it is skipped with one line why."""
+
+
+class MissingData(Skipped):
     """The shared evaluation data is not beside the checkout; the case is skipped."""
 
 

@@ -15,7 +15,7 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.common import MissingData, machine
+from benchmarks.common import Skipped, machine
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -75,8 +75,8 @@ def main() -> None:
         started = time.perf_counter()
         try:
             row = cases[name]()
-        except MissingData as missing:
-            print(f"{name}: skipped ({missing})")
+        except Skipped as reason:
+            print(f"{name}: skipped ({reason})")
             continue
         row = {"case": name, **row, "machine": measured_on}
         (RESULTS / f"{name}.json").write_text(json.dumps(row, indent=2) + "\n")
