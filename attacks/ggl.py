@@ -118,10 +118,9 @@ def search_adam(
             best_losses[row] = math.inf
         if not running:
             break
-        improved = [row for row in running if values[row] < best_losses[row]]
-        for row in improved:
+        for row in [row for row in running if values[row] < best_losses[row]]:
             best_losses[row] = values[row]
-        best_latents[improved] = latents.detach()[improved]
+            best_latents[row] = latents.detach()[row]
         (grad,) = torch.autograd.grad(losses.sum(), [latents])
         latents.grad = grad
         optimizer.step()
