@@ -243,10 +243,11 @@ def cpa_fc2(batch: int, batches: int, iterations: int, local: LocalTraining | No
     }
 
 
-def cpa_conv(model_name: str) -> dict:
-    """Batch 8 through main_grad: embeddings at the first linear layer, then feature inversion."""
+def cpa_conv(model_name: str, steps: int = 300) -> dict:
+    """Batch 8 through main_grad: embeddings at the first linear layer, then feature inversion, `steps` each."""
     flags = ["--attack", "cpa", "--model", model_name, "--rec_batch_size", "8", "--num_exp", "1", "--normalize"]
-    flags += ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--fi_epochs", "300", "--rec_epochs", "300"]
+    flags += ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--fi_epochs", str(steps)]
+    flags += ["--rec_epochs", str(steps)]
     if model_name == "resnet20":
         flags += ["--pretrained", str(require(RESNET20)), "--norm_stats", "imagenet", "--model_mode", "eval"]
         flags += ["--tv", "0.1", "--nv", "0.13", "--l1", "5", "--decor", "5.3", "--T", "7.7"]
@@ -257,7 +258,7 @@ def cpa_conv(model_name: str) -> dict:
         "table": CPA_CONV_TABLE,
         **row_from_report(report),
         "notes": "the original implementation's VGG settings (decor 5.3, T 7.7, tv 0.1, nv 0.13, l1 5); "
-        "300 unmixing and 300 inversion steps (Adam, fi_lr 0.1); "
+        f"{steps} unmixing and {steps} inversion steps (Adam, fi_lr 0.1); "
         + ("trained ResNet-20 (../shared/weights), its 64-d pooled embedding; " if model_name == "resnet20" else "")
         + NOTE,
     }
@@ -279,4 +280,5 @@ CASES = {
     "cpa_fc2_b64_fedavg": partial(cpa_fc2, 64, 1, 1000, FEDAVG),
     "cpa_vgg16_b8": partial(cpa_conv, "vgg16"),
     "cpa_resnet20_trained_b8": partial(cpa_conv, "resnet20"),
+    "cpa_resnet20_trained_b8_3000": partial(cpa_conv, "resnet20", 3000),
 }

@@ -51,6 +51,7 @@ def row_from_report(report: dict, **extra: object) -> dict:
         "success_rate": summary["success_rate"],
         "seconds": summary["seconds"],
         "it_per_s": iterations / summary["seconds"] if summary["seconds"] else None,
+        "threads": report.get("threads"),
         "grid": str(Path(report["grid"]).relative_to(ROOT)),
         **extra,
     }
