@@ -3,7 +3,8 @@
 Dummy images and dummy label logits start from Gaussian noise and are optimised jointly with
 L-BFGS so that their gradient matches the shared one in squared L2 distance. `--restarts`
 trials are run and the one with the lowest gradient distance is kept (no further trial
-starts once the distance is negligible).
+starts once the distance is negligible). With `workers` > 1 the trials run side by side in worker
+processes (attacks/parallel_trials.py), from the same starts and with the same answer.
 
 L-BFGS takes strong-Wolfe line-search steps, unlike the paper's plain `torch.optim.LBFGS` loop.
 Without them a full step can throw the dummy images to pixel values of 1e5 and more, where every
