@@ -3,7 +3,8 @@
 Dummy images and dummy label logits start from Gaussian noise and are optimised jointly with
 L-BFGS so that their gradient matches the shared one in squared L2 distance. `--restarts`
 trials are run and the one with the lowest gradient distance is kept (no further trial
-starts once the distance is negligible).
+starts once the distance is negligible). With `workers` > 1 the trials run side by side in worker
+processes (attacks/parallel_trials.py), from the same starts and with the same answer.
 
 L-BFGS takes strong-Wolfe line-search steps, unlike the paper's plain `torch.optim.LBFGS` loop.
 Without them a full step can throw the dummy images to pixel values of 1e5 and more, where every
@@ -16,12 +17,14 @@ steps is abandoned as stalled, and the next trial starts.
 """
 
 import math
+from dataclasses import dataclass
+from functools import partial
 
 import torch
-from tqdm import tqdm
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.capabilities import Capabilities
+from attacks.parallel_trials import Step, trial_results
 from attacks.restarts import best_trial
 from fl.observation import Observation
 from utils.gradients import model_gradient, squared_distance, total_variation
@@ -35,20 +38,44 @@ STALL_STEPS = 10
 STALL_LEVEL = 0.5
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one trial found, and what it cost: steps, gradient evaluations, abandoned as stalled."""
+
+    images: torch.Tensor
+    logits: torch.Tensor
+    steps: int
+    evaluations: int
+    stalled: bool
+
+
+def draw_starts(obs: Observation, restarts: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Every trial's starting images and label logits, drawn in trial order from one seeded generator:
+    trial k starts from the same noise whether trials run one after another or side by side."""
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        (
+            torch.randn((obs.num_images, *obs.image_shape), generator=generator),
+            torch.randn((obs.num_images, obs.num_classes), generator=generator),
+        )
+        for _ in range(restarts)
+    ]
+
+
 def run_trial(
     obs: Observation,
     config: AttackConfig,
     labels: torch.Tensor | None,
     energy: float,
-    generator: torch.Generator,
-    bar: tqdm,
-) -> tuple[float, torch.Tensor, torch.Tensor, int, int, bool]:
-    """One L-BFGS run from Gaussian noise: final distance, images, label logits, steps, evaluations,
-    and whether it was abandoned as stalled."""
+    starts: list[tuple[torch.Tensor, torch.Tensor]],
+    index: int,
+    step: Step,
+) -> tuple[float, Outcome]:
+    """Trial `index`: one L-BFGS run from `starts[index]`, calling `step` with the loss after each step
+    (it ends the trial when it returns False). Returns the final distance and the outcome."""
     parameters, buffers = obs.parameters(), obs.buffers()
     device = obs.gradient[0].device
-    images = torch.randn((obs.num_images, *obs.image_shape), generator=generator).to(device).requires_grad_()
-    logits = torch.randn((obs.num_images, obs.num_classes), generator=generator).to(device).requires_grad_()
+    images, logits = (start.to(device).requires_grad_() for start in starts[index])
     variables = [images] if labels is not None else [images, logits]
     optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr, line_search_fn="strong_wolfe")
 
@@ -73,38 +100,45 @@ def run_trial(
     while steps < config.rec_epochs:
         steps += 1
         loss = float(optimizer.step(closure).detach())
-        bar.set_postfix(loss=f"{loss:.3g}")
-        bar.update()
+        if not step(loss):  # cancelled: the caller no longer needs this trial
+            break
         if not math.isfinite(loss) or loss == previous:  # diverged, or L-BFGS is at its tolerance
             break
         if steps == STALL_STEPS and loss > STALL_LEVEL * energy:
-            return loss, images.detach(), logits.detach(), steps, evaluations, True
+            return loss, Outcome(images.detach(), logits.detach(), steps, evaluations, True)
         previous = loss
     if math.isfinite(loss):
         loss = float(objective().detach())
-    return loss, images.detach(), logits.detach(), steps, evaluations, False
+    return loss, Outcome(images.detach(), logits.detach(), steps, evaluations, False)
 
 
 def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor | None, name: str) -> Reconstruction:
-    """L-BFGS gradient matching with restarts; learns soft labels too unless `labels` are given (iDLG)."""
+    """L-BFGS gradient matching with restarts; learns soft labels too unless `labels` are given (iDLG).
+    Trials run side by side in up to `config.workers` processes, with the sequential run's answer."""
     obs.model_in_mode()
     energy = float(sum((g**2).sum() for g in obs.gradient))
-    generator = torch.Generator().manual_seed(config.seed)
+    trial = partial(run_trial, obs, config, labels, energy, draw_starts(obs, config.restarts, config.seed))
     counts = {"steps": 0, "evaluations": 0, "stalled": 0}
 
-    def trial(_: int) -> tuple[float, tuple[torch.Tensor, torch.Tensor]]:
-        loss, images, logits, steps, evaluations, stalled = run_trial(obs, config, labels, energy, generator, bar)
-        counts["steps"] += steps
-        counts["evaluations"] += evaluations
-        counts["stalled"] += stalled
-        return loss, (images, logits)
+    def good_enough(loss: float) -> bool:
+        return loss < CONVERGED * energy
 
-    with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        best = best_trial(name, config.restarts, trial, bar, good_enough=lambda loss: loss < CONVERGED * energy)
-    images, logits = best.result
+    def counted(index: int) -> tuple[float, Outcome]:
+        loss, outcome = results(index)
+        counts["steps"] += outcome.steps
+        counts["evaluations"] += outcome.evaluations
+        counts["stalled"] += outcome.stalled
+        return loss, outcome
+
+    with (
+        loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar,
+        trial_results(trial, config.restarts, config.workers, bar, good_enough) as results,
+    ):
+        best = best_trial(name, config.restarts, counted, bar, good_enough)
+    outcome = best.result
     return Reconstruction(
-        images=obs.normalization.clamp(images),
-        labels=labels if labels is not None else logits.argmax(dim=1),
+        images=obs.normalization.clamp(outcome.images),
+        labels=labels if labels is not None else outcome.logits.argmax(dim=1),
         stats={
             "gradient_distance": best.loss,
             "relative_distance": best.loss / max(energy, 1e-30),

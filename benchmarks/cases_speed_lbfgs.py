@@ -1,0 +1,71 @@
+"""DLG and iDLG with their restart trials in worker processes against one after another: time until each
+image's attack returns (it stops at the first converged trial), LeNet and CIFAR-10 as in cases_dlg."""
+
+import os
+import time
+from dataclasses import replace
+
+import torch
+
+from attacks import AttackConfig, get_attack
+from attacks.dlg import CONVERGED
+from benchmarks.common import CIFAR10, require
+from data import Normalization, load_split
+from fl.client import share_gradient
+from models import build_model
+from utils.seeding import seed_everything
+
+TABLE = "Speed: parallel L-BFGS trials"
+RESTARTS = 8
+
+
+def speed_case(attack: str, images: int):
+    def case() -> dict:
+        split = load_split("npz", "test", base_dir=require(CIFAR10))
+        info = split.info
+        seed_everything(0)
+        model = build_model("lenet", info.channels, info.image_size, info.num_classes)
+        identity = Normalization.identity(info.channels)
+        workers = len(os.sched_getaffinity(0))
+        sequential = AttackConfig(rec_epochs=300, rec_lr=1.0, tv=0.0, restarts=RESTARTS, progress=False)
+        seconds, converged, trials, identical = {1: 0.0, workers: 0.0}, {1: 0, workers: 0}, [], 0
+        for index in range(images):
+            batch, labels = split.batch([index])
+            observation = share_gradient(model, batch, labels, identity, "train")
+            results = {}
+            for count in (1, workers):
+                config = replace(sequential, seed=index, workers=count)
+                started = time.perf_counter()
+                results[count] = get_attack(attack).run(observation, config)
+                seconds[count] += time.perf_counter() - started
+                converged[count] += results[count].stats["relative_distance"] < CONVERGED
+            trials.append(results[1].stats["trials"])
+            identical += torch.equal(results[1].images, results[workers].images)
+        return {
+            "table": TABLE,
+            "attack": attack,
+            "images": images,
+            "restarts": RESTARTS,
+            "workers": workers,
+            "sequential_threads": torch.get_num_threads(),
+            "threads_per_worker": max(1, torch.get_num_threads() // workers),
+            "sequential_s": seconds[1],
+            "parallel_s": seconds[workers],
+            "ratio": seconds[1] / seconds[workers],
+            "converged_sequential": converged[1],
+            "converged_parallel": converged[workers],
+            "identical_images": identical,
+            "notes": (
+                f"LeNet, CIFAR-10 test images 0-{images - 1} in [0, 1], 300 L-BFGS steps, seed = image index; "
+                f"sequential trials used per image {trials}; fewer than 10 images to keep the run under 15 "
+                "minutes; the 2 cores were shared with another long job, so the seconds are noisy"
+            ),
+        }
+
+    return case
+
+
+CASES = {
+    "idlg_speed_parallel_trials": speed_case("idlg", images=3),
+    "dlg_speed_parallel_trials": speed_case("dlg", images=1),
+}
