@@ -1,7 +1,9 @@
 """Shared set-up: one torch thread per test process (pytest-xdist runs two processes; these tiny
-models run fastest single-threaded), a fixed seed per test, the embedded CIFAR-10 sample and the
-path of the optional shared data."""
+models run fastest single-threaded; OMP_NUM_THREADS=1 also makes the entry scripts' --threads default 1,
+so that neither an in-process run nor a subprocess oversubscribes the cores), a fixed seed per test,
+the embedded CIFAR-10 sample and the path of the optional shared data."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import torch
 from data import load_split
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)
 
 
