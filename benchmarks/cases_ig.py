@@ -33,6 +33,8 @@ from utils.threads import usable_cores
 TABLE = "Inverting Gradients: CIFAR-10 test images, normalised (mean=std=0.5 unless noted)"
 SPEED_TABLE = "Inverting Gradients: seconds per iteration against the same loss as a plain loop"
 MEMORY_TABLE = "Inverting Gradients: resident memory over 10,000 iterations"
+# the paper's trained-model setting on the shared ResNet-20 weights
+TRAINED_RESNET20 = ("--pretrained", str(RESNET20), "--norm_stats", "imagenet", "--model_mode", "eval", "--tv", "0.1")
 SHARED_MACHINE = "timed on a shared 2-core machine (other agents running); threads as in the row"
 
 ISOLATED = """
@@ -253,14 +255,7 @@ CASES = {
         600,
         "",
         f"{SINGLE}; trained ResNet-20 (91.8%), eval mode, ImageNet statistics, TV 0.1; paper: 24000 its, here 600",
-        "--pretrained",
-        str(RESNET20),
-        "--norm_stats",
-        "imagenet",
-        "--model_mode",
-        "eval",
-        "--tv",
-        "0.1",
+        *TRAINED_RESNET20,
     ),
     "ig_single_resnet20_trained_r8": ig_case(
         "ig_single_resnet20_trained_r8",
@@ -271,14 +266,7 @@ CASES = {
         "",
         f"{SINGLE}; trained ResNet-20 (91.8%), eval mode, ImageNet statistics, TV 0.1; 8 restarts run as one "
         "batch, 4000 its each (paper: 8 restarts of 24000 its); test image 0 only (CPU budget)",
-        "--pretrained",
-        str(RESNET20),
-        "--norm_stats",
-        "imagenet",
-        "--model_mode",
-        "eval",
-        "--tv",
-        "0.1",
+        *TRAINED_RESNET20,
         "--restarts",
         "8",
         "--threads",
