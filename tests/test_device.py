@@ -56,9 +56,11 @@ def observe(model: nn.Module, size: int, on_device: bool, local: LocalTraining |
         return client_share(server, normalized, labels, NORMALIZATION, "train", local, **share)
 
 
-def attack_both(name: str, model: nn.Module, size: int, options=None, local=None, epochs: int = 3) -> None:
+def attack_both(
+    name: str, model: nn.Module, size: int, options=None, local=None, epochs: int = 3, restarts: int = 1
+) -> None:
     """Run the attack on the CPU and on the second device; the second answers there, with the same numbers."""
-    config = AttackConfig(rec_epochs=epochs, rec_lr=0.1, tv=1e-4, progress=False, options=options)
+    config = AttackConfig(rec_epochs=epochs, rec_lr=0.1, tv=1e-4, restarts=restarts, progress=False, options=options)
     answers = []
     for on_device in (False, True):
         observation = observe(model, size, on_device, local)
@@ -87,6 +89,11 @@ def test_the_second_device_refuses_what_cuda_refuses_and_allows_what_it_allows()
 @pytest.mark.parametrize("name", ["dlg", "idlg", "ig_single", "grnn"])
 def test_single_image_attacks_follow_the_device(name: str) -> None:
     attack_both(name, convolutional(), 1)
+
+
+@pytest.mark.parametrize("name", ["ig_single", "grnn"])
+def test_batched_restarts_follow_the_device(name: str) -> None:
+    attack_both(name, convolutional(), 2, restarts=3)
 
 
 @pytest.mark.parametrize("strategy", ["count", "llg", "ilrg"])
