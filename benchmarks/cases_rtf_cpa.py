@@ -10,6 +10,7 @@ min-max to [0, 1] (the CPA paper's evaluation).
 
 import time
 from functools import partial
+from pathlib import Path
 
 import torch
 
@@ -243,8 +244,9 @@ def cpa_fc2(batch: int, batches: int, iterations: int, local: LocalTraining | No
     }
 
 
-def cpa_conv(model_name: str, steps: int = 300) -> dict:
-    """Batch 8 through main_grad: embeddings at the first linear layer, then feature inversion, `steps` each."""
+def cpa_conv(model_name: str, steps: int = 300, grid_name: str | None = None) -> dict:
+    """Batch 8 through main_grad: embeddings at the first linear layer, then feature inversion, `steps` each;
+    the grid is renamed to `grid_name` when given (so that a longer budget keeps its own)."""
     flags = ["--attack", "cpa", "--model", model_name, "--rec_batch_size", "8", "--num_exp", "1", "--normalize"]
     flags += ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--fi_epochs", str(steps)]
     flags += ["--rec_epochs", str(steps)]
@@ -254,6 +256,10 @@ def cpa_conv(model_name: str, steps: int = 300) -> dict:
     else:
         flags += ["--tv", "0.1", "--nv", "0.13", "--l1", "5", "--decor", "5.3", "--T", "7.7"]
     report = run_grad(*flags)
+    if grid_name:
+        grid = Path(report["grid"])
+        report["grid"] = str(grid.rename(IMAGES / f"{grid_name}.png"))
+        grid.with_suffix(".json").rename(IMAGES / f"{grid_name}.json")
     return {
         "table": CPA_CONV_TABLE,
         **row_from_report(report),
@@ -280,5 +286,5 @@ CASES = {
     "cpa_fc2_b64_fedavg": partial(cpa_fc2, 64, 1, 1000, FEDAVG),
     "cpa_vgg16_b8": partial(cpa_conv, "vgg16"),
     "cpa_resnet20_trained_b8": partial(cpa_conv, "resnet20"),
-    "cpa_resnet20_trained_b8_3000": partial(cpa_conv, "resnet20", 3000),
+    "cpa_resnet20_trained_b8_3000": partial(cpa_conv, "resnet20", 3000, "cpa_resnet20_trained_b8_3000"),
 }
