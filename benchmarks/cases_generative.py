@@ -47,11 +47,11 @@ def grid(report: dict) -> str:
     return str(Path(report["grid"]).relative_to(ROOT))
 
 
-def grnn_case(name: str, model: str, batch: int, num_exp: int, iterations: int, dlg_steps: int):
+def grnn_case(name: str, model: str, batch: int, num_exp: int, iterations: int, dlg_steps: int, restarts: int = 1):
     def case() -> dict:
         data = ["--model", model, "--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--normalize"]
         data += ["--rec_batch_size", str(batch), "--num_exp", str(num_exp)]
-        grnn = run_named(name, "--attack", "grnn", *data, "--rec_epochs", str(iterations))
+        grnn = run_named(name, "--attack", "grnn", *data, "--rec_epochs", str(iterations), "--restarts", str(restarts))
         dlg = run_named(name, "--attack", "dlg", *data, "--rec_epochs", str(dlg_steps))
         return {
             "table": GRNN_TABLE,
@@ -59,12 +59,14 @@ def grnn_case(name: str, model: str, batch: int, num_exp: int, iterations: int, 
             "batch": batch,
             "images": grnn["summary"]["images"],
             "grnn_iterations": iterations,
+            "grnn_restarts": restarts,
+            "threads": grnn.get("threads"),
             **scores(grnn, "grnn"),
             "dlg_steps": dlg_steps,
             **scores(dlg, "dlg"),
             "grid": grid(grnn),
-            "notes": f"GRNN: RMSprop 1e-4, tv 1e-3, {iterations} iterations; DLG: L-BFGS, {dlg_steps} steps, "
-            f"1 trial; test images 0-{num_exp * batch - 1}; {SHARED_MACHINE}",
+            "notes": f"GRNN: RMSprop 1e-4, tv 1e-3, {iterations} iterations x {restarts} batched trial(s); "
+            f"DLG: L-BFGS, {dlg_steps} steps, 1 trial; test images 0-{num_exp * batch - 1}; {SHARED_MACHINE}",
         }
 
     return case
@@ -104,12 +106,13 @@ def ggl_case(name: str, search: str):
     return case
 
 
-GRNN_ROWS = {  # name: model, batch, batches, GRNN iterations, DLG steps
+GRNN_ROWS = {  # name: model, batch, batches, GRNN iterations, DLG steps[, GRNN restarts]
     "grnn_lenet_b1": ("lenet", 1, 4, 1000, 300),
     "grnn_lenet_b4": ("lenet", 4, 1, 1000, 100),
     "grnn_lenet_b8": ("lenet", 8, 1, 1000, 100),
     "grnn_lenet_b16": ("lenet", 16, 1, 1000, 300),
     "grnn_lenet_b16_long": ("lenet", 16, 1, 3000, 100),
+    "grnn_lenet_b8_r4_3000": ("lenet", 8, 1, 3000, 100, 4),  # the budget batched restarts buy
     "grnn_cnn_b1": ("cnn", 1, 1, 200, 100),
     "grnn_cnn_b4": ("cnn", 4, 1, 200, 100),
 }
