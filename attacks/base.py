@@ -25,6 +25,11 @@ class AttackConfig:
     workers: int = 1  # processes the L-BFGS attacks (dlg, idlg) may run their trials in (cli: --threads)
     trial_batch: int | None = None  # trials the Adam-family attacks run as one batched computation (None: all)
 
+    @property
+    def trials_at_once(self) -> int:
+        """How many trials the Adam-family attacks run as one batched computation."""
+        return self.trial_batch or self.restarts
+
 
 @dataclass
 class Reconstruction:

@@ -153,7 +153,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             results.append((loss, latent))
         return results
 
-    batch = (config.trial_batch or config.restarts) if options.search == "adam" else 1  # CMA-ES: one by one
+    batch = config.trials_at_once if options.search == "adam" else 1  # CMA-ES: one by one
     with loss_bar(steps * config.restarts, f"ggl {options.search}", config.progress) as bar:
         best = best_of_batches("ggl", config.restarts, batch, trials, bar)
     with torch.no_grad():

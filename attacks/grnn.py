@@ -157,7 +157,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
         results = run_trials(obs, config, [config.seed * 1000 + index for index in indices], bar)
         return [((result.loss if result.images is not None else math.inf), result) for result in results]
 
-    batch = config.trial_batch or config.restarts
+    batch = config.trials_at_once
     with loss_bar(config.rec_epochs * config.restarts, "grnn", config.progress) as bar:
         best = best_of_batches("grnn", config.restarts, batch, trial_batch, bar)
     kept = best.result

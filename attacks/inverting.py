@@ -199,7 +199,7 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
         return list(zip(trials.losses, trials.images, strict=True))
 
     with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        best = best_of_batches(name, config.restarts, config.trial_batch or config.restarts, trial_batch, bar)
+        best = best_of_batches(name, config.restarts, config.trials_at_once, trial_batch, bar)
     return Reconstruction(
         images=obs.normalization.clamp(best.result),
         labels=labels,
@@ -208,7 +208,7 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
             "labels": source,
             "layer_weights": kind,
             "trials": best.trials,
-            "trial_batch": config.trial_batch or config.restarts,
+            "trial_batch": config.trials_at_once,
             "diverged_trials": best.diverged,
             "iterations": steps,
         },

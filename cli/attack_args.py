@@ -102,6 +102,6 @@ def settings_of(config: AttackConfig) -> dict:
         "rec_lr": config.rec_lr,
         "tv": config.tv,
         "restarts": config.restarts,
-        "trial_batch": config.trial_batch or config.restarts,
+        "trial_batch": config.trials_at_once,
         "workers": config.workers,
     }

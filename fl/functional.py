@@ -10,10 +10,9 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torch.func import vmap
 
 from fl.observation import LocalTraining, in_mode
-from utils.gradients import func_model_gradient, model_gradient, trial_buffers
+from utils.gradients import func_model_gradient, model_gradient, over_trials
 
 
 def train_functional(
@@ -90,4 +89,4 @@ def batched_functional_update(
             model, parameters, own_buffers, trial_images, trial_targets, local, model_mode, func_model_gradient
         )
 
-    return vmap(one_trial)(trial_buffers(buffers, len(images)), images, targets)
+    return over_trials(one_trial, buffers, images, targets)

@@ -1,6 +1,7 @@
 """Gradients of a model at given parameters (torch.func), and distances between gradients."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +51,18 @@ def trial_buffers(buffers: dict[str, torch.Tensor], trials: int) -> dict[str, to
     return {name: buffer.expand(trials, *buffer.shape).clone() for name, buffer in buffers.items()}
 
 
+def over_trials(
+    per_trial: Callable[..., tuple[torch.Tensor, ...]],
+    buffers: dict[str, torch.Tensor],
+    images: torch.Tensor,
+    targets: torch.Tensor,
+) -> tuple[torch.Tensor, ...]:
+    """`per_trial(own_buffers, images, targets)` for R independent trials at once (vmap): `images` is
+    R x B x C x H x W and `targets` R x B labels or R x B x K probabilities; each trial gets its own copy
+    of `buffers`, and each returned tensor has a leading dimension R."""
+    return vmap(per_trial)(trial_buffers(buffers, len(images)), images, targets)
+
+
 def batched_model_gradient(
     model: nn.Module,
     parameters: dict[str, torch.Tensor],
@@ -57,13 +70,8 @@ def batched_model_gradient(
     images: torch.Tensor,
     targets: torch.Tensor,
 ) -> tuple[torch.Tensor, ...]:
-    """The model gradients of R independent batches at once (vmap): `images` is R x B x C x H x W and
-    `targets` R x B labels or R x B x K probabilities; each returned tensor has a leading dimension R."""
-
-    def one_trial(own_buffers: dict, trial_images: torch.Tensor, trial_targets: torch.Tensor) -> tuple:
-        return func_model_gradient(model, parameters, own_buffers, trial_images, trial_targets)
-
-    return vmap(one_trial)(trial_buffers(buffers, len(images)), images, targets)
+    """The model gradients of R independent batches at once (over_trials of func_model_gradient)."""
+    return over_trials(partial(func_model_gradient, model, parameters), buffers, images, targets)
 
 
 def squared_distance(first: Sequence[torch.Tensor], second: Sequence[torch.Tensor]) -> torch.Tensor:
