@@ -22,6 +22,7 @@ from cli.common import (
     add_data_arguments,
     add_dry_run_argument,
     add_output_arguments,
+    head_width,
     positive,
     resolve_device,
     run_cli,
@@ -173,8 +174,8 @@ def granted(cases: list[Case], args: Namespace) -> list[Case]:
 def build_data(args: Namespace, public: PublicData) -> tuple[FedData, DatasetInfo, dict | None]:
     """Both splits in memory, the training split partitioned among the clients, the dataset's facts, and
     the public source of the normalisation if it comes from data (the test split, never the clients')."""
-    train = load_split(args.dataset, "train", args.base_data_dir, args.download, args.image_size)
-    test = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size)
+    train = load_split(args.dataset, "train", args.base_data_dir, args.download, args.image_size, rgb=args.rgb)
+    test = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, rgb=args.rgb)
     train_images, train_labels = train.batch(list(range(len(train))))
     test_images, test_labels = test.batch(list(range(len(test))))
     shares = partition(
@@ -200,16 +201,17 @@ def build_data(args: Namespace, public: PublicData) -> tuple[FedData, DatasetInf
 def build_federation(args: Namespace, spec: AttackSpec | None, device: torch.device) -> tuple[nn.Module, FedData, dict]:
     """The server's initial model (behind the imprint block with --imprint), the clients' data, and what
     the server knows from public data (fl/public.py: the test split, never the clients' training split)."""
-    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="train")
+    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="train", rgb=args.rgb)
     knowledge = {} if spec is None else attack_knowledge(spec, args, public, range(0))
     data, info, record = build_data(args, public)
     if record is not None:
         knowledge["normalization"] = record
-    model = build_model(args.model, info.channels, info.image_size, info.num_classes).to(device)
+    classes = head_width(args.num_classes, info)
+    model = build_model(args.model, info.channels, info.image_size, classes).to(device)
     if args.imprint:
         model, knowledge["imprint"] = imprint_server(model, info, args.bins, data.normalization, public)
     if spec is not None:
-        check_attack_fits(spec, args, model, info.num_classes, update=True)
+        check_attack_fits(spec, args, model, classes, update=True)
     check_runs(model, args.model, info.shape, 1, MODEL_MODE)  # a client's last mini-batch may hold one image
     return model, data, knowledge
 

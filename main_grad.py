@@ -21,6 +21,7 @@ from cli.common import (
     add_data_arguments,
     add_dry_run_argument,
     add_output_arguments,
+    head_width,
     positive,
     resolve_device,
     run_cli,
@@ -80,7 +81,9 @@ def build_cases(
     """The attacked batches of the test split as the client shares them (a gradient, or the update after
     `local` training), and what the server knows from public data (fl/public.py: the training split,
     never the attacked images)."""
-    split = load_split(args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment)
+    split = load_split(
+        args.dataset, "test", args.base_data_dir, args.download, args.image_size, args.data_augment, args.rgb
+    )
     needed = args.start_index + args.num_exp * args.rec_batch_size
     if needed > len(split):
         raise UsageError(
@@ -88,18 +91,19 @@ def build_cases(
             f"{args.start_index} needs {needed} images; --dataset {args.dataset} has {len(split)}"
         )
     info = split.info
-    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="test")
+    public = PublicData(args.dataset, args.base_data_dir, args.image_size, private="test", rgb=args.rgb)
     knowledge = attack_knowledge(spec, args, public, range(args.start_index, needed))
     normalization, record = server_normalization(info, args.normalize, args.norm_stats, public)
     if record is not None:
         knowledge["normalization"] = record
-    model = build_model(args.model, info.channels, info.image_size, info.num_classes)
+    classes = head_width(args.num_classes, info)
+    model = build_model(args.model, info.channels, info.image_size, classes)
     if args.pretrained:
         load_pretrained(model, args.pretrained)
     model = model.to(device)
     if args.imprint:
         model, knowledge["imprint"] = imprint_server(model, info, args.bins, normalization, public)
-    check_attack_fits(spec, args, model, info.num_classes, update=local is not None)
+    check_attack_fits(spec, args, model, classes, update=local is not None)
     check_runs(model, args.model, info.shape, args.rec_batch_size, args.model_mode)
     cases = []
     for experiment in range(args.num_exp):

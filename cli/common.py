@@ -5,11 +5,15 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
 from utils.domains import COUNT, IMAGE_SIZE
 from utils.errors import Interrupted, RunFailed, UsageError
+
+if TYPE_CHECKING:
+    from data import DatasetInfo
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -83,8 +87,26 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
     )
     add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
     add("--image_size", type=IMAGE_SIZE, default=None, help="resize images to this square size")
+    add("--rgb", action="store_true", help="repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)")
+    add(
+        "--num_classes",
+        type=COUNT,
+        default=None,
+        help="outputs of the model's last layer (default: the dataset's classes; never fewer), e.g. 100 on CIFAR-10",
+    )
     add("--normalize", action="store_true", help="train and attack in the normalised space (see --norm_stats)")
     add("--norm_stats", choices=NORM_STATS, default="half", help="half: mean=std=0.5 (seed); dataset; imagenet")
+
+
+def head_width(requested: int | None, info: "DatasetInfo") -> int:
+    """The model's number of outputs: --num_classes, else the dataset's classes (never fewer than its labels need)."""
+    if requested is None:
+        return info.num_classes
+    if requested < info.num_classes:
+        raise UsageError(
+            f"--num_classes {requested}: --dataset {info.name} has {info.num_classes} classes; use at least that"
+        )
+    return requested
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:

@@ -90,6 +90,20 @@ class Augmented(Dataset):
         return self.transform(image), label
 
 
+class AsRGB(Dataset):
+    """Grey images repeated into three channels, as GRNN's official code feeds MNIST to its LeNet-5."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image, label = self.dataset[index]
+        return image.expand(3, -1, -1) if image.shape[0] == 1 else image, label
+
+
 def resize(images: torch.Tensor, image_size: int | None) -> torch.Tensor:
     if not image_size or images.shape[-1] == image_size and images.shape[-2] == image_size:
         return images
@@ -126,8 +140,9 @@ def load_split(
     download: bool = False,
     image_size: int | None = None,
     augment: bool = False,
+    rgb: bool = False,
 ) -> ImageSplit:
-    """Load one split ('train' or 'test') of a dataset by name; images in [0, 1]."""
+    """Load one split ('train' or 'test') of a dataset by name; images in [0, 1] (grey ones as RGB with `rgb`)."""
     if name not in DATASETS:
         raise UsageError(f"--dataset {name!r} is unknown; choose one of: {', '.join(DATASETS)}")
     base_dir = Path(base_dir).expanduser()
@@ -145,6 +160,9 @@ def load_split(
         dataset = TensorDataset(resize(images, image_size), labels)
     if len(dataset) == 0:
         raise UsageError(f"--dataset {name}: the {split} split is empty")
+    grey = dataset[0][0].shape[0] == 1
+    if rgb and grey:
+        dataset = AsRGB(dataset)
     first = dataset[0][0]
     if min(first.shape[1:]) < IMAGE_SIZE.low:
         raise UsageError(
@@ -152,7 +170,11 @@ def load_split(
             f"{IMAGE_SIZE.low} a side (resize with --image_size)"
         )
     family = SAMPLE_PARENT.get(name, name)
-    stats = Normalization(*KNOWN_STATS[family]) if family in KNOWN_STATS else measured_stats(dataset, first.shape)
+    if family in KNOWN_STATS:
+        mean, std = KNOWN_STATS[family]
+        stats = Normalization(mean * 3, std * 3) if rgb and grey else Normalization(mean, std)
+    else:
+        stats = measured_stats(dataset, first.shape)
     info = DatasetInfo(
         name=name,
         channels=first.shape[0],

@@ -59,6 +59,7 @@ class PublicData:
     base_dir: str
     image_size: int | None
     private: str  # the clients' split: "test" in main_grad, "train" in main_fed
+    rgb: bool = False  # grey images repeated into 3 channels, as the clients' are
 
     @property
     def name(self) -> str:
@@ -69,7 +70,7 @@ class PublicData:
         if not distinct_splits(self.dataset, self.base_dir):
             return None
         try:
-            return load_split(self.dataset, self.name, self.base_dir, False, self.image_size)
+            return load_split(self.dataset, self.name, self.base_dir, False, self.image_size, rgb=self.rgb)
         except UsageError:  # not on disk: no public split
             return None
 
@@ -86,7 +87,7 @@ class PublicData:
 def published_stats(info: DatasetInfo) -> Normalization | None:
     """The per-channel statistics published for the dataset's family, if any."""
     family = SAMPLE_PARENT.get(info.name, info.name)
-    return Normalization(*KNOWN_STATS[family]) if family in KNOWN_STATS else None
+    return info.stats if family in KNOWN_STATS else None  # load_split took them from KNOWN_STATS (RGB-repeated)
 
 
 def published_record(info: DatasetInfo, what: str) -> dict:

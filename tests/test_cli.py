@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--pretrained", "/no/such/file.th"], "--pretrained"),
         (["--model_mode", "sideways"], "--model_mode"),
         (["--defense", "nope"], "--defense"),
+        (["--num_classes", "5"], "--num_classes"),
         (["--defense", "prune"], "--prune_ratio"),
         (["--defense", "gaussian", "--noise_scale", "-1"], "--noise_scale"),
         (["--defense", "clip", "--clip_norm", "1", "--prune_ratio", "0.5"], "--prune_ratio"),

@@ -20,6 +20,24 @@ def test_embedded_sets_load_real_images(name: str, shape: tuple, count: int) -> 
     assert int(labels.max()) < split.info.num_classes
 
 
+def test_rgb_repeats_grey_images_and_their_published_stats() -> None:
+    grey, rgb = load_split("mnist_sample"), load_split("mnist_sample", rgb=True)
+    images, _ = grey.batch([0, 1])
+    coloured, _ = rgb.batch([0, 1])
+    assert rgb.info.shape == (3, 28, 28) and torch.equal(coloured, images.expand(-1, 3, -1, -1))
+    assert rgb.info.stats.mean == grey.info.stats.mean * 3 and rgb.info.stats.std == grey.info.stats.std * 3
+    assert load_split("cifar10_sample", rgb=True).info.shape == (3, 32, 32)  # colour images are left alone
+
+
+def test_num_classes_widens_the_head(tmp_path) -> None:
+    import main_grad
+
+    flags = ["--attack", "idlg", "--num_classes", "100", "--rec_epochs", "2", "--quiet", "--out_dir", str(tmp_path)]
+    report = main_grad.main(flags)
+    # iDLG reads the label off a 100-wide last layer and still finds the true one among 100
+    assert report["args"]["num_classes"] == 100 and report["summary"]["label_acc"] == 1.0
+
+
 def test_normalisation_round_trip_and_box(cifar_sample) -> None:
     images, _ = cifar_sample.batch([0, 1])
     for stats in ("half", "dataset", "imagenet"):
