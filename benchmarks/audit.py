@@ -131,7 +131,9 @@ def first_line(error: BaseException) -> str:
 def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) -> dict:
     """Attack with the column's defense; mean PSNR/SSIM, label accuracy, and the first reconstruction saved."""
     data = str(require(data_dir / row.data))
-    flags = [*row.flags, *column.flags, "--dataset", "npz", "--base_data_dir", data, "--quiet"]
+    # the cell's share of the cores (set by cell_pool), also as DLG/iDLG's trial processes: one per core
+    threads = str(torch.get_num_threads())
+    flags = [*row.flags, *column.flags, "--dataset", "npz", "--base_data_dir", data, "--threads", threads, "--quiet"]
     try:
         report, result, _ = main_grad.run(main_grad.parse_args(flags))
     except Exception as error:  # the audit goes on; the cell says why it failed

@@ -1,9 +1,11 @@
-"""GRNN on CIFAR-10 (LeNet, CNN; batch 1 to 16) and GGL on MNIST, each next to DLG on the same images.
+"""GRNN on CIFAR-10 (LeNet, CNN; batch 1 to 16), GRNN on its own LeNet-5 (MNIST to batch 256, CIFAR-100)
+and GGL on MNIST, each next to DLG on the same images.
 
 GGL's generator is trained here (checkpoints/, not committed) when its checkpoint is missing; the
 row reports how long its training took.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import CIFAR10, IMAGES, MNIST, ROOT, require, run_grad
@@ -12,6 +14,12 @@ from models.generators import read_checkpoint
 
 SUCCESS_DB = 20.0  # the issue's success threshold for GRNN and DLG in these tables
 GRNN_TABLE = "GRNN vs DLG: CIFAR-10 test images (normalised), batch 1-16, same images per row"
+GRNN5_TABLE = (
+    "GRNN vs DLG on GRNN's LeNet-5 (the official architecture and init): MNIST 32x32 RGB, the CIFAR-100 sample, "
+    "CIFAR-10 with a 100-class head; images in [0, 1]"
+)
+LENET5_MNIST = ((1, 4), (4, 2), (16, 1), (64, 1), (128, 1), (256, 1))  # (batch, batches)
+LENET5_C100 = ((1, 4), (4, 2), (16, 1))  # the sample holds 20 images
 GGL_TABLE = "GGL vs DLG: MNIST test images 9000+, LeNet, batch 1, generator trained on MNIST test 0-8999"
 GENERATOR = ROOT / "checkpoints" / "mnist_dcgan.pt"
 GENERATOR_FLAGS = ["--loss", "dcgan", "--width", "16", "--latent", "32", "--steps", "4000", "--minutes", "12"]
@@ -47,26 +55,71 @@ def grid(report: dict) -> str:
     return str(Path(report["grid"]).relative_to(ROOT))
 
 
-def grnn_case(name: str, model: str, batch: int, num_exp: int, iterations: int, dlg_steps: int, restarts: int = 1):
+@dataclass(frozen=True)
+class GrnnRow:
+    """One row of a GRNN-vs-DLG table: the model, the batches attacked and both attacks' budgets."""
+
+    model: str
+    batch: int
+    batches: int
+    iterations: int  # GRNN's
+    dlg_steps: int
+    restarts: int = 1  # GRNN's, batched
+    source: str = "cifar10"  # a key of SOURCES
+
+
+SOURCES = {  # name: (what the row attacks, its data flags)
+    "cifar10": (
+        "CIFAR-10 test images (normalised)",
+        lambda: ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--normalize"],
+    ),
+    "mnist_rgb": (
+        "MNIST test images, 32x32 RGB in [0, 1] (GRNN's official preprocessing)",
+        lambda: ["--dataset", "npz", "--base_data_dir", str(require(MNIST)), "--image_size", "32", "--rgb"],
+    ),
+    "cifar100_sample": (
+        "the 20 CIFAR-100 sample images in [0, 1], 100 classes",
+        lambda: ["--dataset", "cifar100_sample"],
+    ),
+    "cifar10_head100": (
+        "CIFAR-10 test images in [0, 1] with a 100-class head (a stand-in for CIFAR-100's larger batches)",
+        lambda: ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--num_classes", "100"],
+    ),
+}
+
+
+def ssim_share(report: dict, prefix: str) -> dict:
+    """The share of images with SSIM above 0.5: the issue's 'recognisable'."""
+    rows = report["per_image"]
+    return {f"{prefix}_ssim_over_0.5": sum(row["ssim"] > 0.5 for row in rows) / len(rows)}
+
+
+def grnn_case(name: str, row: GrnnRow):
     def case() -> dict:
-        data = ["--model", model, "--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--normalize"]
-        data += ["--rec_batch_size", str(batch), "--num_exp", str(num_exp)]
-        grnn = run_named(name, "--attack", "grnn", *data, "--rec_epochs", str(iterations), "--restarts", str(restarts))
-        dlg = run_named(name, "--attack", "dlg", *data, "--rec_epochs", str(dlg_steps))
+        what, flags = SOURCES[row.source]
+        data = ["--model", row.model, *flags(), "--rec_batch_size", str(row.batch), "--num_exp", str(row.batches)]
+        budget = ["--rec_epochs", str(row.iterations), "--restarts", str(row.restarts)]
+        grnn = run_named(name, "--attack", "grnn", *data, *budget)
+        dlg = run_named(name, "--attack", "dlg", *data, "--rec_epochs", str(row.dlg_steps))
+        lenet5 = row.model == "lenet5"
         return {
-            "table": GRNN_TABLE,
-            "model": model,
-            "batch": batch,
+            "table": GRNN5_TABLE if lenet5 else GRNN_TABLE,
+            "model": row.model,
+            **({"data": row.source} if lenet5 else {}),
+            "batch": row.batch,
             "images": grnn["summary"]["images"],
-            "grnn_iterations": iterations,
-            "grnn_restarts": restarts,
+            "grnn_iterations": row.iterations,
+            "grnn_restarts": row.restarts,
             "threads": grnn.get("threads"),
             **scores(grnn, "grnn"),
-            "dlg_steps": dlg_steps,
+            **(ssim_share(grnn, "grnn") if lenet5 else {}),
+            "dlg_steps": row.dlg_steps,
             **scores(dlg, "dlg"),
+            **(ssim_share(dlg, "dlg") if lenet5 else {}),
             "grid": grid(grnn),
-            "notes": f"GRNN: RMSprop 1e-4, tv 1e-3, {iterations} iterations x {restarts} batched trial(s); "
-            f"DLG: L-BFGS, {dlg_steps} steps, 1 trial; test images 0-{num_exp * batch - 1}; {SHARED_MACHINE}",
+            "notes": f"{what}; GRNN: RMSprop 1e-4, tv 1e-3, {row.iterations} iterations x {row.restarts} batched "
+            f"trial(s); DLG: L-BFGS, {row.dlg_steps} steps, 1 trial; images "
+            f"{grnn['summary']['images']} from index 0" + ("" if lenet5 else f"; {SHARED_MACHINE}"),
         }
 
     return case
@@ -106,15 +159,21 @@ def ggl_case(name: str, search: str):
     return case
 
 
-GRNN_ROWS = {  # name: model, batch, batches, GRNN iterations, DLG steps[, GRNN restarts]
-    "grnn_lenet_b1": ("lenet", 1, 4, 1000, 300),
-    "grnn_lenet_b4": ("lenet", 4, 1, 1000, 100),
-    "grnn_lenet_b8": ("lenet", 8, 1, 1000, 100),
-    "grnn_lenet_b16": ("lenet", 16, 1, 1000, 300),
-    "grnn_lenet_b16_long": ("lenet", 16, 1, 3000, 100),
-    "grnn_lenet_b8_r4_3000": ("lenet", 8, 1, 3000, 100, 4),  # the budget batched restarts buy
-    "grnn_cnn_b1": ("cnn", 1, 1, 200, 100),
-    "grnn_cnn_b4": ("cnn", 4, 1, 200, 100),
+GRNN_ROWS = {
+    "grnn_lenet_b1": GrnnRow("lenet", 1, 4, 1000, 300),
+    "grnn_lenet_b4": GrnnRow("lenet", 4, 1, 1000, 100),
+    "grnn_lenet_b8": GrnnRow("lenet", 8, 1, 1000, 100),
+    "grnn_lenet_b16": GrnnRow("lenet", 16, 1, 1000, 300),
+    "grnn_lenet_b16_long": GrnnRow("lenet", 16, 1, 3000, 100),
+    "grnn_lenet_b8_r4_3000": GrnnRow("lenet", 8, 1, 3000, 100, restarts=4),  # the budget batched restarts buy
+    "grnn_cnn_b1": GrnnRow("cnn", 1, 1, 200, 100),
+    "grnn_cnn_b4": GrnnRow("cnn", 4, 1, 200, 100),
+    # GRNN's own LeNet-5 (Table 3 of the paper: MNIST up to batch 256, CIFAR-100 up to 128; DLG only at batch 1)
+    **{f"grnn5_mnist_b{b}": GrnnRow("lenet5", b, n, 1000, 100, source="mnist_rgb") for b, n in LENET5_MNIST},
+    **{f"grnn5_cifar100_b{b}": GrnnRow("lenet5", b, n, 1000, 100, source="cifar100_sample") for b, n in LENET5_C100},
+    **{f"grnn5_cifar10h100_b{b}": GrnnRow("lenet5", b, 1, 1000, 100, source="cifar10_head100") for b in (32, 64)},
+    # quality against iterations where 1000 iterations fall short
+    **{f"grnn5_mnist_b64_it{its}": GrnnRow("lenet5", 64, 1, its, 100, source="mnist_rgb") for its in (250, 500, 2000)},
 }
-CASES = {name: grnn_case(name, *row) for name, row in GRNN_ROWS.items()}
+CASES = {name: grnn_case(name, row) for name, row in GRNN_ROWS.items()}
 CASES["ggl_mnist_cma"] = ggl_case("ggl_mnist_cma", "cma")
