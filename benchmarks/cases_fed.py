@@ -117,9 +117,9 @@ def realistic_case(attack: str, model: str, images: int, *flags: str, note: str 
         )  # fmt: skip
         experiment = report["experiments"][0]
         client_images = len(experiment["dataset_indices"])
+        steps = -(-client_images // 50)
         return {
-            **attack_row(report, REALISTIC_TABLE, local_steps=-(-client_images // 50)),
-            "client_images": client_images,
+            **attack_row(report, REALISTIC_TABLE, local_images=client_images, local_steps=steps, reconstructed=images),
             "notes": f"{note}reconstructs {images} image(s), scored against the client images they match best; "
             f"{SHARED_MACHINE}",
         }
