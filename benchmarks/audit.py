@@ -304,7 +304,7 @@ def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> 
         "in brackets the cell's mean PSNR over all its images",
         fontsize=6,
     )
-    figure.tight_layout(pad=0.2)
+    figure.tight_layout(pad=0.2, rect=(0, 0, 1, 0.965))  # keep the title clear of the column headers
     figure.savefig(OUT / "audit.png", dpi=110)
     plt.close(figure)
 
