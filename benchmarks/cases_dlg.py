@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from attacks import AttackConfig, get_attack
-from benchmarks.common import CIFAR10, require, row_from_report, run_grad
+from benchmarks.common import CIFAR10, keep_grid, require, row_from_report, run_grad
 from data import Normalization
 from fl.client import share_gradient
 from models import build_model
@@ -22,9 +22,8 @@ def dlg_case(attack: str, start: int = 0):
     def case() -> dict:
         flags = ["--attack", attack, "--model", "lenet", "--dataset", "npz", "--num_exp", "10", "--restarts", RESTARTS]
         report = run_grad(*flags, "--start_index", str(start), "--base_data_dir", str(require(CIFAR10)))
-        if start:  # the output name does not carry the start index: keep the 0-9 grid
-            grid = Path(report["grid"])
-            report["grid"] = str(grid.replace(grid.with_name(f"{grid.stem}_from{start}{grid.suffix}")))
+        if start:  # the output name does not carry the start index: keep the 0-9 grid and JSON
+            keep_grid(report, f"{Path(report['grid']).stem}_from{start}")
         trials = [e.get("trials", 0) for e in report["experiments"]]
         stalled = sum(e.get("stalled_trials", 0) for e in report["experiments"])
         return {

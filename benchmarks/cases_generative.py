@@ -8,7 +8,7 @@ row reports how long its training took.
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import CIFAR10, IMAGES, MNIST, ROOT, require, run_grad
+from benchmarks.common import CIFAR10, MNIST, ROOT, keep_grid, require, run_grad
 from cli.train_generator import main as train_generator
 from models.generators import read_checkpoint
 
@@ -44,11 +44,7 @@ def run_named(case: str, *flags: str) -> dict:
     """run_grad, then rename its grid and JSON to <case>_<attack> so that rows of the same shape
     (e.g. batch 16 with 1000 and 3000 iterations) keep their own images."""
     report = run_grad(*flags)
-    png, target = Path(report["grid"]), IMAGES / f"{case}_{report['args']['attack']}.png"
-    png.replace(target)
-    png.with_suffix(".json").replace(target.with_suffix(".json"))
-    report["grid"] = str(target)
-    return report
+    return keep_grid(report, f"{case}_{report['args']['attack']}")
 
 
 def grid(report: dict) -> str:
@@ -148,7 +144,7 @@ def ggl_case(name: str, search: str):
             "generator_steps": meta["steps"],
             "generator_train_seconds": meta["seconds"],
             **scores(ggl, "ggl"),
-            "ggl_ssim_over_0.5": sum(row["ssim"] > 0.5 for row in ggl["per_image"]) / len(ggl["per_image"]),
+            **ssim_share(ggl, "ggl"),
             **scores(dlg, "dlg"),
             "grid": grid(ggl),
             "notes": f"GGL: {search_note}, KL 0.1, iDLG label; generator {meta['loss']} width {meta['width']}, "

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from attacks import ATTACKS, AttackConfig
 from attacks.inverting import LR_DROPS
-from benchmarks.common import CIFAR10, IMAGES, RESNET20, ROOT, require, row_from_report
+from benchmarks.common import CIFAR10, RESNET20, ROOT, keep_grid, require, row_from_report
 from cli.client import client_training
 from data import Normalization, load_split
 from fl.client import client_share
@@ -66,9 +66,7 @@ def ig_case(name: str, attack: str, model: str, images: int, iterations: int, pa
         flags = ["--attack", attack, "--model", model, "--dataset", "npz", "--normalize"]
         flags += ["--num_exp", str(images // batch), "--rec_epochs", str(iterations)]
         report, peak = run_isolated(*flags, "--base_data_dir", str(require(CIFAR10)), *extra)
-        grid = Path(report["grid"])
-        report["grid"] = str(grid.rename(IMAGES / f"{name}.png"))
-        grid.with_suffix(".json").rename(IMAGES / f"{name}.json")
+        keep_grid(report, name)
         row = row_from_report(report, iterations=iterations, peak_rss_mb=round(peak), paper=paper)
         labels = {e.get("labels") for e in report["experiments"]}
         row["labels"] = ",".join(sorted(str(label) for label in labels))

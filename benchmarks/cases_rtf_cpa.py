@@ -10,13 +10,12 @@ min-max to [0, 1] (the CPA paper's evaluation).
 
 import time
 from functools import partial
-from pathlib import Path
 
 import torch
 
 from attacks import AttackConfig, get_attack
 from attacks.cpa import CPAOptions, separate, to_box
-from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_report, run_grad
+from benchmarks.common import CIFAR10, IMAGES, RESNET20, keep_grid, require, row_from_report, run_grad
 from data import Normalization, load_split
 from evaluation.metrics import psnr, ssim
 from evaluation.pairing import pair_by_mse
@@ -257,9 +256,7 @@ def cpa_conv(model_name: str, steps: int = 300, grid_name: str | None = None) ->
         flags += ["--tv", "0.1", "--nv", "0.13", "--l1", "5", "--decor", "5.3", "--T", "7.7"]
     report = run_grad(*flags)
     if grid_name:
-        grid = Path(report["grid"])
-        report["grid"] = str(grid.rename(IMAGES / f"{grid_name}.png"))
-        grid.with_suffix(".json").rename(IMAGES / f"{grid_name}.json")
+        keep_grid(report, grid_name)
     return {
         "table": CPA_CONV_TABLE,
         **row_from_report(report),

@@ -34,6 +34,16 @@ def run_grad(*flags: str) -> dict:
     return main_grad.main([*flags, "--quiet", "--overwrite", "--out_dir", str(IMAGES)])
 
 
+def keep_grid(report: dict, stem: str) -> dict:
+    """Move a run's grid and its JSON to benchmarks/images/<stem>.*, so that runs whose output names
+    coincide keep their own; the report then points at the moved grid."""
+    grid, target = Path(report["grid"]), IMAGES / f"{stem}.png"
+    grid.replace(target)
+    grid.with_suffix(".json").replace(target.with_suffix(".json"))
+    report["grid"] = str(target)
+    return report
+
+
 def row_from_report(report: dict, **extra: object) -> dict:
     """The standard columns of a gradient-attack row from a main_grad report."""
     args, summary = report["args"], report["summary"]
