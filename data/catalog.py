@@ -101,7 +101,7 @@ class AsRGB(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         image, label = self.dataset[index]
-        return image.expand(3, -1, -1) if image.shape[0] == 1 else image, label
+        return image.expand(3, -1, -1), label
 
 
 def resize(images: torch.Tensor, image_size: int | None) -> torch.Tensor:
@@ -160,10 +160,10 @@ def load_split(
         dataset = TensorDataset(resize(images, image_size), labels)
     if len(dataset) == 0:
         raise UsageError(f"--dataset {name}: the {split} split is empty")
-    grey = dataset[0][0].shape[0] == 1
-    if rgb and grey:
-        dataset = AsRGB(dataset)
     first = dataset[0][0]
+    grey = first.shape[0] == 1
+    if rgb and grey:
+        dataset, first = AsRGB(dataset), first.expand(3, -1, -1)
     if min(first.shape[1:]) < IMAGE_SIZE.low:
         raise UsageError(
             f"--dataset {name}: its images are {first.shape[1]}x{first.shape[2]} pixels; the metrics need at least "
