@@ -14,6 +14,11 @@ model already predicts the true class (an untrained LeNet says "dog" for most im
 dogs stalled in every trial): the error signal p - y is then small and the first steps from a
 random soft label overshoot. A trial still far from the shared gradient after `STALL_STEPS`
 steps is abandoned as stalled, and the next trial starts.
+
+On a non-smooth model (GRNN's LeNet-5, whose max-pooling puts kinks in the matching objective) the
+line search can find no decrease at all, far from the shared gradient. The trial then goes on with
+the paper's plain L-BFGS steps, which move whether or not they decrease the distance, and keeps the
+images of its lowest distance, since plain steps can overshoot.
 """
 
 import math
@@ -78,6 +83,7 @@ def run_trial(
     images, logits = (start.to(device).requires_grad_() for start in starts[index])
     variables = [images] if labels is not None else [images, logits]
     optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr, line_search_fn="strong_wolfe")
+    plain_steps = False
 
     def objective() -> torch.Tensor:
         targets = labels if labels is not None else logits.softmax(dim=1)
@@ -96,20 +102,33 @@ def run_trial(
             variable.grad = grad
         return loss
 
+    def outcome(stalled: bool) -> Outcome:
+        return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled)
+
     loss, previous, steps = math.inf, None, 0
+    best_loss, best = math.inf, (images.detach().clone(), logits.detach().clone())
     while steps < config.rec_epochs:
+        before = (images.detach().clone(), logits.detach().clone())
         steps += 1
-        loss = float(optimizer.step(closure).detach())
-        if not step(loss):  # cancelled: the caller no longer needs this trial
+        loss = float(optimizer.step(closure).detach())  # the distance at the start of this step
+        if not step(loss) or not math.isfinite(loss):  # cancelled by the caller, or diverged
             break
-        if not math.isfinite(loss) or loss == previous:  # diverged, or L-BFGS is at its tolerance
-            break
+        if loss < best_loss:
+            best_loss, best = loss, before
+        if loss == previous:  # no decrease: converged, or the line search is stuck at a kink
+            if plain_steps or loss <= CONVERGED * energy:
+                break
+            optimizer, plain_steps, previous = torch.optim.LBFGS(variables, lr=config.rec_lr), True, None
+            continue
         if steps == STALL_STEPS and loss > STALL_LEVEL * energy:
-            return loss, Outcome(images.detach(), logits.detach(), steps, evaluations, True)
+            return loss, outcome(True)
         previous = loss
     if math.isfinite(loss):
-        loss = float(objective().detach())
-    return loss, Outcome(images.detach(), logits.detach(), steps, evaluations, False)
+        loss = float(objective().detach())  # the distance at the last point
+    if math.isfinite(best_loss) and not loss <= best_loss:  # a plain step overshot or diverged
+        images.data, logits.data = best  # keep the lowest distance seen
+        loss = best_loss
+    return loss, outcome(False)
 
 
 def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor | None, name: str) -> Reconstruction:

@@ -15,9 +15,10 @@ from models.generators import read_checkpoint
 SUCCESS_DB = 20.0  # the issue's success threshold for GRNN and DLG in these tables
 GRNN_TABLE = "GRNN vs DLG: CIFAR-10 test images (normalised), batch 1-16, same images per row"
 GRNN5_TABLE = (
-    "GRNN vs DLG on GRNN's LeNet-5 (the official architecture and init): MNIST 32x32 RGB, the CIFAR-100 sample, "
+    "GRNN on GRNN's LeNet-5 (the official architecture and init): MNIST 32x32 RGB, the CIFAR-100 sample, "
     "CIFAR-10 with a 100-class head; images in [0, 1]"
 )
+DLG5_TABLE = "DLG on GRNN's LeNet-5: the gradients of the GRNN rows above (same data, batches and images)"
 LENET5_MNIST = ((1, 4), (4, 2), (16, 1), (64, 1), (128, 1), (256, 1))  # (batch, batches)
 LENET5_C100 = ((1, 4), (4, 2), (16, 1))  # the sample holds 20 images
 GGL_TABLE = "GGL vs DLG: MNIST test images 9000+, LeNet, batch 1, generator trained on MNIST test 0-8999"
@@ -90,32 +91,69 @@ def ssim_share(report: dict, prefix: str) -> dict:
     return {f"{prefix}_ssim_over_0.5": sum(row["ssim"] > 0.5 for row in rows) / len(rows)}
 
 
+def row_flags(row: GrnnRow) -> tuple[str, list[str]]:
+    """What a row attacks, and the main_grad flags of its model, data and batches."""
+    what, flags = SOURCES[row.source]
+    return what, ["--model", row.model, *flags(), "--rec_batch_size", str(row.batch), "--num_exp", str(row.batches)]
+
+
+def attack_columns(name: str, row: GrnnRow, attack: str, lenet5: bool) -> tuple[dict, dict]:
+    """Run one attack of a row; return its report and its columns (budget, scores)."""
+    _, data = row_flags(row)
+    if attack == "grnn":
+        report = run_named(
+            name, "--attack", "grnn", *data, "--rec_epochs", str(row.iterations), "--restarts", str(row.restarts)
+        )
+        budget = {"grnn_iterations": row.iterations, "grnn_restarts": row.restarts, "threads": report.get("threads")}
+    else:
+        report = run_named(name, "--attack", "dlg", *data, "--rec_epochs", str(row.dlg_steps))
+        budget = {"dlg_steps": row.dlg_steps}
+    return report, {**budget, **scores(report, attack), **(ssim_share(report, attack) if lenet5 else {})}
+
+
+def method_note(row: GrnnRow, attack: str) -> str:
+    """The budget and settings of one attack of a row, for its notes."""
+    if attack == "grnn":
+        return f"GRNN: RMSprop 1e-4, tv 1e-3, {row.iterations} iterations x {row.restarts} batched trial(s)"
+    return f"DLG: L-BFGS, {row.dlg_steps} steps, 1 trial (plain steps where the strong-Wolfe line search stalls)"
+
+
 def grnn_case(name: str, row: GrnnRow):
+    """A row of the CIFAR-10 table: GRNN and DLG on the same images, side by side."""
+
     def case() -> dict:
-        what, flags = SOURCES[row.source]
-        data = ["--model", row.model, *flags(), "--rec_batch_size", str(row.batch), "--num_exp", str(row.batches)]
-        budget = ["--rec_epochs", str(row.iterations), "--restarts", str(row.restarts)]
-        grnn = run_named(name, "--attack", "grnn", *data, *budget)
-        dlg = run_named(name, "--attack", "dlg", *data, "--rec_epochs", str(row.dlg_steps))
-        lenet5 = row.model == "lenet5"
+        what, _ = row_flags(row)
+        grnn, grnn_columns = attack_columns(name, row, "grnn", lenet5=False)
+        _, dlg_columns = attack_columns(name, row, "dlg", lenet5=False)
         return {
-            "table": GRNN5_TABLE if lenet5 else GRNN_TABLE,
+            "table": GRNN_TABLE,
             "model": row.model,
-            **({"data": row.source} if lenet5 else {}),
             "batch": row.batch,
             "images": grnn["summary"]["images"],
-            "grnn_iterations": row.iterations,
-            "grnn_restarts": row.restarts,
-            "threads": grnn.get("threads"),
-            **scores(grnn, "grnn"),
-            **(ssim_share(grnn, "grnn") if lenet5 else {}),
-            "dlg_steps": row.dlg_steps,
-            **scores(dlg, "dlg"),
-            **(ssim_share(dlg, "dlg") if lenet5 else {}),
+            **grnn_columns,
+            **dlg_columns,
             "grid": grid(grnn),
-            "notes": f"{what}; GRNN: RMSprop 1e-4, tv 1e-3, {row.iterations} iterations x {row.restarts} batched "
-            f"trial(s); DLG: L-BFGS, {row.dlg_steps} steps, 1 trial; images "
-            f"{grnn['summary']['images']} from index 0" + ("" if lenet5 else f"; {SHARED_MACHINE}"),
+            "notes": f"{what}; {method_note(row, 'grnn')}; {method_note(row, 'dlg')}; "
+            f"images {grnn['summary']['images']} from index 0; {SHARED_MACHINE}",
+        }
+
+    return case
+
+
+def lenet5_case(name: str, row: GrnnRow, attack: str):
+    """A row of the LeNet-5 tables: one attack (GRNN or DLG), so that each can be rerun alone."""
+
+    def case() -> dict:
+        what, _ = row_flags(row)
+        report, columns = attack_columns(name, row, attack, lenet5=True)
+        return {
+            "table": GRNN5_TABLE if attack == "grnn" else DLG5_TABLE,
+            "data": row.source,
+            "batch": row.batch,
+            "images": report["summary"]["images"],
+            **columns,
+            "grid": grid(report),
+            "notes": f"{what}; {method_note(row, attack)}; images {report['summary']['images']} from index 0",
         }
 
     return case
@@ -164,12 +202,18 @@ GRNN_ROWS = {
     "grnn_lenet_b8_r4_3000": GrnnRow("lenet", 8, 1, 3000, 100, restarts=4),  # the budget batched restarts buy
     "grnn_cnn_b1": GrnnRow("cnn", 1, 1, 200, 100),
     "grnn_cnn_b4": GrnnRow("cnn", 4, 1, 200, 100),
-    # GRNN's own LeNet-5 (Table 3 of the paper: MNIST up to batch 256, CIFAR-100 up to 128; DLG only at batch 1)
-    **{f"grnn5_mnist_b{b}": GrnnRow("lenet5", b, n, 1000, 100, source="mnist_rgb") for b, n in LENET5_MNIST},
-    **{f"grnn5_cifar100_b{b}": GrnnRow("lenet5", b, n, 1000, 100, source="cifar100_sample") for b, n in LENET5_C100},
-    **{f"grnn5_cifar10h100_b{b}": GrnnRow("lenet5", b, 1, 1000, 100, source="cifar10_head100") for b in (32, 64)},
-    # quality against iterations where 1000 iterations fall short
-    **{f"grnn5_mnist_b64_it{its}": GrnnRow("lenet5", 64, 1, its, 100, source="mnist_rgb") for its in (250, 500)},
 }
+# GRNN's own LeNet-5 (Table 3 of the paper: MNIST up to batch 256, CIFAR-100 up to 128; DLG only at batch 1)
+LENET5_ROWS = {
+    **{f"mnist_b{b}": GrnnRow("lenet5", b, n, 1000, 100, source="mnist_rgb") for b, n in LENET5_MNIST},
+    **{f"cifar100_b{b}": GrnnRow("lenet5", b, n, 1000, 100, source="cifar100_sample") for b, n in LENET5_C100},
+    **{f"cifar10h100_b{b}": GrnnRow("lenet5", b, 1, 1000, 100, source="cifar10_head100") for b in (32, 64)},
+}
+# quality against iterations where 1000 iterations fall short (GRNN only: DLG's gradient is the b64 row's)
+LENET5_ITERATIONS = {f"mnist_b64_it{its}": GrnnRow("lenet5", 64, 1, its, 100, source="mnist_rgb") for its in (250, 500)}
 CASES = {name: grnn_case(name, row) for name, row in GRNN_ROWS.items()}
+CASES |= {
+    f"grnn5_{key}": lenet5_case(f"grnn5_{key}", row, "grnn") for key, row in (LENET5_ROWS | LENET5_ITERATIONS).items()
+}
+CASES |= {f"dlg5_{key}": lenet5_case(f"dlg5_{key}", row, "dlg") for key, row in LENET5_ROWS.items()}
 CASES["ggl_mnist_cma"] = ggl_case("ggl_mnist_cma", "cma")
