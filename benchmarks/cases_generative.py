@@ -18,7 +18,7 @@ GRNN5_TABLE = (
     "GRNN on GRNN's LeNet-5 (the official architecture and init): MNIST 32x32 RGB, the CIFAR-100 sample, "
     "CIFAR-10 with a 100-class head; images in [0, 1]"
 )
-DLG5_TABLE = "DLG on GRNN's LeNet-5: the gradients of the GRNN rows above (same data, batches and images)"
+DLG5_TABLE = "DLG on GRNN's LeNet-5: the same gradients as the GRNN-on-LeNet-5 rows (same data, batches and images)"
 LENET5_MNIST = ((1, 4), (4, 2), (16, 1), (64, 1), (128, 1), (256, 1))  # (batch, batches)
 LENET5_C100 = ((1, 4), (4, 2), (16, 1))  # the sample holds 20 images
 GGL_TABLE = "GGL vs DLG: MNIST test images 9000+, LeNet, batch 1, generator trained on MNIST test 0-8999"
