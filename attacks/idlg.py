@@ -5,13 +5,20 @@ estimated (--label_strategy, attacks/label_strategies.py). With labels fixed, on
 optimised, which converges faster and more reliably than DLG's joint search.
 """
 
+from dataclasses import dataclass
+
 import torch
 
 from attacks.base import AttackConfig, AttackSpec, Reconstruction
 from attacks.capabilities import Capabilities
-from attacks.dlg import match_gradient
+from attacks.dlg import MatchOptions, match_gradient
 from attacks.label_strategies import LabelOptions, restore
 from fl.observation import Observation
+
+
+@dataclass(frozen=True)
+class IdlgOptions(LabelOptions, MatchOptions):
+    """iDLG's options: how it restores the labels, and DLG's matching precision."""
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
@@ -24,5 +31,5 @@ SPEC = AttackSpec(
     attack=run,
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
     needs=Capabilities(label_layer=True, second_order=True),
-    options=LabelOptions,
+    options=IdlgOptions,
 )

@@ -18,17 +18,21 @@ TABLE = "DLG and iDLG: LeNet, CIFAR-10 test images, batch 1, 300 L-BFGS steps"
 SPEED_IMAGES = 3
 
 
-def dlg_case(attack: str, start: int = 0):
+def dlg_case(attack: str, start: int = 0, float64: bool = False):
     def case() -> dict:
         flags = ["--attack", attack, "--model", "lenet", "--dataset", "npz", "--num_exp", "10", "--restarts", RESTARTS]
+        flags += ["--float64"] if float64 else []
         report = run_grad(*flags, "--start_index", str(start), "--base_data_dir", str(require(CIFAR10)))
-        if start:  # the output name does not carry the start index: keep the 0-9 grid and JSON
-            keep_grid(report, f"{Path(report['grid']).stem}_from{start}")
+        if start or float64:  # the output name carries neither: keep the 0-9 float32 grid and JSON
+            keep_grid(
+                report, f"{Path(report['grid']).stem}{f'_from{start}' if start else ''}{'_f64' if float64 else ''}"
+            )
         trials = [e.get("trials", 0) for e in report["experiments"]]
         stalled = sum(e.get("stalled_trials", 0) for e in report["experiments"])
         return {
             "table": TABLE,
             "test_images": f"{start}-{start + 9}",
+            "precision": "float64" if float64 else "float32",
             **row_from_report(report),
             "median_trials": float(np.median(trials)),
             "stalled_trials": stalled,
@@ -95,5 +99,7 @@ CASES = {
     "dlg_lenet": dlg_case("dlg"),
     "dlg_lenet_10_19": dlg_case("dlg", start=10),
     "idlg_lenet": dlg_case("idlg"),
+    "dlg_lenet_10_19_float64": dlg_case("dlg", start=10, float64=True),
+    "idlg_lenet_float64": dlg_case("idlg", float64=True),
     "dlg_speed_vs_plain": speed_case,
 }

@@ -93,3 +93,17 @@ def test_dlg_goes_on_with_plain_steps_where_the_line_search_stalls(cifar_sample)
     stats = get_attack("dlg").run(observation, config).stats
     assert stats["iterations"] == 30 and stats["stalled_trials"] == 0
     assert stats["relative_distance"] < 4e-3
+
+
+def test_float64_matching_recovers_the_image_and_answers_in_float32(cifar_sample) -> None:
+    from attacks.dlg import MatchOptions
+
+    observation, images, labels = observe(cifar_sample, [0], normalize=True)
+    config = AttackConfig(
+        rec_epochs=300, rec_lr=1.0, tv=0.0, seed=1, progress=False, options=MatchOptions(float64=True)
+    )
+    result = get_attack("dlg").run(observation, config)
+    recovered = observation.normalization.denormalize(result.images).clamp(0, 1)
+    assert result.images.dtype == torch.float32 and observation.gradient[0].dtype == torch.float32
+    assert float(psnr(recovered, images)) > 30 and result.stats["relative_distance"] < 1e-8
+    assert result.labels.tolist() == labels.tolist()
