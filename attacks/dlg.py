@@ -20,13 +20,12 @@ line search can find no decrease at all, far from the shared gradient. The trial
 the paper's plain L-BFGS steps, which move whether or not they decrease the distance, and keeps the
 images of its lowest distance, since plain steps can overshoot.
 
-`--float64` matches in double precision (a float64 copy of the model and the shared gradient). Some
+`--float64` matches in double precision (the broadcast weights and the shared gradient in float64). Some
 images end every float32 trial at a relative distance near 2e-7 where the line search can resolve no
 further decrease, a few dB short of the rest (CIFAR-10 test image 15 on LeNet: 28.8 dB in float32,
 33.6 dB in float64, about the same CPU time); GPUs other than data-centre ones run float64 far slower.
 """
 
-import copy
 import math
 from dataclasses import dataclass, replace
 from functools import partial
@@ -58,8 +57,8 @@ class MatchOptions:
 
 
 def in_float64(obs: Observation) -> Observation:
-    """The observation with a float64 copy of the broadcast model and a float64 shared gradient."""
-    return replace(obs, model=copy.deepcopy(obs.model).double(), gradient=tuple(g.double() for g in obs.gradient))
+    """The observation with its shared gradient in float64: run_trial then matches in float64."""
+    return replace(obs, gradient=tuple(g.double() for g in obs.gradient))
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,12 @@ def run_trial(
     step: Step,
 ) -> tuple[float, Outcome]:
     """Trial `index`: one L-BFGS run from `starts[index]`, calling `step` with the loss after each step
-    (it ends the trial when it returns False). Returns the final distance and the outcome."""
-    parameters, buffers = obs.parameters(), obs.buffers()
-    images, logits = (start.to(obs.gradient[0]).requires_grad_() for start in starts[index])  # its device, dtype
+    (it ends the trial when it returns False). It runs in the shared gradient's dtype and device.
+    Returns the final distance and the outcome."""
+    like = obs.gradient[0]
+    parameters = {name: p.to(like.dtype) for name, p in obs.parameters().items()}
+    buffers = {name: b.to(like.dtype) if b.is_floating_point() else b for name, b in obs.buffers().items()}
+    images, logits = (start.to(like).requires_grad_() for start in starts[index])
     variables = [images] if labels is not None else [images, logits]
     optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr, line_search_fn="strong_wolfe")
     plain_steps = False
@@ -124,7 +126,7 @@ def run_trial(
         return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled)
 
     loss, previous, steps = math.inf, None, 0
-    best_loss, best = math.inf, (images.detach().clone(), logits.detach().clone())
+    best_loss, best = math.inf, None
     while steps < config.rec_epochs:
         before = (images.detach().clone(), logits.detach().clone())
         steps += 1
@@ -143,7 +145,7 @@ def run_trial(
         previous = loss
     if math.isfinite(loss):
         loss = float(objective().detach())  # the distance at the last point
-    if math.isfinite(best_loss) and not loss <= best_loss:  # a plain step overshot or diverged
+    if best is not None and not loss <= best_loss:  # a plain step overshot, or a later step diverged
         images.data, logits.data = best  # keep the lowest distance seen
         loss = best_loss
     return loss, outcome(False)

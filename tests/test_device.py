@@ -11,9 +11,10 @@ from torch import nn
 
 from attacks import ATTACKS, AttackConfig
 from attacks.cpa import CPAOptions
+from attacks.dlg import MatchOptions
 from attacks.ggl import GGLOptions
+from attacks.idlg import IdlgOptions
 from attacks.inverting import InvertingOptions
-from attacks.label_strategies import LabelOptions
 from data import Normalization
 from defenses import DEFENSES
 from fl.client import client_share
@@ -96,9 +97,13 @@ def test_batched_restarts_follow_the_device(name: str) -> None:
     attack_both(name, convolutional(), 2, restarts=3)
 
 
+def test_float64_matching_follows_the_device() -> None:
+    attack_both("dlg", convolutional(), 1, MatchOptions(float64=True))
+
+
 @pytest.mark.parametrize("strategy", ["count", "llg", "ilrg"])
 def test_batch_label_restoration_follows_the_device(strategy: str) -> None:
-    attack_both("idlg", convolutional(), 4, LabelOptions(label_strategy=strategy), epochs=1)
+    attack_both("idlg", convolutional(), 4, IdlgOptions(label_strategy=strategy), epochs=1)
     attack_both("ig_single", convolutional(), 4, InvertingOptions(label_strategy=strategy), epochs=1)
 
 
