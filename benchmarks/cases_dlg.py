@@ -1,14 +1,13 @@
 """DLG and iDLG on LeNet and real CIFAR-10 test images 0-9 and 10-19, and a plain-loop speed baseline."""
 
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from attacks import AttackConfig, get_attack
-from benchmarks.common import CIFAR10, keep_grid, require, row_from_report, run_grad
+from benchmarks.common import CIFAR10, require, row_from_report, run_grad
 from data import Normalization
 from fl.client import share_gradient
 from models import build_model
@@ -18,15 +17,14 @@ TABLE = "DLG and iDLG: LeNet, CIFAR-10 test images, batch 1, 300 L-BFGS steps"
 SPEED_IMAGES = 3
 
 
-def dlg_case(attack: str, start: int = 0, float64: bool = False):
+def dlg_case(attack: str, start: int = 0, float64: bool = False, stem: str | None = None):
+    """A row over 10 test images from `start`; a variant row (other images, float64) names its grid `stem`,
+    since main_grad's output name carries neither and would be the base row's."""
+
     def case() -> dict:
         flags = ["--attack", attack, "--model", "lenet", "--dataset", "npz", "--num_exp", "10", "--restarts", RESTARTS]
         flags += ["--float64"] if float64 else []
-        report = run_grad(*flags, "--start_index", str(start), "--base_data_dir", str(require(CIFAR10)))
-        if start or float64:  # the output name carries neither: keep the 0-9 float32 grid and JSON
-            keep_grid(
-                report, f"{Path(report['grid']).stem}{f'_from{start}' if start else ''}{'_f64' if float64 else ''}"
-            )
+        report = run_grad(*flags, "--start_index", str(start), "--base_data_dir", str(require(CIFAR10)), stem=stem)
         trials = [e.get("trials", 0) for e in report["experiments"]]
         stalled = sum(e.get("stalled_trials", 0) for e in report["experiments"])
         return {
@@ -97,9 +95,9 @@ def speed_case() -> dict:
 
 CASES = {
     "dlg_lenet": dlg_case("dlg"),
-    "dlg_lenet_10_19": dlg_case("dlg", start=10),
+    "dlg_lenet_10_19": dlg_case("dlg", start=10, stem="dlg_lenet_10_19"),
     "idlg_lenet": dlg_case("idlg"),
-    "dlg_lenet_10_19_float64": dlg_case("dlg", start=10, float64=True),
-    "idlg_lenet_float64": dlg_case("idlg", float64=True),
+    "dlg_lenet_10_19_float64": dlg_case("dlg", start=10, float64=True, stem="dlg_lenet_10_19_float64"),
+    "idlg_lenet_float64": dlg_case("idlg", float64=True, stem="idlg_lenet_float64"),
     "dlg_speed_vs_plain": speed_case,
 }

@@ -8,7 +8,7 @@ row reports how long its training took.
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import CIFAR10, MNIST, ROOT, keep_grid, require, run_grad
+from benchmarks.common import CIFAR10, MNIST, ROOT, require, run_grad
 from cli.train_generator import main as train_generator
 from models.generators import read_checkpoint
 
@@ -41,11 +41,10 @@ def scores(report: dict, prefix: str) -> dict:
     }
 
 
-def run_named(case: str, *flags: str) -> dict:
-    """run_grad, then rename its grid and JSON to <case>_<attack> so that rows of the same shape
+def run_named(case: str, attack: str, *flags: str) -> dict:
+    """run_grad with its grid and JSON named <case>_<attack>, so that rows of the same shape
     (e.g. batch 16 with 1000 and 3000 iterations) keep their own images."""
-    report = run_grad(*flags)
-    return keep_grid(report, f"{case}_{report['args']['attack']}")
+    return run_grad("--attack", attack, *flags, stem=f"{case}_{attack}")
 
 
 def grid(report: dict) -> str:
@@ -106,7 +105,7 @@ def attack_columns(name: str, row: GrnnRow, attack: str, lenet5: bool) -> tuple[
         )
         budget = {"grnn_iterations": row.iterations, "grnn_restarts": row.restarts, "threads": report.get("threads")}
     else:
-        report = run_named(name, "--attack", "dlg", *data, "--rec_epochs", str(row.dlg_steps))
+        report = run_named(name, "dlg", *data, "--rec_epochs", str(row.dlg_steps))
         budget = {"dlg_steps": row.dlg_steps}
     return report, {**budget, **scores(report, attack), **(ssim_share(report, attack) if lenet5 else {})}
 
@@ -172,8 +171,8 @@ def ggl_case(name: str, search: str):
         meta = ensure_generator()
         data = ["--model", "lenet", "--dataset", "npz", "--base_data_dir", str(require(MNIST))]
         data += ["--num_exp", str(GGL_IMAGES), "--start_index", str(GGL_START)]
-        ggl = run_named(name, "--attack", "ggl", *data, "--generator", str(GENERATOR), "--search", search)
-        dlg = run_named(name, "--attack", "dlg", *data)
+        ggl = run_named(name, "ggl", *data, "--generator", str(GENERATOR), "--search", search)
+        dlg = run_named(name, "dlg", *data)
         search_note = f"CMA-ES, budget {GGL_BUDGET}" if search == "cma" else "Adam over the latent, 1000 steps"
         return {
             "table": GGL_TABLE,

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from attacks import ATTACKS, AttackConfig
 from attacks.inverting import LR_DROPS
-from benchmarks.common import CIFAR10, RESNET20, ROOT, keep_grid, require, row_from_report
+from benchmarks.common import CIFAR10, RESNET20, ROOT, require, row_from_report
 from cli.client import client_training
 from data import Normalization, load_split
 from fl.client import client_share
@@ -40,16 +40,17 @@ SHARED_MACHINE = "timed on a shared 2-core machine (other agents running); threa
 ISOLATED = """
 import json, resource, sys
 from benchmarks.common import run_grad
-report = run_grad(*sys.argv[1:])
+report = run_grad(*sys.argv[2:], stem=sys.argv[1])
 print(json.dumps({"report": report, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def run_isolated(*flags: str) -> tuple[dict, float]:
-    """main_grad in a fresh single-threaded process: its report and its peak resident memory in MiB."""
+def run_isolated(stem: str, *flags: str) -> tuple[dict, float]:
+    """main_grad in a fresh single-threaded process, its grid and JSON named <stem>: its report and its
+    peak resident memory in MiB."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", ISOLATED, *flags], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", ISOLATED, stem, *flags], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     if done.returncode:
         raise RuntimeError(f"main_grad {' '.join(flags)} failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -65,8 +66,7 @@ def ig_case(name: str, attack: str, model: str, images: int, iterations: int, pa
         batch = int(extra[extra.index("--rec_batch_size") + 1]) if "--rec_batch_size" in extra else 1
         flags = ["--attack", attack, "--model", model, "--dataset", "npz", "--normalize"]
         flags += ["--num_exp", str(images // batch), "--rec_epochs", str(iterations)]
-        report, peak = run_isolated(*flags, "--base_data_dir", str(require(CIFAR10)), *extra)
-        keep_grid(report, name)
+        report, peak = run_isolated(name, *flags, "--base_data_dir", str(require(CIFAR10)), *extra)
         row = row_from_report(report, iterations=iterations, peak_rss_mb=round(peak), paper=paper)
         labels = {e.get("labels") for e in report["experiments"]}
         row["labels"] = ",".join(sorted(str(label) for label in labels))

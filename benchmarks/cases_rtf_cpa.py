@@ -15,7 +15,7 @@ import torch
 
 from attacks import AttackConfig, get_attack
 from attacks.cpa import CPAOptions, separate, to_box
-from benchmarks.common import CIFAR10, IMAGES, RESNET20, keep_grid, require, row_from_report, run_grad
+from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_report, run_grad
 from data import Normalization, load_split
 from evaluation.metrics import psnr, ssim
 from evaluation.pairing import pair_by_mse
@@ -254,9 +254,7 @@ def cpa_conv(model_name: str, steps: int = 300, grid_name: str | None = None) ->
         flags += ["--tv", "0.1", "--nv", "0.13", "--l1", "5", "--decor", "5.3", "--T", "7.7"]
     else:
         flags += ["--tv", "0.1", "--nv", "0.13", "--l1", "5", "--decor", "5.3", "--T", "7.7"]
-    report = run_grad(*flags)
-    if grid_name:
-        keep_grid(report, grid_name)
+    report = run_grad(*flags, stem=grid_name)
     return {
         "table": CPA_CONV_TABLE,
         **row_from_report(report),

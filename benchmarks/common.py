@@ -1,6 +1,7 @@
 """Helpers for benchmark cases: the shared real data, running main_grad, and row building."""
 
 import platform
+import tempfile
 from pathlib import Path
 
 import torch
@@ -29,17 +30,17 @@ def require(path: Path) -> Path:
     return path
 
 
-def run_grad(*flags: str) -> dict:
-    """Run main_grad.py with these flags (quietly, into benchmarks/images) and return its report."""
-    return main_grad.main([*flags, "--quiet", "--overwrite", "--out_dir", str(IMAGES)])
-
-
-def keep_grid(report: dict, stem: str) -> dict:
-    """Move a run's grid and its JSON to benchmarks/images/<stem>.*, so that runs whose output names
-    coincide keep their own; the report then points at the moved grid."""
-    grid, target = Path(report["grid"]), IMAGES / f"{stem}.png"
-    grid.replace(target)
-    grid.with_suffix(".json").replace(target.with_suffix(".json"))
+def run_grad(*flags: str, stem: str | None = None) -> dict:
+    """Run main_grad.py with these flags (quietly) and return its report. Its grid and JSON go to
+    benchmarks/images under main_grad's name, or under <stem>.* when given: that run writes to a scratch
+    folder first, so that it cannot replace another case's grid of the same main_grad name."""
+    if stem is None:
+        return main_grad.main([*flags, "--quiet", "--overwrite", "--out_dir", str(IMAGES)])
+    with tempfile.TemporaryDirectory(dir=IMAGES.parent) as scratch:
+        report = main_grad.main([*flags, "--quiet", "--out_dir", scratch])
+        grid, target = Path(report["grid"]), IMAGES / f"{stem}.png"
+        grid.replace(target)
+        grid.with_suffix(".json").replace(target.with_suffix(".json"))
     report["grid"] = str(target)
     return report
 
