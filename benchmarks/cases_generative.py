@@ -100,9 +100,7 @@ def attack_columns(name: str, row: GrnnRow, attack: str, lenet5: bool) -> tuple[
     """Run one attack of a row; return its report and its columns (budget, scores)."""
     _, data = row_flags(row)
     if attack == "grnn":
-        report = run_named(
-            name, "--attack", "grnn", *data, "--rec_epochs", str(row.iterations), "--restarts", str(row.restarts)
-        )
+        report = run_named(name, "grnn", *data, "--rec_epochs", str(row.iterations), "--restarts", str(row.restarts))
         budget = {"grnn_iterations": row.iterations, "grnn_restarts": row.restarts, "threads": report.get("threads")}
     else:
         report = run_named(name, "dlg", *data, "--rec_epochs", str(row.dlg_steps))
