@@ -90,22 +90,22 @@ def ssim_share(report: dict, prefix: str) -> dict:
     return {f"{prefix}_ssim_over_0.5": sum(row["ssim"] > 0.5 for row in rows) / len(rows)}
 
 
-def row_flags(row: GrnnRow) -> tuple[str, list[str]]:
-    """What a row attacks, and the main_grad flags of its model, data and batches."""
-    what, flags = SOURCES[row.source]
-    return what, ["--model", row.model, *flags(), "--rec_batch_size", str(row.batch), "--num_exp", str(row.batches)]
+def row_flags(row: GrnnRow) -> list[str]:
+    """The main_grad flags of a row's model, data and batches."""
+    data = SOURCES[row.source][1]()
+    return ["--model", row.model, *data, "--rec_batch_size", str(row.batch), "--num_exp", str(row.batches)]
 
 
-def attack_columns(name: str, row: GrnnRow, attack: str, lenet5: bool) -> tuple[dict, dict]:
+def attack_columns(name: str, row: GrnnRow, attack: str) -> tuple[dict, dict]:
     """Run one attack of a row; return its report and its columns (budget, scores)."""
-    _, data = row_flags(row)
+    data = row_flags(row)
     if attack == "grnn":
         report = run_named(name, "grnn", *data, "--rec_epochs", str(row.iterations), "--restarts", str(row.restarts))
         budget = {"grnn_iterations": row.iterations, "grnn_restarts": row.restarts, "threads": report.get("threads")}
     else:
         report = run_named(name, "dlg", *data, "--rec_epochs", str(row.dlg_steps))
         budget = {"dlg_steps": row.dlg_steps}
-    return report, {**budget, **scores(report, attack), **(ssim_share(report, attack) if lenet5 else {})}
+    return report, {**budget, **scores(report, attack)}
 
 
 def method_note(row: GrnnRow, attack: str) -> str:
@@ -119,9 +119,9 @@ def grnn_case(name: str, row: GrnnRow):
     """A row of the CIFAR-10 table: GRNN and DLG on the same images, side by side."""
 
     def case() -> dict:
-        what, _ = row_flags(row)
-        grnn, grnn_columns = attack_columns(name, row, "grnn", lenet5=False)
-        _, dlg_columns = attack_columns(name, row, "dlg", lenet5=False)
+        what = SOURCES[row.source][0]
+        grnn, grnn_columns = attack_columns(name, row, "grnn")
+        _, dlg_columns = attack_columns(name, row, "dlg")
         return {
             "table": GRNN_TABLE,
             "model": row.model,
@@ -141,14 +141,15 @@ def lenet5_case(name: str, row: GrnnRow, attack: str):
     """A row of the LeNet-5 tables: one attack (GRNN or DLG), so that each can be rerun alone."""
 
     def case() -> dict:
-        what, _ = row_flags(row)
-        report, columns = attack_columns(name, row, attack, lenet5=True)
+        what = SOURCES[row.source][0]
+        report, columns = attack_columns(name, row, attack)
         return {
             "table": GRNN5_TABLE if attack == "grnn" else DLG5_TABLE,
             "data": row.source,
             "batch": row.batch,
             "images": report["summary"]["images"],
             **columns,
+            **ssim_share(report, attack),
             "grid": grid(report),
             "notes": f"{what}; {method_note(row, attack)}; images {report['summary']['images']} from index 0",
         }

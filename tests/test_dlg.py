@@ -88,7 +88,7 @@ def test_a_stalled_trial_is_abandoned_early(cifar_sample) -> None:
 def test_dlg_goes_on_with_plain_steps_where_the_line_search_stalls(cifar_sample) -> None:
     # On GRNN's LeNet-5 (max-pooling) the strong-Wolfe line search found no decrease after 5 steps here,
     # at a relative distance of 0.009, and the trial ended; plain L-BFGS steps go on (0.002 after 30).
-    observation, images, _ = observe(cifar_sample, [0], model_name="lenet5")
+    observation, _, _ = observe(cifar_sample, [0], model_name="lenet5")
     config = AttackConfig(rec_epochs=30, rec_lr=1.0, tv=0.0, restarts=1, seed=0, progress=False)
     stats = get_attack("dlg").run(observation, config).stats
     assert stats["iterations"] == 30 and stats["stalled_trials"] == 0
