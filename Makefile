@@ -9,10 +9,13 @@ FOOLBOX := foolbox==3.3.4
 
 .PHONY: demo test lint format bench audit clean-venv
 
-$(STAMP): requirements.txt
+# The runtime, the tests' and lint's tools, and the repository itself as the package `fedprivacy` (editable, so
+# the checkout is what runs; pyproject.toml).
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps $(FOOLBOX)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The Flower extra (flwr + Ray, ~40 s): the tests need it, the demo does not.

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attacks import AttackConfig, AttackSpec, get_attack
-from cli.attack_args import (
+from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
+from fedprivacy.cli.attack_args import (
     add_attack_arguments,
     add_imprint_arguments,
     attack_config,
@@ -17,7 +17,7 @@ from cli.attack_args import (
     check_attack_fits,
     settings_of,
 )
-from cli.common import (
+from fedprivacy.cli.common import (
     OneLineParser,
     add_data_arguments,
     add_dry_run_argument,
@@ -27,23 +27,23 @@ from cli.common import (
     resolve_device,
     run_cli,
 )
-from data import DatasetInfo, load_split
-from data.catalog import dataset_label
-from defenses import Defense, add_defense_arguments, defense_from_args
-from evaluation.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
-from evaluation.runner import RunResult, attack_cases
-from fl.case import Case
-from fl.client import with_labels
-from fl.federation import MODEL_MODE, FedData, FedSettings, run_federation
-from fl.partition import P_TYPES, partition
-from fl.public import PublicData, imprint_server, server_normalization
-from flower.cli import add_engine_arguments, check_engine, run_on_flower
-from models import build_model, check_runs
-from utils.atomic import prepare_out_dir, write_together
-from utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
-from utils.errors import Interrupted, RunFailed, UsageError
-from utils.seeding import seed_everything
-from utils.threads import use_threads
+from fedprivacy.data import DatasetInfo, load_split
+from fedprivacy.data.catalog import dataset_label
+from fedprivacy.defenses import Defense, add_defense_arguments, defense_from_args
+from fedprivacy.evaluation.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
+from fedprivacy.evaluation.runner import RunResult, attack_cases
+from fedprivacy.fl.case import Case
+from fedprivacy.fl.client import with_labels
+from fedprivacy.fl.federation import MODEL_MODE, FedData, FedSettings, run_federation
+from fedprivacy.fl.partition import P_TYPES, partition
+from fedprivacy.fl.public import PublicData, imprint_server, server_normalization
+from fedprivacy.flower.cli import add_engine_arguments, check_engine, run_on_flower
+from fedprivacy.models import build_model, check_runs
+from fedprivacy.utils.atomic import prepare_out_dir, write_together
+from fedprivacy.utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
+from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
+from fedprivacy.utils.seeding import seed_everything
+from fedprivacy.utils.threads import use_threads
 
 NO_ATTACK = "none"
 

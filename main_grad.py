@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from attacks import AttackConfig, AttackSpec, get_attack
-from cli.attack_args import (
+from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
+from fedprivacy.cli.attack_args import (
     add_attack_arguments,
     add_imprint_arguments,
     attack_config,
@@ -15,8 +15,8 @@ from cli.attack_args import (
     check_attack_fits,
     settings_of,
 )
-from cli.client import add_client_arguments, client_training
-from cli.common import (
+from fedprivacy.cli.client import add_client_arguments, client_training
+from fedprivacy.cli.common import (
     OneLineParser,
     add_data_arguments,
     add_dry_run_argument,
@@ -26,21 +26,21 @@ from cli.common import (
     resolve_device,
     run_cli,
 )
-from data import load_split
-from data.catalog import dataset_label
-from defenses import Defense, add_defense_arguments, defense_from_args
-from evaluation.report import attack_label, output_paths, save_grid, summary_line, write_json
-from evaluation.runner import RunResult, attack_cases
-from fl.case import Case
-from fl.client import client_share, share_privacy
-from fl.observation import LocalTraining
-from fl.public import PublicData, imprint_server, server_normalization
-from models import build_model, check_runs, load_pretrained
-from utils.atomic import prepare_out_dir, write_together
-from utils.domains import NON_NEGATIVE_COUNT, SEED
-from utils.errors import Interrupted, UsageError
-from utils.seeding import seed_everything
-from utils.threads import use_threads
+from fedprivacy.data import load_split
+from fedprivacy.data.catalog import dataset_label
+from fedprivacy.defenses import Defense, add_defense_arguments, defense_from_args
+from fedprivacy.evaluation.report import attack_label, output_paths, save_grid, summary_line, write_json
+from fedprivacy.evaluation.runner import RunResult, attack_cases
+from fedprivacy.fl.case import Case
+from fedprivacy.fl.client import client_share, share_privacy
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.fl.public import PublicData, imprint_server, server_normalization
+from fedprivacy.models import build_model, check_runs, load_pretrained
+from fedprivacy.utils.atomic import prepare_out_dir, write_together
+from fedprivacy.utils.domains import NON_NEGATIVE_COUNT, SEED
+from fedprivacy.utils.errors import Interrupted, UsageError
+from fedprivacy.utils.seeding import seed_everything
+from fedprivacy.utils.threads import use_threads
 
 
 def parse_args(argv: list[str] | None = None) -> Namespace:

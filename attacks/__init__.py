@@ -1,9 +1,9 @@
 """Attack registry: `--attack` names to their specs."""
 
-from attacks import cpa, dlg, ggl, grnn, idlg, ig_multi, ig_single, ig_weight, rtf
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities
-from utils.errors import UsageError
+from fedprivacy.attacks import cpa, dlg, ggl, grnn, idlg, ig_multi, ig_single, ig_weight, rtf
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.utils.errors import UsageError
 
 ATTACKS: dict[str, AttackSpec] = {
     spec.name: spec

@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from attacks.capabilities import Capabilities, check
-from fl.observation import Observation
+from fedprivacy.attacks.capabilities import Capabilities, check
+from fedprivacy.fl.observation import Observation
 
 
 @dataclass(frozen=True)

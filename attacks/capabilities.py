@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from models.imprint import find_imprint
-from utils.errors import UsageError
+from fedprivacy.models.imprint import find_imprint
+from fedprivacy.utils.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities, first_linear
-from attacks.labels import restore_labels
-from attacks.options import option
-from fl.observation import Observation
-from utils.domains import COUNT, NON_NEGATIVE, POSITIVE
-from utils.errors import AttackDiverged, UsageError
-from utils.gradients import total_variation
-from utils.progress import loss_bar
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities, first_linear
+from fedprivacy.attacks.labels import restore_labels
+from fedprivacy.attacks.options import option
+from fedprivacy.fl.observation import Observation
+from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE
+from fedprivacy.utils.errors import AttackDiverged, UsageError
+from fedprivacy.utils.gradients import total_variation
+from fedprivacy.utils.progress import loss_bar
 
 START_ITERATIONS = 200
 OUT_OF_BOX = 0.2  # share of pixels outside the valid box above which a recovered scale is distrusted

@@ -32,14 +32,14 @@ from functools import partial
 
 import torch
 
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities
-from attacks.options import option
-from attacks.parallel_trials import Step, trial_results
-from attacks.restarts import best_trial
-from fl.observation import Observation
-from utils.gradients import model_gradient, squared_distance, total_variation
-from utils.progress import loss_bar
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.options import option
+from fedprivacy.attacks.parallel_trials import Step, trial_results
+from fedprivacy.attacks.restarts import best_trial
+from fedprivacy.fl.observation import Observation
+from fedprivacy.utils.gradients import model_gradient, squared_distance, total_variation
+from fedprivacy.utils.progress import loss_bar
 
 # A trial whose distance is below this share of the shared gradient's energy has converged.
 CONVERGED = 1e-6

@@ -20,17 +20,17 @@ import numpy as np
 import torch
 from torch.func import vmap
 
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities
-from attacks.labels import restore_labels
-from attacks.options import option
-from attacks.restarts import best_of_batches
-from fl.observation import Observation
-from models.generators import ImageGenerator, load_image_generator
-from utils.domains import COUNT, NON_NEGATIVE
-from utils.errors import AttackDiverged
-from utils.gradients import batched_model_gradient, total_variation
-from utils.progress import loss_bar
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.labels import restore_labels
+from fedprivacy.attacks.options import option
+from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.fl.observation import Observation
+from fedprivacy.models.generators import ImageGenerator, load_image_generator
+from fedprivacy.utils.domains import COUNT, NON_NEGATIVE
+from fedprivacy.utils.errors import AttackDiverged
+from fedprivacy.utils.gradients import batched_model_gradient, total_variation
+from fedprivacy.utils.progress import loss_bar
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class GGLOptions:
     """GGL's own flags."""
 
     generator: str | None = option(
-        None, "ggl: generator checkpoint from `python -m cli.train_generator` (same image size and channels)"
+        None, "ggl: generator checkpoint from `python -m fedprivacy.cli.train_generator` (same image size and channels)"
     )
     budget: int = option(2000, "ggl: loss evaluations of the CMA-ES search", COUNT)
     search: str = option("cma", "ggl: CMA-ES (the paper's) or Adam over the latent", choices=("cma", "adam"))

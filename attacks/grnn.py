@@ -22,13 +22,13 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities
-from attacks.restarts import best_of_batches
-from fl.observation import Observation
-from models.generators import GRNNGenerator
-from utils.gradients import func_model_gradient, total_variation, trial_buffers
-from utils.progress import loss_bar
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.fl.observation import Observation
+from fedprivacy.models.generators import GRNNGenerator
+from fedprivacy.utils.gradients import func_model_gradient, total_variation, trial_buffers
+from fedprivacy.utils.progress import loss_bar
 
 LATENT = 128  # the paper's generator input size
 MOMENTUM = 0.99  # RMSprop momentum of the official code

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import torch
 
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities
-from attacks.dlg import MatchOptions, match_gradient
-from attacks.label_strategies import LabelOptions, restore
-from fl.observation import Observation
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.dlg import MatchOptions, match_gradient
+from fedprivacy.attacks.label_strategies import LabelOptions, restore
+from fedprivacy.fl.observation import Observation
 
 
 @dataclass(frozen=True)

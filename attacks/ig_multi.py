@@ -10,9 +10,9 @@ gradient of the whole batch, which does not depend on how the (image, label) pai
 into mini-batches. Each reconstructed image takes the slot of its label, and scoring pairs the
 reconstructions with the truth by optimal assignment (evaluation/pairing.py)."""
 
-from attacks.base import AttackConfig, Reconstruction
-from attacks.inverting import invert, spec, update_target
-from fl.observation import Observation
+from fedprivacy.attacks.base import AttackConfig, Reconstruction
+from fedprivacy.attacks.inverting import invert, spec, update_target
+from fedprivacy.fl.observation import Observation
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:

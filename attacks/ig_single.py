@@ -1,8 +1,8 @@
 """Inverting Gradients on one shared gradient (FedSGD): match the gradient of the whole batch."""
 
-from attacks.base import AttackConfig, Reconstruction
-from attacks.inverting import gradient_target, invert, spec
-from fl.observation import Observation
+from fedprivacy.attacks.base import AttackConfig, Reconstruction
+from fedprivacy.attacks.inverting import gradient_target, invert, spec
+from fedprivacy.fl.observation import Observation
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:

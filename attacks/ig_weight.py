@@ -1,9 +1,9 @@
 """Inverting Gradients on a weight update: the client took several full-batch SGD steps on its batch and
 sent new weights (main_grad: --local_steps at --local_lr); the attack differentiates through those steps."""
 
-from attacks.base import AttackConfig, Reconstruction
-from attacks.inverting import invert, spec, update_target
-from fl.observation import Observation
+from fedprivacy.attacks.base import AttackConfig, Reconstruction
+from fedprivacy.attacks.inverting import invert, spec, update_target
+from fedprivacy.fl.observation import Observation
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:

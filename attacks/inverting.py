@@ -18,17 +18,17 @@ import torch
 from torch.func import vmap
 from tqdm import tqdm
 
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities
-from attacks.label_strategies import LabelOptions, restore
-from attacks.options import option
-from attacks.restarts import best_of_batches
-from fl.functional import batched_functional_update, functional_update
-from fl.observation import Observation
-from utils.allocator import reuse_large_blocks
-from utils.errors import UsageError
-from utils.gradients import batched_model_gradient, model_gradient, total_variation
-from utils.progress import loss_bar
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.label_strategies import LabelOptions, restore
+from fedprivacy.attacks.options import option
+from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.fl.functional import batched_functional_update, functional_update
+from fedprivacy.fl.observation import Observation
+from fedprivacy.utils.allocator import reuse_large_blocks
+from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.gradients import batched_model_gradient, model_gradient, total_variation
+from fedprivacy.utils.progress import loss_bar
 
 LR_DROPS = (3 / 8, 5 / 8, 7 / 8)
 NEEDS = Capabilities(known_labels=True, label_layer=True, second_order=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from attacks import labels, labels_ilrg, labels_llg
-from attacks.options import option
-from fl.observation import Observation
+from fedprivacy.attacks import labels, labels_ilrg, labels_llg
+from fedprivacy.attacks.options import option
+from fedprivacy.fl.observation import Observation
 
 STRATEGIES: dict[str, Callable[[Observation, torch.Generator | None], torch.Tensor]] = {
     "count": labels.restore_labels,

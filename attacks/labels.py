@@ -15,10 +15,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from attacks.capabilities import final_linear
-from fl.observation import Observation
-from fl.public import PROBE_IMAGES
-from utils.errors import AttackDiverged
+from fedprivacy.attacks.capabilities import final_linear
+from fedprivacy.fl.observation import Observation
+from fedprivacy.fl.public import PROBE_IMAGES
+from fedprivacy.utils.errors import AttackDiverged
 
 
 def last_linear(obs: Observation) -> tuple[nn.Linear, torch.Tensor, torch.Tensor | None]:

@@ -20,9 +20,9 @@ averages the S probability matrices. One step is plain iLRG.
 
 import torch
 
-from attacks.labels import counts_to_labels, last_linear
-from fl.client import local_steps
-from fl.observation import Observation
+from fedprivacy.attacks.labels import counts_to_labels, last_linear
+from fedprivacy.fl.client import local_steps
+from fedprivacy.fl.observation import Observation
 
 
 def layer_path(obs: Observation, layer: torch.nn.Linear) -> list[tuple[torch.Tensor, torch.Tensor]]:

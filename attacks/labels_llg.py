@@ -10,8 +10,8 @@ gradient, and from an update through its pseudo-gradient.
 
 import torch
 
-from attacks.labels import last_linear
-from fl.observation import Observation
+from fedprivacy.attacks.labels import last_linear
+from fedprivacy.fl.observation import Observation
 
 
 def restore(obs: Observation, generator: torch.Generator | None = None) -> torch.Tensor:

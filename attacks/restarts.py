@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 from tqdm import tqdm
 
-from utils.errors import AttackDiverged
+from fedprivacy.utils.errors import AttackDiverged
 
 T = TypeVar("T")
 

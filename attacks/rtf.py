@@ -19,12 +19,12 @@ recovers the images from a multi-step update; the ratio does not depend on the s
 
 import torch
 
-from attacks.base import AttackConfig, AttackSpec, Reconstruction
-from attacks.capabilities import Capabilities
-from attacks.labels import restore_labels
-from fl.observation import Observation
-from models.imprint import find_imprint
-from utils.errors import AttackDiverged
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.labels import restore_labels
+from fedprivacy.fl.observation import Observation
+from fedprivacy.models.imprint import find_imprint
+from fedprivacy.utils.errors import AttackDiverged
 
 # A bin whose bias difference is below this share of the largest one is treated as empty.
 EMPTY_BIN = 1e-5

@@ -26,7 +26,7 @@ from tqdm import tqdm
 import main_fed
 import main_grad
 from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
-from cli.common import OneLineParser, add_dry_run_argument, positive
+from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, positive
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -194,7 +194,7 @@ def compute_cell(name: str, column: Column, data_dir: Path) -> dict:
 def cell_pool(jobs: int, ray: str | None):
     """`jobs` local processes, or Ray tasks on the cluster `ray` names (local, auto or HOST:PORT)."""
     if ray is not None:
-        from flower.tasks import RayExecutor
+        from fedprivacy.flower.tasks import RayExecutor
 
         return RayExecutor(ray)
     threads = max(1, (os.cpu_count() or 1) // jobs)

@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from attacks import ATTACKS, AttackConfig
 from benchmarks import breaching_env
 from benchmarks.common import CIFAR10, require
-from data import Normalization
-from evaluation.metrics import psnr
-from fl.client import client_share
-from models import build_model
+from fedprivacy.attacks import ATTACKS, AttackConfig
+from fedprivacy.data import Normalization
+from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.fl.client import client_share
+from fedprivacy.models import build_model
 
 TABLE = "Speed: side by side with breaching 0.1.2"
 DRIVER = Path(__file__).with_name("breaching_driver.py")

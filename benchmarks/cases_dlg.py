@@ -6,11 +6,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attacks import AttackConfig, get_attack
 from benchmarks.common import CIFAR10, require, row_from_report, run_grad
-from data import Normalization
-from fl.client import share_gradient
-from models import build_model
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.data import Normalization
+from fedprivacy.fl.client import share_gradient
+from fedprivacy.models import build_model
 
 RESTARTS = "8"
 TABLE = "DLG and iDLG: LeNet, CIFAR-10 test images, batch 1, 300 L-BFGS steps"

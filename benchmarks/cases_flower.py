@@ -44,12 +44,12 @@ def audit_quickstart(attack: str, count: int, epochs: int, mods: tuple = (), ste
     from flwr.serverapp.strategy import FedAvg
     from flwr.supercore.task_identity import TaskIdentity
 
-    from data import Normalization
-    from flower.audit import AttackAudit
-    from flower.knowledge import ConfigKey, ServerKnowledge
-    from flower.quickstart import Net, local_train
-    from flower.strategy import AuditingStrategy, PublicFacts
-    from flower.truth import TruthChannel
+    from fedprivacy.data import Normalization
+    from fedprivacy.flower.audit import AttackAudit
+    from fedprivacy.flower.knowledge import ConfigKey, ServerKnowledge
+    from fedprivacy.flower.quickstart import Net, local_train
+    from fedprivacy.flower.strategy import AuditingStrategy, PublicFacts
+    from fedprivacy.flower.truth import TruthChannel
 
     TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
     norm = Normalization(NORM, NORM)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import CIFAR10, MNIST, ROOT, require, run_grad
-from cli.train_generator import main as train_generator
-from models.generators import read_checkpoint
+from fedprivacy.cli.train_generator import main as train_generator
+from fedprivacy.models.generators import read_checkpoint
 
 SUCCESS_DB = 20.0  # the success threshold for GRNN and DLG in these tables
 GRNN_TABLE = "GRNN vs DLG: CIFAR-10 test images (normalised), batch 1-16, same images per row"

@@ -19,16 +19,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from attacks import ATTACKS, AttackConfig
-from attacks.inverting import LR_DROPS
 from benchmarks.common import CIFAR10, RESNET20, ROOT, require, row_from_report
-from cli.client import client_training
-from data import Normalization, load_split
-from fl.client import client_share
-from models import build_model
-from utils.allocator import reuse_large_blocks
-from utils.gradients import total_variation
-from utils.threads import usable_cores
+from fedprivacy.attacks import ATTACKS, AttackConfig
+from fedprivacy.attacks.inverting import LR_DROPS
+from fedprivacy.cli.client import client_training
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.fl.client import client_share
+from fedprivacy.models import build_model
+from fedprivacy.utils.allocator import reuse_large_blocks
+from fedprivacy.utils.gradients import total_variation
+from fedprivacy.utils.threads import usable_cores
 
 TABLE = "Inverting Gradients: CIFAR-10 test images, normalised (mean=std=0.5 unless noted)"
 SPEED_TABLE = "Inverting Gradients: seconds per iteration against the same loss as a plain loop"

@@ -13,13 +13,13 @@ from functools import cache
 
 import torch
 
-from attacks.label_strategies import STRATEGIES, restore
 from benchmarks.common import CIFAR10, RESNET20, require
-from data import Normalization, load_split
-from data.catalog import IMAGENET_STATS
-from fl.client import share_gradient, share_update
-from fl.observation import LocalTraining
-from models import build_model, load_pretrained
+from fedprivacy.attacks.label_strategies import STRATEGIES, restore
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.data.catalog import IMAGENET_STATS
+from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.models import build_model, load_pretrained
 
 TABLE = "Label restoration: existence / count accuracy against batch size, CIFAR-10 test subset"
 BATCHES = (1, 4, 8, 16, 32, 64)

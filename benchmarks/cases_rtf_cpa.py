@@ -13,18 +13,18 @@ from functools import partial
 
 import torch
 
-from attacks import AttackConfig, get_attack
-from attacks.cpa import CPAOptions, separate, to_box
 from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_report, run_grad
-from data import Normalization, load_split
-from evaluation.metrics import psnr, ssim
-from evaluation.pairing import pair_by_mse
-from evaluation.report import save_grid
-from fl.client import share_gradient, share_update, train_locally
-from fl.observation import LocalTraining, Observation
-from fl.public import PublicData, imprint_server
-from models import build_model
-from models.imprint import BACK_SCALE, GAIN, find_imprint
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks.cpa import CPAOptions, separate, to_box
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.evaluation.metrics import psnr, ssim
+from fedprivacy.evaluation.pairing import pair_by_mse
+from fedprivacy.evaluation.report import save_grid
+from fedprivacy.fl.client import share_gradient, share_update, train_locally
+from fedprivacy.fl.observation import LocalTraining, Observation
+from fedprivacy.fl.public import PublicData, imprint_server
+from fedprivacy.models import build_model
+from fedprivacy.models.imprint import BACK_SCALE, GAIN, find_imprint
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 FEDAVG = LocalTraining(epochs=1, batch_size=50, lr=0.1, momentum=0.9)

@@ -6,11 +6,11 @@ import time
 
 import torch
 
-from attacks import ATTACKS, AttackConfig
-from data import Normalization, load_split
-from fl.client import share_gradient
-from models import build_model
-from utils.threads import usable_cores, use_threads
+from fedprivacy.attacks import ATTACKS, AttackConfig
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.fl.client import share_gradient
+from fedprivacy.models import build_model
+from fedprivacy.utils.threads import usable_cores, use_threads
 
 TABLE = "Speed: batched restarts"
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)

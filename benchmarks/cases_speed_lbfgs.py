@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import torch
 
-from attacks import AttackConfig, get_attack
-from attacks.dlg import CONVERGED
 from benchmarks.common import CIFAR10, require
-from data import Normalization, load_split
-from fl.client import share_gradient
-from models import build_model
-from utils.seeding import seed_everything
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks.dlg import CONVERGED
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.fl.client import share_gradient
+from fedprivacy.models import build_model
+from fedprivacy.utils.seeding import seed_everything
 
 TABLE = "Speed: parallel L-BFGS trials"
 RESTARTS = 8

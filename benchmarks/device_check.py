@@ -86,7 +86,7 @@ CASES: list[tuple[str, list[str]]] = [
         + ["--defense", "dpsgd", "--clip_norm", "1", "--noise_multiplier", "0.1"],
     ),
 ]
-TRAIN_GENERATOR = ["-m", "cli.train_generator", "--dataset", "digits", "--loss", "dcgan", "--steps", "100"]
+TRAIN_GENERATOR = ["-m", "fedprivacy.cli.train_generator", "--dataset", "digits", "--loss", "dcgan", "--steps", "100"]
 
 
 def outcome(folder: Path) -> str:

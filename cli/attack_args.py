@@ -6,13 +6,13 @@ from dataclasses import fields
 
 from torch import nn
 
-from attacks import ATTACKS, AttackConfig, AttackSpec, option_classes
-from attacks.capabilities import check
-from attacks.options import flag_of
-from fl.public import PublicData, generator_record, probe_record
-from models.generators import read_checkpoint
-from utils.domains import COUNT, NON_NEGATIVE, POSITIVE, Count
-from utils.threads import default_threads
+from fedprivacy.attacks import ATTACKS, AttackConfig, AttackSpec, option_classes
+from fedprivacy.attacks.capabilities import check
+from fedprivacy.attacks.options import flag_of
+from fedprivacy.fl.public import PublicData, generator_record, probe_record
+from fedprivacy.models.generators import read_checkpoint
+from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE, Count
+from fedprivacy.utils.threads import default_threads
 
 
 def add_attack_arguments(

@@ -11,9 +11,9 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fl.observation import LocalTraining
-from utils.domains import COUNT, POSITIVE
-from utils.errors import UsageError
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.utils.domains import COUNT, POSITIVE
+from fedprivacy.utils.errors import UsageError
 
 
 def full_batch_steps(flags: Mapping[str, Any], num_images: int) -> LocalTraining:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from utils.domains import COUNT, IMAGE_SIZE
-from utils.errors import Interrupted, RunFailed, UsageError
+from fedprivacy.utils.domains import COUNT, IMAGE_SIZE
+from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
 if TYPE_CHECKING:
-    from data import DatasetInfo
+    from fedprivacy.data import DatasetInfo
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -73,9 +73,9 @@ def run_cli(main: Callable[[], None]) -> None:
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
     """Flags both entry scripts share: the model, the dataset and its normalisation."""
-    from data import DATASETS
-    from data.catalog import NORM_STATS
-    from models import MODELS
+    from fedprivacy.data import DATASETS
+    from fedprivacy.data.catalog import NORM_STATS
+    from fedprivacy.models import MODELS
 
     add = parser.add_argument
     add("--model", default=model, help=f"one of: {', '.join(MODELS)}")

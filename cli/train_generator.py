@@ -1,9 +1,9 @@
 """Train the image generator GGL searches: WGAN-GP (Gulrajani et al. 2017) or DCGAN, on any dataset.
 
-    python -m cli.train_generator --dataset digits --out checkpoints/digits.pt
-    python -m cli.train_generator --dataset npz --base_data_dir ../shared/data/mnist_test.npz \
+    python -m fedprivacy.cli.train_generator --dataset digits --out checkpoints/digits.pt
+    python -m fedprivacy.cli.train_generator --dataset npz --base_data_dir ../shared/data/mnist_test.npz \
         --split test --num_images 9000 --out checkpoints/mnist.pt
-    python -m cli.train_generator --dataset npz --base_data_dir ../shared/data/cifar10_subset.npz \
+    python -m fedprivacy.cli.train_generator --dataset npz --base_data_dir ../shared/data/cifar10_subset.npz \
         --steps 20000 --minutes 30 --out checkpoints/cifar10.pt      # run again with --resume to continue
 
 The checkpoint holds the generator, the critic and both optimisers (so --resume continues exactly)
@@ -22,14 +22,14 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
-from cli.common import OneLineParser, add_dry_run_argument, device_name, positive, resolve_device, run_cli
-from data import DATASETS, load_split
-from fl.public import source_name
-from models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
-from utils.domains import IMAGE_SIZE, NON_NEGATIVE, POSITIVE, SEED
-from utils.errors import UsageError
-from utils.progress import loss_bar
-from utils.seeding import seed_everything
+from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, device_name, positive, resolve_device, run_cli
+from fedprivacy.data import DATASETS, load_split
+from fedprivacy.fl.public import source_name
+from fedprivacy.models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
+from fedprivacy.utils.domains import IMAGE_SIZE, NON_NEGATIVE, POSITIVE, SEED
+from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.progress import loss_bar
+from fedprivacy.utils.seeding import seed_everything
 
 LOSSES = ("wgan-gp", "dcgan")
 BETAS = {"wgan-gp": (0.5, 0.9), "dcgan": (0.5, 0.999)}

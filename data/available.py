@@ -1,12 +1,13 @@
-"""`python -m data.available DATASET BASE_DIR [WHAT]`: exit 0 when DATASET can be loaded from BASE_DIR; otherwise print
-one line saying what is skipped, where it looked and how to fix it, and exit 1 (used by experiments/lib.sh)."""
+"""`python -m fedprivacy.data.available DATASET BASE_DIR [WHAT]`: exit 0 when DATASET can be loaded from
+BASE_DIR; otherwise print one line saying what is skipped, where it looked and how to fix it, and exit 1
+(used by experiments/lib.sh)."""
 
 import sys
 from pathlib import Path
 
-from data.catalog import load_split
-from data.real import TORCHVISION
-from utils.errors import UsageError
+from fedprivacy.data.catalog import load_split
+from fedprivacy.data.real import TORCHVISION
+from fedprivacy.utils.errors import UsageError
 
 
 def skip_line(dataset: str, base_dir: str, what: str) -> str:

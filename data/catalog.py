@@ -9,11 +9,11 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 from torchvision.transforms import v2
 
-from data import embedded, real
-from data.normalization import Normalization
-from utils.domains import IMAGE_SIZE
-from utils.errors import UsageError
-from utils.memory import require_memory
+from fedprivacy.data import embedded, real
+from fedprivacy.data.normalization import Normalization
+from fedprivacy.utils.domains import IMAGE_SIZE
+from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.memory import require_memory
 
 # Published per-channel statistics of the training sets; other sets are measured on load.
 KNOWN_STATS = {

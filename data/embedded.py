@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 FOOLBOX_PREFIX = {
     "cifar10_sample": ("cifar10", 10),

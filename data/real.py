@@ -7,8 +7,8 @@ import torch
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
-from data import validation
-from utils.errors import UsageError
+from fedprivacy.data import validation
+from fedprivacy.utils.errors import UsageError
 
 TORCHVISION = {
     "mnist": datasets.MNIST,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 MAX_CLASSES = 100_000  # a label beyond this is a corrupt file, not a task (the model would need one output each)
 CHANNELS = (1, 3)

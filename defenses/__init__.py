@@ -8,14 +8,14 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from defenses.base import NO_DEFENSE, Defense
-from defenses.clipping import Clipping
-from defenses.dpsgd import DPSGD
-from defenses.noise import AdditiveNoise
-from defenses.pruning import Pruning
-from defenses.soteria import Soteria
-from utils.domains import NON_NEGATIVE, UNIT_INTERVAL_OPEN_TOP, Real
-from utils.errors import UsageError
+from fedprivacy.defenses.base import NO_DEFENSE, Defense
+from fedprivacy.defenses.clipping import Clipping
+from fedprivacy.defenses.dpsgd import DPSGD
+from fedprivacy.defenses.noise import AdditiveNoise
+from fedprivacy.defenses.pruning import Pruning
+from fedprivacy.defenses.soteria import Soteria
+from fedprivacy.utils.domains import NON_NEGATIVE, UNIT_INTERVAL_OPEN_TOP, Real
+from fedprivacy.utils.errors import UsageError
 
 __all__ = ["DEFENSES", "NO_DEFENSE", "Defense", "add_defense_arguments", "defense_from_args"]
 

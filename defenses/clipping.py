@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from defenses.base import Defense, Tensors
+from fedprivacy.defenses.base import Defense, Tensors
 
 
 def l2_norm(tensors: Tensors) -> torch.Tensor:

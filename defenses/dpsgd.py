@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from opacus.accountants import RDPAccountant
 from torch import nn
 
-from defenses.base import Defense, Tensors, trainable_parameters
-from defenses.clipping import clip_scale, l2_norm
-from utils.errors import UsageError
+from fedprivacy.defenses.base import Defense, Tensors, trainable_parameters
+from fedprivacy.defenses.clipping import clip_scale, l2_norm
+from fedprivacy.utils.errors import UsageError
 
 
 def mixes_examples(model: nn.Module) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from defenses.base import Defense, Tensors
+from fedprivacy.defenses.base import Defense, Tensors
 
 
 def prune_smallest(tensor: torch.Tensor, ratio: float) -> torch.Tensor:

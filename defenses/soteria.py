@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from defenses.base import Defense, Tensors, trainable_parameters
-from utils.errors import UsageError
+from fedprivacy.defenses.base import Defense, Tensors, trainable_parameters
+from fedprivacy.utils.errors import UsageError
 
 FEATURE_CHUNK = 64  # features per batched backward pass: bounds memory
 MAX_IMAGES = 64  # the sensitivity is summed over at most this many of the client's images (cost grows with both)

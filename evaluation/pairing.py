@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from evaluation.metrics import PSNR_CAP
+from fedprivacy.evaluation.metrics import PSNR_CAP
 
 
 def log_mse_costs(reconstructed: torch.Tensor, truth: torch.Tensor) -> np.ndarray:

@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from defenses import Defense  # noqa: E402
-from utils import strict_json  # noqa: E402
+from fedprivacy.defenses import Defense  # noqa: E402
+from fedprivacy.utils import strict_json  # noqa: E402
 
 COLUMNS = 10
 MAX_STEM = 180  # file names stay under the usual 255-byte limit with a run number, suffixes and temporary marks

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm import tqdm
 
-from attacks.base import AttackConfig, AttackSpec
-from evaluation.pairing import matched_truth
-from evaluation.scoring import score_batch, summarise
-from fl.case import Case
-from fl.observation import Observation
-from utils.errors import AttackDiverged
+from fedprivacy.attacks.base import AttackConfig, AttackSpec
+from fedprivacy.evaluation.pairing import matched_truth
+from fedprivacy.evaluation.scoring import score_batch, summarise
+from fedprivacy.fl.case import Case
+from fedprivacy.fl.observation import Observation
+from fedprivacy.utils.errors import AttackDiverged
 
 
 @dataclass

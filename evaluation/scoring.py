@@ -4,8 +4,8 @@ import statistics
 
 import torch
 
-from evaluation.metrics import label_accuracy, lpips_distance, mse, psnr, ssim
-from evaluation.pairing import pair_by_mse
+from fedprivacy.evaluation.metrics import label_accuracy, lpips_distance, mse, psnr, ssim
+from fedprivacy.evaluation.pairing import pair_by_mse
 
 SUCCESS_DB = 30.0  # a reconstruction above this PSNR counts as a success in summaries
 

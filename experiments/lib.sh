@@ -22,7 +22,7 @@ section() {
   printf '\n== %s ==\n' "$1"
   have_data=1
   if [ -n "${2:-}" ] && [ -z "$DOWNLOAD" ]; then
-    "$PYTHON" -m data.available "$2" "$BASE_DATADIR" "$1" || have_data=0
+    "$PYTHON" -m fedprivacy.data.available "$2" "$BASE_DATADIR" "$1" || have_data=0
   fi
 }
 
@@ -51,7 +51,7 @@ generator() {
   steps=$2
   shift 2
   if [ -f "$out" ]; then set -- "$@" --resume; fi
-  run -m cli.train_generator --out "$out" --steps "$steps" "$@"
+  run -m fedprivacy.cli.train_generator --out "$out" --steps "$steps" "$@"
   # A dry run trains nothing: the section's commands that use the checkpoint are then checked by their flags.
   if [ -n "${DRY_RUN:-}" ] && [ ! -f "$out" ]; then have_data=0; fi
 }

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from fl.observation import Observation
+from fedprivacy.fl.observation import Observation
 
 
 @dataclass

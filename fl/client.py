@@ -13,10 +13,10 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from data.normalization import Normalization
-from defenses import NO_DEFENSE, Defense
-from defenses.base import trainable_parameters
-from fl.observation import LocalTraining, Observation, in_mode
+from fedprivacy.data.normalization import Normalization
+from fedprivacy.defenses import NO_DEFENSE, Defense
+from fedprivacy.defenses.base import trainable_parameters
+from fedprivacy.fl.observation import LocalTraining, Observation, in_mode
 
 
 def trainable(model: nn.Module) -> list[torch.Tensor]:

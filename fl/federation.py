@@ -28,12 +28,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from data.normalization import Normalization
-from defenses import NO_DEFENSE, Defense
-from fl.case import Case
-from fl.client import client_update, observe_update, privacy_history
-from fl.observation import LocalTraining
-from fl.server import accuracy, fedavg
+from fedprivacy.data.normalization import Normalization
+from fedprivacy.defenses import NO_DEFENSE, Defense
+from fedprivacy.fl.case import Case
+from fedprivacy.fl.client import client_update, observe_update, privacy_history
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.fl.server import accuracy, fedavg
 
 MODEL_MODE = "train"  # clients train, and the server attacks, with the model in training mode
 

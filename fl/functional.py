@@ -11,8 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from fl.observation import LocalTraining, in_mode
-from utils.gradients import func_model_gradient, model_gradient, over_trials
+from fedprivacy.fl.observation import LocalTraining, in_mode
+from fedprivacy.utils.gradients import func_model_gradient, model_gradient, over_trials
 
 
 def train_functional(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from data.normalization import Normalization
+from fedprivacy.data.normalization import Normalization
 
 
 def in_mode(model: nn.Module, model_mode: str) -> nn.Module:

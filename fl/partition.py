@@ -6,7 +6,7 @@ sample exactly once. All randomness comes from the given NumPy generator.
 
 import numpy as np
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 P_TYPES = ("dirichlet", "fix_class")
 DIRICHLET_ATTEMPTS = 1000

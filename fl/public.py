@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from data import DatasetInfo, ImageSplit, Normalization, load_split, make_normalization
-from data.catalog import KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
-from models import MODEL_COPIES
-from models.imprint import imprint_model
-from utils.errors import UsageError
-from utils.memory import require_memory
+from fedprivacy.data import DatasetInfo, ImageSplit, Normalization, load_split, make_normalization
+from fedprivacy.data.catalog import KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
+from fedprivacy.models import MODEL_COPIES
+from fedprivacy.models.imprint import imprint_model
+from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.memory import require_memory
 
 PUBLIC_IMAGES = 5000  # at most this many public images estimate the imprint block's brightness quantiles
 PROBE_IMAGES = 64  # attacks/labels.py: random in-box images that estimate the mean softmax output

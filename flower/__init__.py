@@ -4,7 +4,7 @@ imports it. flwr is an optional extra: `require_flwr` turns its absence into one
 
 import importlib.util
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 INSTALL = "pip install -r requirements-flower.txt"
 

@@ -13,13 +13,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from attacks import AttackConfig, AttackSpec, get_attack  # noqa: E402
-from evaluation.report import output_paths, save_grid, write_json  # noqa: E402
-from evaluation.runner import attack_cases  # noqa: E402
-from fl.case import Case  # noqa: E402
-from fl.observation import Observation  # noqa: E402
-from flower.truth import TruthChannel  # noqa: E402
-from utils.errors import AttackDiverged, UsageError  # noqa: E402
+from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack  # noqa: E402
+from fedprivacy.evaluation.report import output_paths, save_grid, write_json  # noqa: E402
+from fedprivacy.evaluation.runner import attack_cases  # noqa: E402
+from fedprivacy.fl.case import Case  # noqa: E402
+from fedprivacy.fl.observation import Observation  # noqa: E402
+from fedprivacy.flower.truth import TruthChannel  # noqa: E402
+from fedprivacy.utils.errors import AttackDiverged, UsageError  # noqa: E402
 
 
 def attack_setup(name: str, **overrides) -> tuple[AttackSpec, AttackConfig]:

@@ -6,10 +6,10 @@ from argparse import Namespace
 
 from torch import nn
 
-from fl.federation import FedData, FedResult, FedSettings
-from flower import require_flwr
-from flower.simulation import Resources, reachable
-from utils.domains import NON_NEGATIVE, POSITIVE
+from fedprivacy.fl.federation import FedData, FedResult, FedSettings
+from fedprivacy.flower import require_flwr
+from fedprivacy.flower.simulation import Resources, reachable
+from fedprivacy.utils.domains import NON_NEGATIVE, POSITIVE
 
 ENGINES = ("local", "flower")
 
@@ -38,6 +38,6 @@ def check_engine(args: Namespace) -> None:
 
 def run_on_flower(args: Namespace, model: nn.Module, data: FedData, settings: FedSettings) -> FedResult:
     """The federation of the flags on Flower's Simulation Engine (flower.engine)."""
-    from flower.engine import run_flower_federation
+    from fedprivacy.flower.engine import run_flower_federation
 
     return run_flower_federation(model, data, settings, resources(args))

@@ -19,14 +19,14 @@ from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAvg
 from torch import nn
 
-from fl.case import Case
-from fl.client import client_update, privacy_history
-from fl.federation import MODEL_MODE, FedData, FedResult, FedSettings, RoundPlan, client_privacy, plan_round
-from fl.observation import LocalTraining, Observation
-from fl.server import accuracy, fedavg
-from flower.knowledge import ConfigKey, ServerKnowledge
-from flower.records import to_record, to_state
-from flower.simulation import Resources, simulate, start_ray
+from fedprivacy.fl.case import Case
+from fedprivacy.fl.client import client_update, privacy_history
+from fedprivacy.fl.federation import MODEL_MODE, FedData, FedResult, FedSettings, RoundPlan, client_privacy, plan_round
+from fedprivacy.fl.observation import LocalTraining, Observation
+from fedprivacy.fl.server import accuracy, fedavg
+from fedprivacy.flower.knowledge import ConfigKey, ServerKnowledge
+from fedprivacy.flower.records import to_record, to_state
+from fedprivacy.flower.simulation import Resources, simulate, start_ray
 
 PARTITION = "partition-id"  # in each train config: the client whose data the node trains on
 CONFIG_KEYS = {
@@ -132,7 +132,7 @@ def run_flower_federation(
     """Run the federation on Flower's Simulation Engine; train `model` in place; like run_federation."""
     import ray
 
-    from flower.strategy import AuditingStrategy, PublicFacts
+    from fedprivacy.flower.strategy import AuditingStrategy, PublicFacts
 
     device = next(model.parameters()).device
     start_ray(resources)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from flwr.app import ConfigRecord
 
-from fl.observation import LocalTraining
-from utils.errors import UsageError
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.utils.errors import UsageError
 
 REQUIRED = ("epochs", "batch_size", "lr")
 OPTIONAL = {"momentum": 0.0, "weight_decay": 0.0}

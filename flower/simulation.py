@@ -7,7 +7,7 @@ import socket
 import sys
 from dataclasses import dataclass
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 
 @dataclass(frozen=True)

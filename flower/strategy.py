@@ -12,11 +12,11 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 from torch import nn
 
-from data.normalization import Normalization
-from fl.client import observe_update
-from fl.observation import Observation
-from flower.knowledge import ServerKnowledge
-from flower.records import first_mismatch, to_state
+from fedprivacy.data.normalization import Normalization
+from fedprivacy.fl.client import observe_update
+from fedprivacy.fl.observation import Observation
+from fedprivacy.flower.knowledge import ServerKnowledge
+from fedprivacy.flower.records import first_mismatch, to_state
 
 Sink = Callable[[int, int, Observation], None]  # (server round, node id, observation)
 Nodes = Collection[int] | Callable[[int], Collection[int]] | None  # node ids, per round, or None = any

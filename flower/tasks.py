@@ -5,8 +5,8 @@ cluster, HOST:PORT joins that one. Every node needs the repository (and data) at
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from flower import require_flwr
-from flower.simulation import Resources, reachable, start_ray
+from fedprivacy.flower import require_flwr
+from fedprivacy.flower.simulation import Resources, reachable, start_ray
 
 
 class RayExecutor:

@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from models.resnet import resnet18, resnet20
-from models.simple import cnn, fc2, lenet, lenet5, mlp
-from models.vgg import vgg16
-from utils.errors import UsageError
-from utils.memory import require_memory
+from fedprivacy.models.resnet import resnet18, resnet20
+from fedprivacy.models.simple import cnn, fc2, lenet, lenet5, mlp
+from fedprivacy.models.vgg import vgg16
+from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.memory import require_memory
 
 MODELS: dict[str, Callable[[int, tuple[int, int], int], nn.Module]] = {
     "mlp": mlp,

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 
 def upsamplings(image_size: tuple[int, int]) -> int:
@@ -125,7 +125,7 @@ CHECKPOINT_FORMAT = "image-generator/1"
 
 
 def train_hint(dataset: str, path: str | Path) -> str:
-    return f"train one with: python -m cli.train_generator --dataset {dataset} --out {path}"
+    return f"train one with: python -m fedprivacy.cli.train_generator --dataset {dataset} --out {path}"
 
 
 def save_checkpoint(path: str | Path, meta: dict, states: dict[str, dict]) -> None:

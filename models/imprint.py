@@ -30,7 +30,7 @@ a 100-step epoch at lr 0.1, momentum 0.9 stays finite and as accurate as the pla
 import torch
 from torch import nn
 
-from data import DatasetInfo, Normalization
+from fedprivacy.data import DatasetInfo, Normalization
 
 STRENGTH = 0.01  # size of the block's change to a pixel, in standard deviations of the brightness
 GAIN = 0.01  # imprint-layer scale: SGD moves its rows by ~ 1 / GAIN^2 of their size (see module doc)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from data import load_split
+from fedprivacy.data import load_split
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 os.environ["OMP_NUM_THREADS"] = "1"

@@ -17,10 +17,16 @@ def imported(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
+            names |= {package_of(alias.name) for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            names.add(package_of(node.module))
     return names
+
+
+def package_of(module: str) -> str:
+    """The package a module path names: `fedprivacy.fl.client` -> `fl` (the import name of the root)."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "fedprivacy" and len(parts) > 1 else parts[0]
 
 
 def graph() -> dict[str, set[str]]:
@@ -61,3 +67,12 @@ def test_the_package_graph_is_acyclic() -> None:
 
     for package in edges:
         visit(package)
+
+
+def test_the_installed_package_holds_every_package_of_the_root() -> None:
+    """pyproject.toml installs the root as `fedprivacy`; every package folder but the benchmarks must be in it."""
+    import tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    expected = {"fedprivacy"} | {f"fedprivacy.{name}" for name in packages() if name != "benchmarks"}
+    assert set(listed) == expected

@@ -10,11 +10,11 @@ from torch import nn
 from tqdm import tqdm
 
 import main_grad
-from attacks import ATTACKS, Capabilities, option_classes
-from attacks.capabilities import check
-from attacks.restarts import best_trial
-from utils.domains import Count, Real
-from utils.errors import AttackDiverged, UsageError
+from fedprivacy.attacks import ATTACKS, Capabilities, option_classes
+from fedprivacy.attacks.capabilities import check
+from fedprivacy.attacks.restarts import best_trial
+from fedprivacy.utils.domains import Count, Real
+from fedprivacy.utils.errors import AttackDiverged, UsageError
 
 
 def test_every_attack_declares_capabilities_and_typed_options() -> None:
@@ -74,7 +74,7 @@ def test_restart_loop_keeps_the_best_finite_trial_and_stops_when_good_enough() -
 
 
 def test_observation_labels_are_absent_unless_granted(cifar_sample) -> None:
-    from fl.client import client_share, share_gradient
+    from fedprivacy.fl.client import client_share, share_gradient
 
     images, labels = cifar_sample.batch([0])
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))

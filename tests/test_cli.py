@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import main_grad
-from cli.common import run_cli
+from fedprivacy.cli.common import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

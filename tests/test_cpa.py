@@ -6,14 +6,14 @@ import torch
 from torch import nn
 
 import main_grad
-from attacks import AttackConfig, get_attack
-from attacks.cpa import CPAOptions, unmix_gradient
-from data import Normalization
-from evaluation.metrics import psnr, ssim
-from evaluation.pairing import pair_by_mse
-from fl.client import share_gradient
-from models import build_model
-from utils.errors import UsageError
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks.cpa import CPAOptions, unmix_gradient
+from fedprivacy.data import Normalization
+from fedprivacy.evaluation.metrics import psnr, ssim
+from fedprivacy.evaluation.pairing import pair_by_mse
+from fedprivacy.fl.client import share_gradient
+from fedprivacy.models import build_model
+from fedprivacy.utils.errors import UsageError
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from data import load_split, make_normalization
-from models import MODELS, build_model, load_pretrained
+from fedprivacy.data import load_split, make_normalization
+from fedprivacy.models import MODELS, build_model, load_pretrained
 from tests.conftest import SHARED
 
 

@@ -9,20 +9,20 @@ import torch
 
 import main_fed
 import main_grad
-from attacks import AttackConfig, get_attack
-from data import Normalization
-from defenses import NO_DEFENSE, Defense
-from defenses.base import trainable_parameters
-from defenses.clipping import Clipping, l2_norm
-from defenses.dpsgd import DPSGD
-from defenses.noise import AdditiveNoise
-from defenses.pruning import Pruning
-from defenses.soteria import Soteria, representation_layer
-from evaluation.metrics import psnr
-from fl.client import client_update, share_gradient
-from fl.observation import LocalTraining
-from models import build_model
-from utils.errors import UsageError
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.data import Normalization
+from fedprivacy.defenses import NO_DEFENSE, Defense
+from fedprivacy.defenses.base import trainable_parameters
+from fedprivacy.defenses.clipping import Clipping, l2_norm
+from fedprivacy.defenses.dpsgd import DPSGD
+from fedprivacy.defenses.noise import AdditiveNoise
+from fedprivacy.defenses.pruning import Pruning
+from fedprivacy.defenses.soteria import Soteria, representation_layer
+from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.fl.client import client_update, share_gradient
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.models import build_model
+from fedprivacy.utils.errors import UsageError
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 

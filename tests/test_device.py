@@ -9,19 +9,19 @@ import pytest
 import torch
 from torch import nn
 
-from attacks import ATTACKS, AttackConfig
-from attacks.cpa import CPAOptions
-from attacks.dlg import MatchOptions
-from attacks.ggl import GGLOptions
-from attacks.idlg import IdlgOptions
-from attacks.inverting import InvertingOptions
-from data import Normalization
-from defenses import DEFENSES
-from fl.client import client_share
-from fl.federation import FedData, FedSettings, run_federation
-from fl.observation import LocalTraining, Observation
-from models.generators import ImageGenerator, save_checkpoint
-from models.imprint import imprint_model
+from fedprivacy.attacks import ATTACKS, AttackConfig
+from fedprivacy.attacks.cpa import CPAOptions
+from fedprivacy.attacks.dlg import MatchOptions
+from fedprivacy.attacks.ggl import GGLOptions
+from fedprivacy.attacks.idlg import IdlgOptions
+from fedprivacy.attacks.inverting import InvertingOptions
+from fedprivacy.data import Normalization
+from fedprivacy.defenses import DEFENSES
+from fedprivacy.fl.client import client_share
+from fedprivacy.fl.federation import FedData, FedSettings, run_federation
+from fedprivacy.fl.observation import LocalTraining, Observation
+from fedprivacy.models.generators import ImageGenerator, save_checkpoint
+from fedprivacy.models.imprint import imprint_model
 from tests.second_device import DEVICE, Elsewhere, second_device
 
 SHAPE = (3, 8, 8)

@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from attacks import AttackConfig, get_attack
-from attacks.labels import restore_labels
-from data import Normalization
-from evaluation.metrics import psnr
-from fl.client import share_gradient
-from models import build_model
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks.labels import restore_labels
+from fedprivacy.data import Normalization
+from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.fl.client import share_gradient
+from fedprivacy.models import build_model
 
 
 def observe(split, indices: list[int], normalize: bool = False, model_name: str = "lenet"):
@@ -49,8 +49,8 @@ def test_batch_label_counts_mostly_right(cifar_sample, model_name: str) -> None:
 def test_a_diverged_case_is_reported_and_the_others_kept(cifar_sample) -> None:
     from dataclasses import replace
 
-    from evaluation.runner import attack_cases
-    from fl.case import Case
+    from fedprivacy.evaluation.runner import attack_cases
+    from fedprivacy.fl.case import Case
 
     good, images, labels = observe(cifar_sample, [0])
     corrupted = replace(good, gradient=tuple(torch.full_like(g, float("nan")) for g in good.gradient))
@@ -75,7 +75,7 @@ def test_dlg_no_longer_stalls_where_the_model_predicts_the_true_class(cifar_samp
 def test_a_stalled_trial_is_abandoned_early(cifar_sample) -> None:
     from dataclasses import replace
 
-    from attacks.dlg import STALL_STEPS
+    from fedprivacy.attacks.dlg import STALL_STEPS
 
     # No image and soft label give a gradient ten times the shared one: every trial stays far from it.
     observation, _, _ = observe(cifar_sample, [0])
@@ -96,7 +96,7 @@ def test_dlg_goes_on_with_plain_steps_where_the_line_search_stalls(cifar_sample)
 
 
 def test_float64_matching_recovers_the_image_and_answers_in_float32(cifar_sample) -> None:
-    from attacks.dlg import MatchOptions
+    from fedprivacy.attacks.dlg import MatchOptions
 
     observation, images, labels = observe(cifar_sample, [0], normalize=True)
     config = AttackConfig(

@@ -6,12 +6,12 @@ import multiprocessing
 import pytest
 import torch
 
-from attacks import AttackConfig, get_attack
-from attacks.dlg import match_gradient
-from data import Normalization, load_split
-from fl.client import share_gradient
-from fl.observation import Observation
-from models import build_model
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks.dlg import match_gradient
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.observation import Observation
+from fedprivacy.models import build_model
 
 
 @pytest.fixture(scope="module")

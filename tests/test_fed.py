@@ -9,13 +9,13 @@ import pytest
 import torch
 
 import main_fed
-from cli.common import run_cli
-from data import Normalization, load_split
-from fl.client import train_locally
-from fl.federation import FedData, FedSettings, plan_round, run_federation
-from fl.partition import partition
-from fl.server import fedavg
-from models import build_model
+from fedprivacy.cli.common import run_cli
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.fl.client import train_locally
+from fedprivacy.fl.federation import FedData, FedSettings, plan_round, run_federation
+from fedprivacy.fl.partition import partition
+from fedprivacy.fl.server import fedavg
+from fedprivacy.models import build_model
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import torch
 
 pytest.importorskip("flwr")
 
-import fl.federation  # noqa: E402
-import flower.engine  # noqa: E402
+import fedprivacy.fl.federation as local_federation  # noqa: E402
+import fedprivacy.flower.engine as flower_engine  # noqa: E402
 import main_fed  # noqa: E402
-from cli.common import run_cli  # noqa: E402
+from fedprivacy.cli.common import run_cli  # noqa: E402
 
 FLAGS = [
     "--num_rounds", "2", "--total_clients", "4", "--C", "0.5", "--local_epochs", "2", "--batch_size", "8",
@@ -38,9 +38,9 @@ def spy_on_global_models(monkeypatch, module) -> list[dict]:
 
 def test_the_flower_engine_matches_the_local_engine(tmp_path: Path, monkeypatch) -> None:
     out = ["--out_dir", str(tmp_path)]
-    local_models = spy_on_global_models(monkeypatch, fl.federation)
+    local_models = spy_on_global_models(monkeypatch, local_federation)
     local = main_fed.main([*FLAGS, *out])
-    flower_models = spy_on_global_models(monkeypatch, flower.engine)
+    flower_models = spy_on_global_models(monkeypatch, flower_engine)
     remote = main_fed.main([*FLAGS, *out, "--engine", "flower"])
     assert len(local_models) == len(flower_models) == 3
     for ours, theirs in zip(local_models, flower_models, strict=True):

@@ -12,15 +12,15 @@ from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict  # noqa: E4
 from flwr.serverapp.strategy import FedAvg  # noqa: E402
 from flwr.supercore.task_identity import TaskIdentity  # noqa: E402
 
-from data import Normalization, load_split  # noqa: E402
-from fl.client import train_locally  # noqa: E402
-from fl.functional import functional_update  # noqa: E402
-from fl.observation import LocalTraining  # noqa: E402
-from flower.knowledge import ConfigKey, ServerKnowledge  # noqa: E402
-from flower.records import to_record, to_state  # noqa: E402
-from flower.strategy import AuditingStrategy, PublicFacts  # noqa: E402
-from models import build_model  # noqa: E402
-from utils.errors import UsageError  # noqa: E402
+from fedprivacy.data import Normalization, load_split  # noqa: E402
+from fedprivacy.fl.client import train_locally  # noqa: E402
+from fedprivacy.fl.functional import functional_update  # noqa: E402
+from fedprivacy.fl.observation import LocalTraining  # noqa: E402
+from fedprivacy.flower.knowledge import ConfigKey, ServerKnowledge  # noqa: E402
+from fedprivacy.flower.records import to_record, to_state  # noqa: E402
+from fedprivacy.flower.strategy import AuditingStrategy, PublicFacts  # noqa: E402
+from fedprivacy.models import build_model  # noqa: E402
+from fedprivacy.utils.errors import UsageError  # noqa: E402
 
 NORM = Normalization((0.5,), (0.5,))
 KNOWN = ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 2, "batch_size": 4, "momentum": 0.9})
@@ -118,7 +118,7 @@ def test_an_attack_needing_unknown_settings_is_one_line_at_start_up() -> None:
 def test_a_deployment_audit_writes_the_reconstruction_and_restored_labels_unscored(digits, tmp_path) -> None:
     """No ground truth: the PNG is the reconstruction, the JSON the restored labels and the attack's stats;
     a client that trained otherwise than configured (2 epochs, the server believes 1) is no crash."""
-    from flower.audit import AttackAudit
+    from fedprivacy.flower.audit import AttackAudit
 
     model = build_model("cnn", 1, (8, 8), 10)
     believed = ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 1, "batch_size": 4, "momentum": 0.9})

@@ -6,9 +6,9 @@ import torch
 
 pytest.importorskip("flwr")
 
-from fl.server import fedavg  # noqa: E402
-from flower.tasks import RayExecutor  # noqa: E402
-from utils.errors import UsageError  # noqa: E402
+from fedprivacy.fl.server import fedavg  # noqa: E402
+from fedprivacy.flower.tasks import RayExecutor  # noqa: E402
+from fedprivacy.utils.errors import UsageError  # noqa: E402
 
 
 def test_ray_tasks_return_what_a_local_call_returns() -> None:

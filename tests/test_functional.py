@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from fl.client import train_locally
-from fl.functional import functional_update, train_functional
-from fl.observation import LocalTraining
-from models import MODELS, build_model
+from fedprivacy.fl.client import train_locally
+from fedprivacy.fl.functional import functional_update, train_functional
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.models import MODELS, build_model
 
 LOCAL = LocalTraining(epochs=2, batch_size=2, lr=0.01, momentum=0.9, weight_decay=1e-3)
 

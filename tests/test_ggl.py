@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from attacks import AttackConfig, get_attack
-from attacks.ggl import GGLOptions, LatentLoss, search_adam
-from cli.train_generator import main as train_generator
-from data import Normalization
-from evaluation.metrics import psnr
-from fl.client import share_gradient
-from models import build_model
-from models.generators import ImageGenerator, load_image_generator, save_checkpoint
-from utils.errors import UsageError
-from utils.progress import loss_bar
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks.ggl import GGLOptions, LatentLoss, search_adam
+from fedprivacy.cli.train_generator import main as train_generator
+from fedprivacy.data import Normalization
+from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.fl.client import share_gradient
+from fedprivacy.models import build_model
+from fedprivacy.models.generators import ImageGenerator, load_image_generator, save_checkpoint
+from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.progress import loss_bar
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENT = 8
@@ -95,7 +95,7 @@ def test_checkpoint_problems_are_one_line_usage_errors(planted, tmp_path) -> Non
     for checkpoint, shape, message in cases:
         with pytest.raises(UsageError, match=message) as error:
             load_image_generator(checkpoint, shape)
-        assert "\n" not in str(error.value) and "python -m cli.train_generator" in str(error.value)
+        assert "\n" not in str(error.value) and "python -m fedprivacy.cli.train_generator" in str(error.value)
 
 
 def test_cli_reports_a_mismatched_generator_and_a_batch_in_one_line(planted) -> None:

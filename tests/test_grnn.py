@@ -5,14 +5,14 @@ import pytest
 import torch
 from scipy.stats import wasserstein_distance as scipy_wasserstein
 
-from attacks import AttackConfig, get_attack
-from attacks.grnn import run_trials, wasserstein_distance
-from data import Normalization
-from evaluation.metrics import psnr
-from fl.client import share_gradient, share_update
-from fl.observation import LocalTraining
-from models import MODELS, build_model
-from utils.progress import loss_bar
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks.grnn import run_trials, wasserstein_distance
+from fedprivacy.data import Normalization
+from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.models import MODELS, build_model
+from fedprivacy.utils.progress import loss_bar
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 

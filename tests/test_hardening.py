@@ -12,9 +12,9 @@ from PIL import Image
 
 import main_fed
 import main_grad
-from attacks import get_attack
-from cli.common import run_cli
-from utils import atomic
+from fedprivacy.attacks import get_attack
+from fedprivacy.cli.common import run_cli
+from fedprivacy.utils import atomic
 
 TINY = ["--attack", "idlg", "--rec_epochs", "1", "--model", "mlp", "--quiet"]
 FED = ["--num_rounds", "2", "--total_clients", "2", "--attack", "none", "--model", "mlp", "--quiet"]
@@ -70,7 +70,7 @@ def test_an_infinite_clip_norm_is_null_in_strict_json_with_the_reason(tmp_path: 
 
 
 def test_a_tiny_noise_multiplier_reports_an_unbounded_epsilon() -> None:
-    from defenses.dpsgd import DPSGD
+    from fedprivacy.defenses.dpsgd import DPSGD
 
     assert DPSGD(1.0, 1e-300).privacy([(0.1, 5)])["epsilon"] is None
 
@@ -173,7 +173,7 @@ def test_a_file_that_is_no_npz_is_one_line(content: str, capsys: pytest.CaptureF
 
 
 def test_float_pixels_in_the_unit_interval_are_not_divided_again(tmp_path: Path) -> None:
-    from data import load_split
+    from fedprivacy.data import load_split
 
     raw = save(tmp_path / "raw.npz", test_x=IMAGES, test_y=np.arange(4))
     unit = save(tmp_path / "unit.npz", test_x=IMAGES / 255.0, test_y=np.arange(4))
@@ -263,7 +263,7 @@ def test_an_unavailable_cuda_device_is_one_line(capsys: pytest.CaptureFixture, m
 def test_pretrained_says_what_is_wrong(
     content: str, problem: str, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
-    from models import build_model
+    from fedprivacy.models import build_model
 
     path = tmp_path / "weights.th"
     if content == "junk":
@@ -312,7 +312,7 @@ def test_ctrl_c_before_anything_finished_writes_nothing(
 def test_ctrl_c_in_a_federation_keeps_the_finished_rounds(
     capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fl import federation
+    from fedprivacy.fl import federation
 
     real, calls = federation.client_update, []
 

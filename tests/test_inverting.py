@@ -3,16 +3,16 @@
 import pytest
 import torch
 
-from attacks import ATTACKS, AttackConfig
-from attacks.inverting import gradient_target, run_trials, update_target
-from cli.client import client_training
-from data import Normalization, load_split
-from evaluation.metrics import psnr
-from evaluation.scoring import score_batch
-from fl.client import client_share
-from models import build_model
-from utils.errors import UsageError
-from utils.progress import loss_bar
+from fedprivacy.attacks import ATTACKS, AttackConfig
+from fedprivacy.attacks.inverting import gradient_target, run_trials, update_target
+from fedprivacy.cli.client import client_training
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.evaluation.scoring import score_batch
+from fedprivacy.fl.client import client_share
+from fedprivacy.models import build_model
+from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.progress import loss_bar
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 RANDOM_BOUND = 12.0  # dB; a uniformly random image scores about 8-11 dB against a real one

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from attacks.label_strategies import STRATEGIES, restore
-from attacks.labels import counts_to_labels
-from data import Normalization
-from fl.client import share_gradient, share_update
-from fl.observation import LocalTraining
-from models import build_model
-from utils.errors import AttackDiverged
+from fedprivacy.attacks.label_strategies import STRATEGIES, restore
+from fedprivacy.attacks.labels import counts_to_labels
+from fedprivacy.data import Normalization
+from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.models import build_model
+from fedprivacy.utils.errors import AttackDiverged
 
 BATCHES = [list(range(8)), list(range(8, 16)), list(range(12, 20))]  # each holds a class twice or more
 

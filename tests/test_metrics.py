@@ -4,9 +4,9 @@ import math
 
 import torch
 
-from evaluation.metrics import PSNR_CAP, label_accuracy, mse, psnr, ssim
-from evaluation.pairing import pair_by_mse
-from evaluation.scoring import score_batch
+from fedprivacy.evaluation.metrics import PSNR_CAP, label_accuracy, mse, psnr, ssim
+from fedprivacy.evaluation.pairing import pair_by_mse
+from fedprivacy.evaluation.scoring import score_batch
 
 
 def test_psnr_of_known_error() -> None:

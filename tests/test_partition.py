@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from fl.partition import partition
-from utils.errors import UsageError
+from fedprivacy.fl.partition import partition
+from fedprivacy.utils.errors import UsageError
 
 LABELS = np.arange(2000) % 10  # 10 classes of 200 samples
 

@@ -18,9 +18,9 @@ from PIL import Image
 
 import main_fed
 import main_grad
-from cli import train_generator
-from cli.common import OneLineParser, run_cli
-from utils.domains import Count, Real
+from fedprivacy.cli import train_generator
+from fedprivacy.cli.common import OneLineParser, run_cli
+from fedprivacy.utils.domains import Count, Real
 
 QUICK = settings(
     max_examples=12,

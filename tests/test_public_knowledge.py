@@ -12,12 +12,12 @@ from PIL import Image
 
 import main_fed
 import main_grad
-from attacks import get_attack
-from cli.common import run_cli
-from defenses import NO_DEFENSE
-from fl.public import PublicData, generator_record
-from models.imprint import brightness, find_imprint, thresholds_from
-from utils.errors import UsageError
+from fedprivacy.attacks import get_attack
+from fedprivacy.cli.common import run_cli
+from fedprivacy.defenses import NO_DEFENSE
+from fedprivacy.fl.public import PublicData, generator_record
+from fedprivacy.models.imprint import brightness, find_imprint, thresholds_from
+from fedprivacy.utils.errors import UsageError
 
 SIZE = 8
 

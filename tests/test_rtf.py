@@ -7,16 +7,16 @@ import pytest
 import torch
 
 import main_grad
-from attacks import AttackConfig, get_attack
-from data import Normalization, load_split
-from evaluation.metrics import psnr
-from evaluation.runner import attack_cases
-from fl.case import Case
-from fl.client import share_gradient, share_update, train_locally
-from fl.observation import LocalTraining
-from models import build_model
-from models.imprint import brightness, find_imprint, imprint_model
-from utils.errors import UsageError
+from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.data import Normalization, load_split
+from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.evaluation.runner import attack_cases
+from fedprivacy.fl.case import Case
+from fedprivacy.fl.client import share_gradient, share_update, train_locally
+from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.models import build_model
+from fedprivacy.models.imprint import brightness, find_imprint, imprint_model
+from fedprivacy.utils.errors import UsageError
 
 CONFIG = AttackConfig(rec_epochs=1, rec_lr=0.0, tv=0.0, progress=False)
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)

@@ -19,8 +19,8 @@ import pytest
 import main_fed
 import main_grad
 from benchmarks import audit
-from cli import train_generator
-from data import available
+from fedprivacy.cli import train_generator
+from fedprivacy.data import available
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((ROOT / "experiments").rglob("*.sh"))
@@ -28,14 +28,14 @@ SCRIPTS = [path for path in SCRIPTS if path.name != "lib.sh"]
 SEPARATOR = "\x1f"
 RECORDER = """#!/bin/sh
 # Stands in for python: a dataset is never there (a fresh clone); every other command is recorded.
-if [ "$1" = "-m" ] && [ "$2" = "data.available" ]; then exit 1; fi
+if [ "$1" = "-m" ] && [ "$2" = "fedprivacy.data.available" ]; then exit 1; fi
 for argument in "$@"; do printf '%s\\037' "$argument" >> "$RECORD"; done
 printf '\\n' >> "$RECORD"
 """
 ENTRIES: dict[str, Callable[[list[str]], object]] = {
     "main_grad.py": main_grad.main,
     "main_fed.py": main_fed.main,
-    "-m cli.train_generator": train_generator.main,
+    "-m fedprivacy.cli.train_generator": train_generator.main,
     "-m benchmarks.audit": audit.main,
 }
 SHELLS = [shell for shell in ("sh", "bash", "zsh") if shutil.which(shell)]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import main_grad
-from utils.threads import default_threads, usable_cores, use_threads
+from fedprivacy.utils.threads import default_threads, usable_cores, use_threads
 
 
 def test_usable_cores_are_the_affinity_not_the_machine() -> None:

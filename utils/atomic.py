@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 
 def prepare_out_dir(path: str | Path) -> Path:

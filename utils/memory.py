@@ -2,7 +2,7 @@
 
 import os
 
-from utils.errors import UsageError
+from fedprivacy.utils.errors import UsageError
 
 FLOAT_BYTES = 4
 
