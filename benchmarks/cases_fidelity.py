@@ -8,8 +8,9 @@ all three; the budget is the reference's default scaled by one factor, stated in
 and the measured causes of the gaps: docs/benchmarks.md ("Fidelity") and the attacks' pages.
 """
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -17,6 +18,7 @@ from benchmarks.cases_generative import GENERATOR, GGL_START, ensure_generator
 from benchmarks.common import CIFAR10, IMAGES, MNIST, RESNET20, require
 from benchmarks.fidelity import (
     THREADS,
+    Outcome,
     Reference,
     Shared,
     Tally,
@@ -26,6 +28,9 @@ from benchmarks.fidelity import (
     run_reference,
     scaled,
 )
+from fedprivacy.attacks import AttackConfig
+from fedprivacy.attacks.capabilities import first_linear
+from fedprivacy.attacks.cpa import CPAOptions, invert_features, layer_inputs
 from fedprivacy.data import Normalization, load_split
 from fedprivacy.data.catalog import IMAGENET_STATS
 from fedprivacy.fl.observation import LocalTraining
@@ -78,6 +83,7 @@ class Side:
     settings: dict
     iterations: int = 0
     prepare: Callable[[Shared], Shared] | None = None
+    runner: Callable[[Shared, dict], Outcome] | None = None  # a measurement other than an attack (gap rows)
 
 
 @dataclass(frozen=True)
@@ -94,15 +100,20 @@ class Case:
     sign_free: bool = False
     notes: str = ""
     grid_images: int = 8
+    table: str = TABLE
+    seeds: int = 1  # runs of each implementation per observation, seeded 0.. (where one run's outcome varies)
 
 
-def run_side(case: Case, name: str, shared: Shared):
+def run_side(case: Case, name: str, shared: Shared, seed: int = 0):
+    """One implementation on one observation, its randomness (starts, generator weights) seeded with `seed`."""
     side = case.sides[name]
     if side.prepare is not None:
         shared = side.prepare(shared)
+    if side.runner is not None:
+        return side.runner(shared, side.settings)
     if side.reference is None:
-        return run_ours(case.attack, shared, side.settings)
-    return run_reference(side.reference, case.attack, shared, side.settings, side.iterations)
+        return run_ours(case.attack, shared, {**side.settings, "seed": seed}, side.iterations)
+    return run_reference(side.reference, case.attack, shared, side.settings, side.iterations, seed)
 
 
 def fidelity_case(name: str, case: Case) -> Callable[[], dict]:
@@ -119,16 +130,19 @@ def fidelity_case(name: str, case: Case) -> Callable[[], dict]:
             observations = case.observations()
             tallies = {side: Tally() for side in case.sides}
             for shared in observations:
-                for side in case.sides:
-                    tallies[side].add(run_side(case, side, shared), shared.images, shared.labels, case.sign_free)
+                for seed in range(case.seeds):
+                    for side in case.sides:
+                        outcome = run_side(case, side, shared, seed)
+                        tallies[side].add(outcome, shared.images, shared.labels, case.sign_free)
         finally:
             torch.set_num_threads(threads)
-        truth = torch.cat([shared.images for shared in observations])
+        truth = torch.cat([shared.images for shared in observations for _ in range(case.seeds)])
         return {
-            "table": TABLE,
+            "table": case.table,
             "attack": case.attack,
             "setting": case.setting,
-            "images": len(truth),
+            "images": len(truth) // case.seeds,
+            "seeds": case.seeds,
             "budget": case.budget,
             "factor": case.factor,
             "threads": THREADS,
@@ -243,16 +257,16 @@ def resnet20_batch(batch: int) -> Callable[[], list[Shared]]:
     return build
 
 
-def convnet_batch(batch: int) -> Callable[[], list[Shared]]:
-    """The original implementation's ConvNet (seed 0) on one batch of CIFAR-10 test images, CIFAR-10 statistics:
-    the base model every RtF implementation puts its own imprint block in front of."""
+def convnet_batches(batch: int, batches: int) -> Callable[[], list[Shared]]:
+    """The original implementation's ConvNet (seed 0) on `batches` consecutive batches of CIFAR-10 test images,
+    CIFAR-10 statistics: the base model every RtF implementation puts its own imprint block in front of."""
 
     def build() -> list[Shared]:
         split = cifar10_split()
         torch.manual_seed(0)
         model = build_model("cnn", 3, (32, 32), 10)
-        images, labels = split.batch(list(range(batch)))
-        return [observe(model, images, labels, split.info.stats, "train")]
+        chunks = [split.batch(list(range(start * batch, (start + 1) * batch))) for start in range(batches)]
+        return [observe(model, images, labels, split.info.stats, "train") for images, labels in chunks]
 
     return build
 
@@ -298,11 +312,11 @@ IG_ITERATIONS, IG_FACTOR, IG_IMAGES = 24000, 1 / 40, 3  # the trained-ResNet not
 WEIGHT_ITERATIONS, WEIGHT_FACTOR = 8000, 1 / 80  # the weight-update notebook's 8,000
 MULTI_ITERATIONS, MULTI_FACTOR, MULTI_BATCH = 24000, 1 / 200, 4  # the multi-image notebook's 24,000
 LOCAL_STEPS, LOCAL_LR = 5, 1e-4  # the notebooks' (and the original implementation's) local training
-GRNN_ITERATIONS, GRNN_BATCH = 1000, 16
+GRNN_ITERATIONS, GRNN_BATCH, GRNN_SEEDS = 1000, 16, 3  # one GRNN run varies by ~0.5 dB
 GGL_EVALUATIONS, GGL_FACTOR, GGL_IMAGES, GGL_ROUND = 25000, 1 / 10, 4, 50  # 500 rounds of 50 samples
 GGL_BUDGET = scaled(GGL_EVALUATIONS, GGL_FACTOR)
 CPA_ITERATIONS, CPA_FACTOR, CPA_BATCH = 25000, 1 / 25, 8  # attack.py's n_iter (and n_iter_fi)
-RTF_BINS, RTF_BATCH = 64, 64  # breaching's malicious-model-rtf config
+RTF_BINS, RTF_BATCH, RTF_BATCHES = 64, 64, 4  # breaching's malicious-model-rtf config
 
 
 def ig_case(
@@ -357,7 +371,7 @@ def cpa_case(observations, embedding: bool, flags: dict, setting: str, notes: st
         setting=setting,
         observations=observations,
         sides={
-            "ours": Side(None, ours),
+            "ours": Side(None, ours, its * (1 + embedding)),
             "original": Side(ORIGINAL, original, its * (1 + embedding)),
             "official": Side(CPA, official, its * (1 + embedding)),
         },
@@ -436,8 +450,9 @@ CASES_SPEC = {
         budget=f"{GRNN_ITERATIONS} RMSprop iterations (lr 1e-4, momentum 0.99), TV 1e-3",
         factor=1.0,
         grid_images=GRNN_BATCH,
-        notes="the official result is the PNG it saves (its snapshot at iteration 990); the original's and ours the "
-        "last (ours: the lowest-loss) iterate",
+        seeds=GRNN_SEEDS,
+        notes="three runs of each (generator seeds 0-2), every image scored in each; the official result is the PNG "
+        "it saves (its snapshot at iteration 990), the original's its last iterate, ours the lowest-loss one",
     ),
     "fidelity_ggl": Case(
         attack="ggl",
@@ -474,8 +489,9 @@ CASES_SPEC = {
     "fidelity_rtf": Case(
         attack="rtf",
         setting=f"the original implementation's ConvNet (seed 0) behind each one's imprint block of {RTF_BINS} bins, "
-        f"CIFAR-10 test images 0-{RTF_BATCH - 1} (CIFAR-10 statistics), batch {RTF_BATCH}",
-        observations=convnet_batch(RTF_BATCH),
+        f"CIFAR-10 test images 0-{RTF_BATCH * RTF_BATCHES - 1} (CIFAR-10 statistics), {RTF_BATCHES} batches of "
+        f"{RTF_BATCH}",
+        observations=convnet_batches(RTF_BATCH, RTF_BATCHES),
         sides={
             "ours": Side(None, {"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0}, prepare=our_imprint(RTF_BINS)),
             "original": Side(ORIGINAL, {"bins": RTF_BINS}, 1),
@@ -490,4 +506,104 @@ CASES_SPEC = {
     ),
 }
 
-CASES = {name: fidelity_case(name, case) for name, case in CASES_SPEC.items()}
+GAP_TABLE = "Fidelity gaps: measurements behind the causes on the attacks' pages"
+
+
+def ideal_inversion(shared: Shared, settings: dict) -> Outcome:
+    """Our feature inversion from the true embeddings (what a perfect unmixing would hand it): the ceiling of CPA's
+    second stage, measured with the private batch (a diagnostic, not an attack)."""
+    obs = shared.obs
+    _, layer = first_linear(obs.model)
+    with torch.no_grad():
+        embeddings = layer_inputs(obs, layer, obs.normalization.normalize(shared.images))
+    config = AttackConfig(settings["rec_epochs"], settings["rec_lr"], settings["tv"], progress=False)
+    config = replace(config, options=CPAOptions(**{key: settings[key] for key in ("fi", "fi_lr", "fi_epochs")}))
+    started = time.perf_counter()
+    images = invert_features(obs, layer, embeddings, config)
+    pixels = obs.normalization.denormalize(images).clamp(0, 1)
+    return Outcome(pixels, None, time.perf_counter() - started, settings["fi_epochs"])
+
+
+def generator_projection(shared: Shared, settings: dict) -> Outcome:
+    """The closest image the GGL generator can make to the private one (Adam on the latent against the pixel error
+    to the truth, from the zero latent and `starts - 1` Gaussian ones): the ceiling of any search over its latent
+    space, measured with the private image (a diagnostic, not an attack)."""
+    generator = shared.extra["generator"]
+    latent = generator.project[0].in_features
+    draws = torch.randn((settings["starts"] - 1, latent), generator=torch.Generator().manual_seed(0))
+    latents = torch.cat([torch.zeros(1, latent), draws]).requires_grad_()
+    optimizer = torch.optim.Adam([latents], lr=settings["lr"])
+    target = shared.images.expand(len(latents), -1, -1, -1)
+    started = time.perf_counter()
+    for _ in range(settings["steps"]):
+        optimizer.zero_grad()
+        error = ((generator(latents) - target) ** 2).flatten(1).mean(1)
+        error.sum().backward()
+        optimizer.step()
+    with torch.no_grad():
+        images = generator(latents)
+        best = ((images - target) ** 2).flatten(1).mean(1).argmin()
+    return Outcome(images[best : best + 1], None, time.perf_counter() - started, settings["steps"])
+
+
+GRNN_LONG = 4 * GRNN_ITERATIONS
+IG_LONG_FACTOR = 1 / 6  # 4000 of the notebook's 24,000 iterations
+GAP_SPEC = {
+    "fidelity_grnn_x4": replace(
+        CASES_SPEC["fidelity_grnn"],
+        sides={
+            "ours": Side(None, {"rec_epochs": GRNN_LONG, "rec_lr": 1e-4, "tv": 1e-3}),
+            "official": Side(GRNN, {}, GRNN_LONG),
+        },
+        factor=4.0,
+        seeds=1,
+        table=GAP_TABLE,
+        notes="GRNN's gap: the official code at 4x the paper's budget beside ours, same batch",
+    ),
+    "fidelity_ig_single_4000": replace(
+        ig_case(
+            "ig_single",
+            "the shared trained ResNet-20 (ImageNet statistics, eval mode), CIFAR-10 test image 0, batch 1",
+            trained_resnet20(1),
+            IG_ITERATIONS,
+            IG_LONG_FACTOR,
+            0.1,
+            0.1,
+            "IG's trained-ResNet-20 gap: 4000 iterations, one trial, ours beside the official code",
+        ),
+        table=GAP_TABLE,
+    ),
+    "fidelity_cpa_fi_ideal": replace(
+        CASES_SPEC["fidelity_cpa_fi"],
+        sides={
+            "ours": Side(None, {**CASES_SPEC["fidelity_cpa_fi"].sides["ours"].settings}, runner=ideal_inversion),
+            "official": Side(
+                CPA,
+                {
+                    **CASES_SPEC["fidelity_cpa_fi"].sides["official"].settings,
+                    "flags": {
+                        **CASES_SPEC["fidelity_cpa_fi"].sides["official"].settings["flags"],
+                        "ideal_emb_rec": True,
+                        "n_iter": 0,
+                    },
+                },
+                scaled(CPA_ITERATIONS, CPA_FACTOR),
+            ),
+        },
+        table=GAP_TABLE,
+        notes="CPA feature inversion's gap: both feature inversions from the TRUE embeddings (the official "
+        "--ideal_emb_rec flag; ours the same input), the ceiling of the second stage",
+    ),
+    "fidelity_ggl_prior": replace(
+        CASES_SPEC["fidelity_ggl"],
+        sides={
+            "ours": CASES_SPEC["fidelity_ggl"].sides["ours"],
+            "projection": Side(None, {"steps": 1000, "lr": 0.05, "starts": 8}, runner=generator_projection),
+        },
+        table=GAP_TABLE,
+        notes="GGL's gap: the generator's closest image to each private one (Adam on the latent against the true "
+        "pixels, 8 starts, 1000 steps), beside GGL's search",
+    ),
+}
+
+CASES = {name: fidelity_case(name, case) for name, case in {**CASES_SPEC, **GAP_SPEC}.items()}

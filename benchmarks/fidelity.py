@@ -13,7 +13,7 @@ import os
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -107,11 +107,12 @@ def observe(
     return Shared(obs, images, labels, tuple(gradient), dict(extra))
 
 
-def run_ours(attack: str, shared: Shared, settings: dict) -> Outcome:
-    """Our attack on the shared observation. `settings`: rec_epochs, rec_lr, tv, optional restarts, and the
-    attack's own options by name. The one place the fidelity ledger drives our attacks."""
+def run_ours(attack: str, shared: Shared, settings: dict, iterations: int = 0) -> Outcome:
+    """Our attack on the shared observation. `settings`: rec_epochs, rec_lr, tv, optional restarts and seed, and the
+    attack's own options by name; `iterations` counts the work where the attack's statistics do not. The one place
+    the fidelity ledger drives our attacks."""
     spec = ATTACKS[attack]
-    knobs = ("rec_epochs", "rec_lr", "tv", "restarts")
+    knobs = ("rec_epochs", "rec_lr", "tv", "restarts", "seed")
     options = {key: value for key, value in settings.items() if key not in knobs}
     config = AttackConfig(
         **{key: settings[key] for key in knobs if key in settings},
@@ -122,11 +123,14 @@ def run_ours(attack: str, shared: Shared, settings: dict) -> Outcome:
     result = spec.run(shared.obs, config)
     seconds = time.perf_counter() - started
     pixels = shared.obs.normalization.denormalize(result.images).clamp(0, 1)
-    return Outcome(pixels, result.labels, seconds, int(result.stats.get("iterations", settings["rec_epochs"])))
+    return Outcome(pixels, result.labels, seconds, int(result.stats.get("iterations", iterations)))
 
 
-def run_reference(reference: Reference, attack: str, shared: Shared, settings: dict, iterations: int) -> Outcome:
-    """Run `reference`'s driver on the shared observation with `settings`; its answer in pixel space."""
+def run_reference(
+    reference: Reference, attack: str, shared: Shared, settings: dict, iterations: int, seed: int = 0
+) -> Outcome:
+    """Run `reference`'s driver on the shared observation with `settings` (torch seeded with `seed` first); its
+    answer in pixel space."""
     python = reference.require()
     obs = shared.obs
     local = obs.local_training
@@ -134,7 +138,7 @@ def run_reference(reference: Reference, attack: str, shared: Shared, settings: d
         "reference": str(reference.path),
         "attack": attack,
         "threads": THREADS,
-        "seed": 0,
+        "seed": seed,
         "model": obs.model_in_mode(),
         "parameters": [p.detach() for p in obs.parameters().values()],
         "model_mode": obs.model_mode,
@@ -278,8 +282,3 @@ def ledger_row(tallies: dict[str, Tally], truth: torch.Tensor, grid: Path, shown
 def scaled(default: int, factor: float) -> int:
     """A reference default budget scaled by the case's factor (at least 1)."""
     return max(1, math.ceil(default * factor))
-
-
-def with_known_labels(shared: Shared) -> Shared:
-    """The observation with the true labels handed to the server (for implementations told the labels)."""
-    return replace(shared, obs=replace(shared.obs, labels=shared.labels))

@@ -35,6 +35,7 @@ def flags(request: dict) -> Namespace:
     defaults |= dict(decor=1, tv=0, ne=1, l1=0, nv=0, T=5, n_iter=25000, opt="adam", lr=1e-3, sch="none")
     defaults |= dict(fi_method="direct", n_iter_fi=25000, opt_fi="adam", lr_fi=1e-1, sch_fi="cosine", gm=1, fi=1)
     defaults |= dict(fl_alg="fedsgd", C=1.0, sigma=0.0, defense="nodef", exp_name=None, use_labels=False)
+    defaults |= dict(ideal_emb_rec=False)
     return Namespace(**{**defaults, **settings["flags"]})
 
 
@@ -67,6 +68,8 @@ def main(request_path: str, answer_path: str) -> None:
         attack.step()
     recovered = attack.get_rec()
     if settings["embedding"]:
+        if args.ideal_emb_rec:  # its flag: invert the true embeddings (what the unmixing would ideally recover)
+            recovered = model(request["images"], return_z=True)[1].detach()
         inversion = Direct(recovered.abs(), model, args, gradient, request["true_labels"])
         for _ in range(args.n_iter_fi):
             inversion.step()
