@@ -1,7 +1,7 @@
 """Deep Leakage from Gradients (Zhu, Liu and Han, NeurIPS 2019).
 
 Dummy images and dummy label logits start from Gaussian noise and are optimised jointly with
-L-BFGS so that their gradient matches the shared one in squared L2 distance. `--restarts`
+L-BFGS so that their gradient matches the shared one in squared L2 distance. `--dlg.restarts`
 trials are run and the one with the lowest gradient distance is kept (no further trial
 starts once the distance is negligible). With `workers` > 1 the trials run side by side in worker
 processes (attacks/parallel_trials.py), from the same starts and with the same answer.
@@ -20,7 +20,7 @@ line search can find no decrease at all, far from the shared gradient. The trial
 the paper's plain L-BFGS steps, which move whether or not they decrease the distance, and keeps the
 images of its lowest distance, since plain steps can overshoot.
 
-`--float64` matches in double precision (the broadcast weights and the shared gradient in float64). Some
+`--dlg.float64` matches in double precision (the broadcast weights and the shared gradient in float64). Some
 images end every float32 trial at a relative distance near 2e-7 where the line search can resolve no
 further decrease, a few dB short of the rest (CIFAR-10 test image 15 on LeNet: 28.8 dB in float32,
 33.6 dB in float64, about the same CPU time); GPUs other than data-centre ones run float64 far slower.
@@ -32,11 +32,11 @@ from functools import partial
 
 import torch
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
-from fedprivacy.attacks.options import option
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.dlg import DLGOptions
 from fedprivacy.attacks.parallel_trials import Step, trial_results
 from fedprivacy.attacks.restarts import best_trial
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.utils.gradients import model_gradient, squared_distance, total_variation
 from fedprivacy.utils.progress import loss_bar
@@ -47,13 +47,6 @@ CONVERGED = 1e-6
 # STALL_STEPS steps is stalled; trials that succeed are below 0.25 after two steps.
 STALL_STEPS = 10
 STALL_LEVEL = 0.5
-
-
-@dataclass(frozen=True)
-class MatchOptions:
-    """The option of the L-BFGS gradient-matching attacks (dlg, idlg)."""
-
-    float64: bool = option(False, "dlg, idlg: match gradients in float64 (a few dB more where float32 stops short)")
 
 
 def in_float64(obs: Observation) -> Observation:
@@ -87,7 +80,7 @@ def draw_starts(obs: Observation, restarts: int, seed: int) -> list[tuple[torch.
 
 def run_trial(
     obs: Observation,
-    config: AttackConfig,
+    config: AttackConfig[DLGOptions],
     labels: torch.Tensor | None,
     energy: float,
     starts: list[tuple[torch.Tensor, torch.Tensor]],
@@ -97,19 +90,19 @@ def run_trial(
     """Trial `index`: one L-BFGS run from `starts[index]`, calling `step` with the loss after each step
     (it ends the trial when it returns False). It runs in the shared gradient's dtype and device.
     Returns the final distance and the outcome."""
-    like = obs.gradient[0]
+    options, like = config.options, obs.gradient[0]
     parameters = {name: p.to(like.dtype) for name, p in obs.parameters().items()}
     buffers = {name: b.to(like.dtype) if b.is_floating_point() else b for name, b in obs.buffers().items()}
     images, logits = (start.to(like).requires_grad_() for start in starts[index])
     variables = [images] if labels is not None else [images, logits]
-    optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(variables, lr=options.lr, line_search_fn="strong_wolfe")
     plain_steps = False
 
     def objective() -> torch.Tensor:
         targets = labels if labels is not None else logits.softmax(dim=1)
         dummy = model_gradient(obs.model, parameters, buffers, images, targets)
         loss = squared_distance(dummy, obs.gradient)
-        return loss + config.tv * total_variation(images) if config.tv else loss
+        return loss + options.tv * total_variation(images) if options.tv else loss
 
     evaluations = 0
 
@@ -127,7 +120,7 @@ def run_trial(
 
     loss, previous, steps = math.inf, None, 0
     best_loss, best = math.inf, None
-    while steps < config.rec_epochs:
+    while steps < options.steps:
         before = (images.detach().clone(), logits.detach().clone())
         steps += 1
         loss = float(optimizer.step(closure).detach())  # the distance at the start of this step
@@ -138,7 +131,7 @@ def run_trial(
         if loss == previous:  # no decrease: converged, or the line search is stuck at a kink
             if plain_steps or loss <= CONVERGED * energy:
                 break
-            optimizer, plain_steps, previous = torch.optim.LBFGS(variables, lr=config.rec_lr), True, None
+            optimizer, plain_steps, previous = torch.optim.LBFGS(variables, lr=options.lr), True, None
             continue
         if steps == STALL_STEPS and loss > STALL_LEVEL * energy:
             return loss, outcome(True)
@@ -151,15 +144,16 @@ def run_trial(
     return loss, outcome(False)
 
 
-def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor | None, name: str) -> Reconstruction:
+def match_gradient(
+    obs: Observation, config: AttackConfig[DLGOptions], labels: torch.Tensor | None, name: str
+) -> Reconstruction:
     """L-BFGS gradient matching with restarts; learns soft labels too unless `labels` are given (iDLG).
     Trials run side by side in up to `config.workers` processes, with the sequential run's answer."""
-    dtype = obs.gradient[0].dtype
-    if config.options is not None and config.options.float64:
+    dtype, restarts = obs.gradient[0].dtype, config.options.restarts
+    if config.options.float64:
         obs = in_float64(obs)
-    obs.model_in_mode()
     energy = float(sum((g**2).sum() for g in obs.gradient))
-    trial = partial(run_trial, obs, config, labels, energy, draw_starts(obs, config.restarts, config.seed))
+    trial = partial(run_trial, obs, config, labels, energy, draw_starts(obs, restarts, config.seed))
     counts = {"steps": 0, "evaluations": 0, "stalled": 0}
 
     def good_enough(loss: float) -> bool:
@@ -173,10 +167,10 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
         return loss, outcome
 
     with (
-        loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar,
-        trial_results(trial, config.restarts, config.workers, bar, good_enough) as results,
+        loss_bar(config.options.steps * restarts, name, config.progress) as bar,
+        trial_results(trial, restarts, config.workers, bar, good_enough) as results,
     ):
-        best = best_trial(name, config.restarts, counted, bar, good_enough)
+        best = best_trial(name, restarts, counted, bar, good_enough)
     outcome = best.result
     return Reconstruction(
         images=obs.normalization.clamp(outcome.images.to(dtype)),
@@ -193,14 +187,5 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
     )
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+def run(obs: Observation, config: AttackConfig[DLGOptions]) -> Reconstruction:
     return match_gradient(obs, config, labels=None, name="dlg")
-
-
-SPEC = AttackSpec(
-    name="dlg",
-    attack=run,
-    defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
-    needs=Capabilities(second_order=True),
-    options=MatchOptions,
-)

@@ -6,43 +6,29 @@ latent space for the image whose gradient matches the shared one,
 
     loss(z) = ||g(G(z)) - g||^2 / layers + kl_weight * KL(N(mean z, var z) || N(0, 1)),
 
-with CMA-ES (the `cma` package; --budget loss evaluations, starting from the zero latent with step
-size 1) or, with --search adam, Adam over the latent for --rec_epochs steps at --rec_lr. The KL term
+with CMA-ES (the `cma` package; --ggl.budget loss evaluations, starting from the zero latent with step
+size 1) or, with --ggl.search adam, Adam over the latent for --ggl.iterations steps at --ggl.lr. The KL term
 keeps the latent's statistics those of the prior the generator was trained on. The label is read off
 the gradient (iDLG), so the attack handles one image per batch.
 """
 
 import math
-from dataclasses import dataclass
 
 import cma
 import numpy as np
 import torch
 from torch.func import vmap
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.ggl import GGLOptions
 from fedprivacy.attacks.labels import restore_labels
-from fedprivacy.attacks.options import option
 from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models.generators import ImageGenerator, load_image_generator
-from fedprivacy.utils.domains import COUNT, NON_NEGATIVE
 from fedprivacy.utils.errors import AttackDiverged
 from fedprivacy.utils.gradients import batched_model_gradient, total_variation
 from fedprivacy.utils.progress import loss_bar
-
-
-@dataclass(frozen=True)
-class GGLOptions:
-    """GGL's own flags."""
-
-    generator: str | None = option(
-        None, "ggl: generator checkpoint from `python -m fedprivacy.cli.train_generator` (same image size and channels)"
-    )
-    budget: int = option(2000, "ggl: loss evaluations of the CMA-ES search", COUNT)
-    search: str = option("cma", "ggl: CMA-ES (the paper's) or Adam over the latent", choices=("cma", "adam"))
-    kl_weight: float = option(0.1, "ggl: weight of the KL term on the latent", NON_NEGATIVE)
 
 
 def kl_divergence(latents: torch.Tensor) -> torch.Tensor:
@@ -54,9 +40,11 @@ def kl_divergence(latents: torch.Tensor) -> torch.Tensor:
 class LatentLoss:
     """GGL's objective over latents of one generator, for the observed gradient and restored label."""
 
-    def __init__(self, obs: Observation, config: AttackConfig, generator: ImageGenerator, labels: torch.Tensor):
+    def __init__(
+        self, obs: Observation, config: AttackConfig[GGLOptions], generator: ImageGenerator, labels: torch.Tensor
+    ):
         self.obs, self.generator, self.labels = obs, generator, labels
-        self.tv, self.kl_weight = config.tv, config.options.kl_weight
+        self.tv, self.kl_weight = config.options.tv, config.options.kl_weight
         self.parameters, self.buffers = obs.parameters(), obs.buffers()
 
     def images(self, latents: torch.Tensor) -> torch.Tensor:
@@ -99,18 +87,18 @@ def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) ->
 
 
 def search_adam(
-    objective: LatentLoss, size: int, config: AttackConfig, seeds: list[int], bar
+    objective: LatentLoss, size: int, config: AttackConfig[GGLOptions], seeds: list[int], bar
 ) -> list[tuple[float, np.ndarray]]:
-    """Adam over one Gaussian-initialised latent per seed for rec_epochs steps, all at once (the rows share
+    """Adam over one Gaussian-initialised latent per seed for the options' iterations, all at once (the rows share
     nothing: Adam is element-wise); each row's best loss and latent, inf for a row whose loss turned NaN/inf."""
     device = objective.obs.device
     starts = [torch.randn(1, size, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
     latents = torch.cat(starts).to(device).requires_grad_()
-    optimizer = torch.optim.Adam([latents], lr=config.rec_lr)
+    optimizer = torch.optim.Adam([latents], lr=config.options.lr)
     best_losses = [math.inf] * len(seeds)
     best_latents = latents.detach().clone()
     running = set(range(len(seeds)))
-    for _ in range(config.rec_epochs):
+    for _ in range(config.options.iterations):
         losses = objective(latents)
         values = losses.detach().tolist()
         for row in [row for row in running if not math.isfinite(values[row])]:
@@ -130,21 +118,20 @@ def search_adam(
     return [(best_losses[row] if row in running else math.inf, kept[row]) for row in range(len(seeds))]
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+def run(obs: Observation, config: AttackConfig[GGLOptions]) -> Reconstruction:
     options = config.options
     generator, meta = load_image_generator(options.generator, obs.image_shape)
     generator = generator.to(obs.gradient[0].device)
     labels = restore_labels(obs)
-    obs.model_in_mode()
     objective = LatentLoss(obs, config, generator, labels)
-    steps = options.budget if options.search == "cma" else config.rec_epochs
+    steps = options.budget if options.search == "cma" else options.iterations
     evaluations = 0
 
     def trials(indices: range) -> list[tuple[float, np.ndarray]]:
         nonlocal evaluations
         seeds = [config.seed * 1000 + index for index in indices]
         if options.search == "adam":
-            evaluations += config.rec_epochs * len(seeds)
+            evaluations += options.iterations * len(seeds)
             return search_adam(objective, meta["latent"], config, seeds, bar)
         results = []
         for seed in seeds:
@@ -154,8 +141,8 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
         return results
 
     batch = config.trials_at_once if options.search == "adam" else 1  # CMA-ES: one by one
-    with loss_bar(steps * config.restarts, f"ggl {options.search}", config.progress) as bar:
-        best = best_of_batches("ggl", config.restarts, batch, trials, bar)
+    with loss_bar(steps * options.restarts, f"ggl {options.search}", config.progress) as bar:
+        best = best_of_batches("ggl", options.restarts, batch, trials, bar)
     with torch.no_grad():
         images = objective.images(torch.tensor(best.result[None], dtype=torch.float32, device=obs.gradient[0].device))
     energy = float(sum((g**2).sum() for g in obs.gradient))
@@ -173,12 +160,3 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "latent": meta["latent"],
         },
     )
-
-
-SPEC = AttackSpec(
-    name="ggl",
-    attack=run,
-    defaults={"rec_epochs": 1000, "rec_lr": 0.1, "tv": 0.0},
-    needs=Capabilities(label_layer=True, max_batch=1, second_order=True),
-    options=GGLOptions,
-)

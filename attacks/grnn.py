@@ -22,9 +22,10 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.grnn import GRNNOptions
 from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models.generators import GRNNGenerator
 from fedprivacy.utils.gradients import func_model_gradient, total_variation, trial_buffers
@@ -83,14 +84,14 @@ def fresh_generators(obs: Observation, seeds: list[int]) -> tuple[GRNNGenerator,
     return generators[0], weights, buffers, torch.stack(noises).to(obs.device)
 
 
-def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tqdm) -> list[Trial]:
-    """Train one generator per seed for rec_epochs RMSprop steps, all at once (vmap over the stacked
+def run_trials(obs: Observation, config: AttackConfig[GRNNOptions], seeds: list[int], bar: tqdm) -> list[Trial]:
+    """Train one generator per seed for the options' iterations of RMSprop, all at once (vmap over the stacked
     generators when there are several). The trials share nothing: losses, gradients and RMSprop's
     element-wise state are per trial, so each ends where it would alone, up to float rounding; a trial
     whose loss turns NaN/inf stops and the others go on."""
-    count = len(seeds)
+    count, options = len(seeds), config.options
     shape, weights, generator_buffers, noise = fresh_generators(obs, seeds)
-    optimizer = torch.optim.RMSprop(list(weights.values()), lr=config.rec_lr, momentum=MOMENTUM)
+    optimizer = torch.optim.RMSprop(list(weights.values()), lr=options.lr, momentum=MOMENTUM)
     parameters, model_buffers = obs.parameters(), trial_buffers(obs.buffers(), count)
     shared = flat(tuple(g.unsqueeze(0) for g in obs.gradient))
     picks = [sample_entries(shared.shape[1], seed) for seed in seeds]
@@ -115,14 +116,14 @@ def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tq
 
     trials = [Trial() for _ in seeds]
     running = list(range(count))
-    for step in range(config.rec_epochs):
+    for step in range(options.iterations):
         images, probabilities, dummy = all_trials()
         terms = {
             "l2": sum(((d - g) ** 2).flatten(1).sum(dim=1) for d, g in zip(dummy, obs.gradient, strict=True)),
             "wasserstein": wasserstein_distance(sampled(flat(dummy), entries), target),
         }
-        if config.tv:
-            terms["tv"] = config.tv * vmap(total_variation)(images)
+        if options.tv:
+            terms["tv"] = options.tv * vmap(total_variation)(images)
         loss = sum(terms.values())
         values = loss.detach().tolist()
         for index in list(running):
@@ -149,8 +150,8 @@ def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tq
     return trials
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    obs.model_in_mode()
+def run(obs: Observation, config: AttackConfig[GRNNOptions]) -> Reconstruction:
+    iterations, restarts = config.options.iterations, config.options.restarts
     energy = float(sum((g**2).sum() for g in obs.gradient))
 
     def trial_batch(indices: range) -> list[tuple[float, Trial]]:
@@ -158,8 +159,8 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
         return [((result.loss if result.images is not None else math.inf), result) for result in results]
 
     batch = config.trials_at_once
-    with loss_bar(config.rec_epochs * config.restarts, "grnn", config.progress) as bar:
-        best = best_of_batches("grnn", config.restarts, batch, trial_batch, bar)
+    with loss_bar(iterations * restarts, "grnn", config.progress) as bar:
+        best = best_of_batches("grnn", restarts, batch, trial_batch, bar)
     kept = best.result
     return Reconstruction(
         images=obs.normalization.clamp(kept.images),
@@ -173,14 +174,6 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "trials": best.trials,
             "trial_batch": batch,
             "diverged_trials": best.diverged,
-            "iterations": config.rec_epochs * config.restarts,
+            "iterations": iterations * restarts,
         },
     )
-
-
-SPEC = AttackSpec(
-    name="grnn",
-    attack=run,
-    defaults={"rec_epochs": 1000, "rec_lr": 1e-4, "tv": 1e-3},
-    needs=Capabilities(second_order=True),
-)

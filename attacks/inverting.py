@@ -5,24 +5,24 @@ would have shared for them (its gradient, or its weight update after local SGD) 
 1 - cosine similarity to the observed tensors over all parameters (optionally weighted per layer),
 plus `tv` times total variation. Adam runs on the sign of the image gradient; its step size drops
 tenfold at 3/8, 5/8 and 7/8 of the iterations; after every step the images are clamped to the valid
-pixel box. Of `--restarts` trials the one with the best final match is kept. Labels come from the
-shared gradient (--label_strategy, attacks/label_strategies.py) unless the observation carries them
+pixel box. Of `--<variant>.restarts` trials the one with the best final match is kept. Labels come from the
+shared gradient (`--<variant>.label_strategy`, attacks/label_strategies.py) unless the observation carries them
 (--known_labels).
 """
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch.func import vmap
 from tqdm import tqdm
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
-from fedprivacy.attacks.label_strategies import LabelOptions, restore
-from fedprivacy.attacks.options import option
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.inverting import InvertingOptions
+from fedprivacy.attacks.label_strategies import restore
 from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.functional import batched_functional_update, functional_update
 from fedprivacy.fl.observation import Observation
 from fedprivacy.utils.allocator import reuse_large_blocks
@@ -31,18 +31,6 @@ from fedprivacy.utils.gradients import batched_model_gradient, model_gradient, t
 from fedprivacy.utils.progress import loss_bar
 
 LR_DROPS = (3 / 8, 5 / 8, 7 / 8)
-NEEDS = Capabilities(known_labels=True, label_layer=True, second_order=True)
-
-
-@dataclass(frozen=True)
-class InvertingOptions(LabelOptions):
-    """The options of ig_single, ig_weight and ig_multi."""
-
-    layer_weights: str = option(
-        "equal",
-        "per-layer weights of the cosine loss: equal; linear or exp favour the first layers (Geiping et al.)",
-        choices=("equal", "linear", "exp"),
-    )
 
 
 @dataclass(frozen=True)
@@ -110,7 +98,7 @@ def cosine_distances(
     return 1 - dot / (norm.sqrt() * observed_norm)
 
 
-def attack_labels(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, str]:
+def attack_labels(obs: Observation, config: AttackConfig[InvertingOptions]) -> tuple[torch.Tensor, str]:
     """The labels to reconstruct with, and where they came from ("known" or "restored")."""
     if obs.labels is not None:
         return obs.labels, "known"
@@ -128,7 +116,7 @@ class Trials:
 
 
 def run_trials(
-    config: AttackConfig,
+    config: AttackConfig[InvertingOptions],
     target: Target,
     labels: torch.Tensor,
     weights: list[float],
@@ -139,21 +127,21 @@ def run_trials(
     """Signed Adam from R starting images (R x B x C x H x W) at once. The trials share nothing: every
     loss, gradient sign and Adam moment is per trial (Adam is element-wise), so each trial ends where it
     would alone, up to float rounding. A trial whose loss turns NaN/inf diverged; the others go on."""
-    trials = len(starts)
+    trials, options = len(starts), config.options
     labels = labels.expand(trials, *labels.shape)
     observed_norm = math.sqrt(float(sum(w * o.pow(2).sum() for w, o in zip(weights, target.observed, strict=True))))
     images = starts.clone().requires_grad_()
-    optimizer = torch.optim.Adam([images], lr=config.rec_lr)
-    milestones = [round(config.rec_epochs * share) for share in LR_DROPS]
+    optimizer = torch.optim.Adam([images], lr=options.lr)
+    milestones = [round(options.iterations * share) for share in LR_DROPS]
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
-    steps = [config.rec_epochs] * trials
+    steps = [options.iterations] * trials
     running = list(range(trials))
 
     def losses() -> torch.Tensor:
         loss = cosine_distances(target.simulated(images, labels), target.observed, weights, observed_norm)
-        return loss + config.tv * vmap(total_variation)(images) if config.tv else loss
+        return loss + options.tv * vmap(total_variation)(images) if options.tv else loss
 
-    for step in range(1, config.rec_epochs + 1):
+    for step in range(1, options.iterations + 1):
         loss = losses()
         (gradient,) = torch.autograd.grad(loss.sum(), images)
         values = loss.detach().tolist()
@@ -174,11 +162,11 @@ def run_trials(
     return Trials(finals, images.detach(), steps)
 
 
-def invert(obs: Observation, config: AttackConfig, target: Target, name: str) -> Reconstruction:
-    """Run `config.restarts` trials against `target`, `config.trial_batch` at a time as one batched
+def invert(obs: Observation, config: AttackConfig[InvertingOptions], target: Target, name: str) -> Reconstruction:
+    """Run the options' restarts against `target`, `config.trials_at_once` at a time as one batched
     computation, and keep the images with the best final match."""
     reuse_large_blocks()
-    obs.model_in_mode()
+    restarts = config.options.restarts
     device = target.observed[0].device
     labels, source = attack_labels(obs, config)
     labels = labels.to(device)
@@ -186,7 +174,7 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
     weights = layer_weights(kind, len(target.observed)).tolist()
     generator = torch.Generator().manual_seed(config.seed)
     starts = torch.stack(
-        [torch.randn((obs.num_images, *obs.image_shape), generator=generator) for _ in range(config.restarts)]
+        [torch.randn((obs.num_images, *obs.image_shape), generator=generator) for _ in range(restarts)]
     )
     starts = starts.to(device)
     box = obs.normalization.box(starts[0])
@@ -198,8 +186,8 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
         steps += sum(trials.steps)
         return list(zip(trials.losses, trials.images, strict=True))
 
-    with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        best = best_of_batches(name, config.restarts, config.trials_at_once, trial_batch, bar)
+    with loss_bar(config.options.iterations * restarts, name, config.progress) as bar:
+        best = best_of_batches(name, restarts, config.trials_at_once, trial_batch, bar)
     return Reconstruction(
         images=obs.normalization.clamp(best.result),
         labels=labels,
@@ -213,8 +201,3 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
             "iterations": steps,
         },
     )
-
-
-def spec(name: str, run: Callable[[Observation, AttackConfig], Reconstruction], defaults: dict, update: bool):
-    """The registry entry of one Inverting Gradients variant."""
-    return AttackSpec(name, run, defaults, replace(NEEDS, update=update), InvertingOptions)

@@ -19,9 +19,10 @@ recovers the images from a multi-step update; the ratio does not depend on the s
 
 import torch
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.rtf import RtFOptions
 from fedprivacy.attacks.labels import restore_labels
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models.imprint import find_imprint
 from fedprivacy.utils.errors import AttackDiverged
@@ -52,7 +53,7 @@ def recover_bins(
     return weights[chosen] / biases[chosen, None], chosen, len(nonempty)
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+def run(obs: Observation, config: AttackConfig[RtFOptions]) -> Reconstruction:
     name, block = find_imprint(obs.model)  # present: AttackSpec.run checked the capabilities
     gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
     prefix = f"{name}.imprint" if name else "imprint"
@@ -73,11 +74,3 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "source": "update" if obs.update is not None else "gradient",
         },
     )
-
-
-SPEC = AttackSpec(
-    name="rtf",
-    attack=run,
-    defaults={"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0},
-    needs=Capabilities(imprint=True, label_layer=True),
-)

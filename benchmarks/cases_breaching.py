@@ -23,7 +23,7 @@ from benchmarks.common import CIFAR10, require
 from fedprivacy.attacks import ATTACKS, AttackConfig
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import client_share
+from fedprivacy.fl.exchange import client_share
 from fedprivacy.models import build_model
 
 TABLE = "Speed: side by side with breaching 0.1.2"

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from benchmarks.common import CIFAR10, require, row_from_report, run_grad
 from fedprivacy.attacks import AttackConfig, get_attack
 from fedprivacy.data import Normalization
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 
 RESTARTS = "8"

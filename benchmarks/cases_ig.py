@@ -24,7 +24,7 @@ from fedprivacy.attacks import ATTACKS, AttackConfig
 from fedprivacy.attacks.inverting import LR_DROPS
 from fedprivacy.cli.client import client_training
 from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import client_share
+from fedprivacy.fl.exchange import client_share
 from fedprivacy.models import build_model
 from fedprivacy.utils.allocator import reuse_large_blocks
 from fedprivacy.utils.gradients import total_variation

@@ -16,8 +16,8 @@ import torch
 from benchmarks.common import CIFAR10, RESNET20, require
 from fedprivacy.attacks.label_strategies import STRATEGIES, restore
 from fedprivacy.data import Normalization, load_split
-from fedprivacy.data.catalog import IMAGENET_STATS
-from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.data.names import IMAGENET_STATS
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import build_model, load_pretrained
 

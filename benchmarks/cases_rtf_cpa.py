@@ -20,7 +20,8 @@ from fedprivacy.data import Normalization, load_split
 from fedprivacy.evaluation.metrics import psnr, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
 from fedprivacy.evaluation.report import save_grid
-from fedprivacy.fl.client import share_gradient, share_update, train_locally
+from fedprivacy.fl.client import train_locally
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining, Observation
 from fedprivacy.fl.public import PublicData, imprint_server
 from fedprivacy.models import build_model

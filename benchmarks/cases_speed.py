@@ -8,7 +8,7 @@ import torch
 
 from fedprivacy.attacks import ATTACKS, AttackConfig
 from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.utils.threads import usable_cores, use_threads
 

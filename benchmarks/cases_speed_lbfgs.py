@@ -11,7 +11,7 @@ from benchmarks.common import CIFAR10, require
 from fedprivacy.attacks import AttackConfig, get_attack
 from fedprivacy.attacks.dlg import CONVERGED
 from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.utils.seeding import seed_everything
 

@@ -1,31 +1,107 @@
-"""Command-line plumbing shared by the entry scripts: one-line errors, devices, flag checks."""
+"""The entry layer's flag machinery, shared by every script and importable without torch (--help never loads
+it): a parser that reports a bad flag in one line, knows which flags the user actually passed and refuses one
+that does not apply to the run; the flag groups both entry scripts share; and run_cli's one-line endings."""
 
 import argparse
 import os
 import re
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from fedprivacy.utils.domains import COUNT, IMAGE_SIZE
+from fedprivacy.data import DATASETS, NORM_STATS
+from fedprivacy.models import BUILDERS
+from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, SEED
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
 if TYPE_CHECKING:
     from fedprivacy.data import DatasetInfo
 
+PASSED = "_passed"  # the Namespace attribute holding {dest: the option string as typed} of the flags given
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """When a flag has an effect: while the flag whose destination is `decider` (attack, engine, defense,
+    imprint, ...) has one of `values` (a switch: True). A flag given while it does not hold is refused."""
+
+    decider: str
+    values: frozenset
+
+    def holds(self, args: argparse.Namespace) -> bool:
+        return getattr(args, self.decider) in self.values
+
+    def describe(self) -> str:
+        """The condition as the user writes it, e.g. `--attack dlg, idlg` or `--imprint`."""
+        if self.values == frozenset({True}):
+            return f"--{self.decider}"
+        return f"--{self.decider} {', '.join(sorted(map(str, self.values)))}"
+
+
+def described(help: str, default: Any, unit: str = "") -> str:
+    """A flag's help ending with its default (and unit): every flag states both."""
+    if default is None or default == "":
+        return f"{help} (no default)" if not unit else f"{help} ({unit}; no default)"
+    shown = "off" if default is False else f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{help} (default: {shown}{f' {unit}' if unit and default is not False else ''})"
+
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line instead of usage text, and takes flags only by their
-    whole names (a mistyped or renamed flag is an error, never silently another flag's abbreviation)."""
+    """argparse that reports a bad flag in one line instead of usage text, takes flags only by their whole
+    names (a mistyped or renamed flag is an error, never silently another flag's abbreviation), records which
+    flags were passed (`passed(args)`), runs its `finishers` on the parsed flags and refuses, in one line, a
+    passed flag whose AppliesTo rules do not hold."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **{"allow_abbrev": False, **kwargs})
+        self.rules: dict[str, list[AppliesTo]] = {}
+        self.finishers: list[Callable[[argparse.Namespace], None]] = []
 
     def error(self, message: str) -> None:
         print(f"error: {message} (see --help)", file=sys.stderr)
         raise SystemExit(2)
+
+    def applies(self, dest: str, rule: AppliesTo) -> None:
+        """Declare that the flag stored under `dest` has an effect only while `rule` holds."""
+        self.rules.setdefault(dest, []).append(rule)
+
+    def passed_flags(self, argv: Sequence[str]) -> dict[str, str]:
+        """{dest: option string} of the flags in `argv` (argparse itself takes a flag only by its whole name)."""
+        passed = {}
+        for token in argv:
+            if token == "--":
+                break
+            action = self._option_string_actions.get(token.split("=", 1)[0])
+            if action is not None:
+                passed[action.dest] = token.split("=", 1)[0]
+        return passed
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:
+        argv = sys.argv[1:] if args is None else list(args)
+        parsed = super().parse_args(argv, namespace)
+        setattr(parsed, PASSED, self.passed_flags(argv))
+        try:
+            for finish in self.finishers:
+                finish(parsed)
+        except UsageError as error:
+            self.error(str(error))
+        for dest, typed in passed(parsed).items():
+            for rule in self.rules.get(dest, []):
+                if not rule.holds(parsed):
+                    now = getattr(parsed, rule.decider)
+                    self.error(f"{typed} applies only with {rule.describe()}, not with --{rule.decider} {now}")
+        return parsed
+
+
+def passed(args: argparse.Namespace) -> dict[str, str]:
+    """{dest: option string as typed} of the flags the user gave (empty for a Namespace made by hand)."""
+    return getattr(args, PASSED, {})
+
+
+def flag_values(args: argparse.Namespace) -> dict:
+    """The parsed flags for the report (without the parser's own bookkeeping)."""
+    return {key: value for key, value in vars(args).items() if not key.startswith("_")}
 
 
 def device_name(text: str) -> str:
@@ -33,20 +109,6 @@ def device_name(text: str) -> str:
     if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not cpu, cuda or cuda:N")
     return text
-
-
-def resolve_device(name: str | None) -> torch.device:
-    """--device: CUDA when available unless told otherwise; an unavailable CUDA device is an error."""
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: CUDA is not available here; use --device cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise UsageError(
-            f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 upwards"
-        )
-    return device
 
 
 positive = COUNT  # argparse type for counts that must be at least 1 (utils/domains.py)
@@ -73,29 +135,43 @@ def run_cli(main: Callable[[], None]) -> None:
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
     """Flags both entry scripts share: the model, the dataset and its normalisation."""
-    from fedprivacy.data import DATASETS
-    from fedprivacy.data.catalog import NORM_STATS
-    from fedprivacy.models import MODELS
-
-    add = parser.add_argument
-    add("--model", default=model, help=f"one of: {', '.join(MODELS)}")
-    add("--dataset", default=dataset, help=f"one of: {', '.join(DATASETS)}")
+    group = parser.add_argument_group("data and model")
+    add = group.add_argument
+    add("--model", default=model, help=described(f"one of: {', '.join(BUILDERS)}", model))
+    add("--dataset", default=dataset, help=described(f"one of: {', '.join(DATASETS)}", dataset))
+    data_dir = os.environ.get("BASE_DATADIR", "data_files")
     add(
         "--base_data_dir",
-        default=os.environ.get("BASE_DATADIR", "data_files"),
-        help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
+        default=data_dir,
+        help=described(
+            "folder of real datasets (or the .npz file for --dataset npz)", f"$BASE_DATADIR, else {data_dir}"
+        ),
     )
-    add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
-    add("--image_size", type=IMAGE_SIZE, default=None, help="resize images to this square size")
-    add("--rgb", action="store_true", help="repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)")
+    add("--download", action="store_true", help=described("download a torchvision dataset into --base_data_dir", False))
+    add(
+        "--image_size",
+        type=IMAGE_SIZE,
+        default=None,
+        help="resize images to this square size, in pixels (default: the dataset's size)",
+    )
+    add(
+        "--rgb",
+        action="store_true",
+        help=described("repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)", False),
+    )
     add(
         "--num_classes",
         type=COUNT,
         default=None,
-        help="outputs of the model's last layer (default: the dataset's classes; never fewer), e.g. 100 on CIFAR-10",
+        help="outputs of the model's last layer, e.g. 100 on CIFAR-10 (default: the dataset's classes; never fewer)",
     )
-    add("--normalize", action="store_true", help="train and attack in the normalised space (see --norm_stats)")
-    add("--norm_stats", choices=NORM_STATS, default="half", help="half: mean=std=0.5 (seed); dataset; imagenet")
+    add("--normalize", action="store_true", help=described("train and attack in the normalised space", False))
+    add(
+        "--norm_stats",
+        choices=NORM_STATS,
+        default="half",
+        help=described("with --normalize: half = mean=std=0.5 (seed), dataset, or imagenet statistics", "half"),
+    )
 
 
 def head_width(requested: int | None, info: "DatasetInfo") -> int:
@@ -109,29 +185,46 @@ def head_width(requested: int | None, info: "DatasetInfo") -> int:
     return requested
 
 
-def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
-    """Flags both entry scripts share: device, where results go, overwriting and progress bars."""
-    add = parser.add_argument
+def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_help: str) -> None:
+    """Flags both entry scripts share: the seed, device and threads, where results go, overwriting, progress."""
+    group = parser.add_argument_group("run and output")
+    add = group.add_argument
+    add("--seed", type=SEED, default=0, help=described(seed_help, 0))
     add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add(
         "--threads",
         type=COUNT,
         default=None,
-        help="CPU threads, and processes for dlg/idlg restarts (default: $OMP_NUM_THREADS, else every usable core)",
+        help="CPU threads, and processes for the L-BFGS attacks' restarts (default: $OMP_NUM_THREADS, else every "
+        "usable core)",
     )
-    add("--out_dir", default="images", help=f"where {outputs} go")
-    add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
-    add("--quiet", action="store_true", help="no progress bars")
+    add("--out_dir", default="images", help=described(f"where {outputs} go", "images"))
+    add(
+        "--overwrite",
+        action="store_true",
+        help=described("replace an earlier result of the same name instead of numbering", False),
+    )
+    add("--quiet", action="store_true", help=described("no progress bars", False))
+    add(
+        "--dry_run",
+        nargs="?",
+        const="full",
+        choices=("full", "flags"),
+        default=None,
+        help="check everything and print what would run, then stop: full (the value when none is given) also loads "
+        "the data and builds the model (and, in main_grad, the observations); flags checks the flags alone (no "
+        "data needed) (default: off, the run goes ahead)",
+    )
 
 
 def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
-    """--dry_run [full|flags]: check and describe the run, then exit 0 without attacking or training."""
+    """--dry_run [full|flags] for the tools beside the entry scripts: check and describe, then exit 0."""
     parser.add_argument(
         "--dry_run",
         nargs="?",
         const="full",
         choices=("full", "flags"),
         default=None,
-        help="check everything and print what would run, then stop: full (default) also loads the data and builds "
-        "the model (and, in main_grad, the observations); flags checks the flags alone (no data needed)",
+        help="check everything and print what would run, then stop: full (default) also loads the data; flags "
+        "checks the flags alone (no data needed)",
     )

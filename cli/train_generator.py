@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
-from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, device_name, positive, resolve_device, run_cli
+from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, device_name, positive, run_cli
+from fedprivacy.cli.device import resolve_device
 from fedprivacy.data import DATASETS, load_split
 from fedprivacy.fl.public import source_name
 from fedprivacy.models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint

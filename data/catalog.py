@@ -10,31 +10,11 @@ from torch.utils.data import Dataset, TensorDataset
 from torchvision.transforms import v2
 
 from fedprivacy.data import embedded, real
+from fedprivacy.data.names import DATASETS, IMAGENET_STATS, KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
 from fedprivacy.data.normalization import Normalization
 from fedprivacy.utils.domains import IMAGE_SIZE
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.memory import require_memory
-
-# Published per-channel statistics of the training sets; other sets are measured on load.
-KNOWN_STATS = {
-    "mnist": ((0.1307,), (0.3081,)),
-    "fmnist": ((0.2860,), (0.3530,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "tiny_imagenet": ((0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262)),
-}
-IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-NORM_STATS = ("half", "dataset", "imagenet")
-SAMPLE_PARENT = {
-    "cifar10_sample": "cifar10",
-    "cifar100_sample": "cifar100",
-    "mnist_sample": "mnist",
-    "fmnist_sample": "fmnist",
-}
-EMBEDDED = ("digits", *SAMPLE_PARENT)
-REAL = (*real.TORCHVISION, "tiny_imagenet", "imagefolder", "npz")
-DATASETS = (*EMBEDDED, *REAL)
-STATS_SAMPLE = 2000
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm import tqdm
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec
+from fedprivacy.attacks.spec import AttackConfig, AttackSpec
 from fedprivacy.evaluation.pairing import matched_truth
 from fedprivacy.evaluation.scoring import score_batch, summarise
 from fedprivacy.fl.case import Case

@@ -6,24 +6,14 @@ import torch
 from torch import nn
 
 from fedprivacy.data.normalization import Normalization
+from fedprivacy.fl.protocol import LocalTraining
+
+__all__ = ["LocalTraining", "Observation", "in_mode"]
 
 
 def in_mode(model: nn.Module, model_mode: str) -> nn.Module:
     """`model` switched to the client's mode ("train" or "eval"), the one place that mapping is written."""
     return model.train(model_mode == "train")
-
-
-@dataclass(frozen=True)
-class LocalTraining:
-    """Public local-training settings: `epochs` passes over the client's images in mini-batches
-    of `batch_size` (in dataset order), plain SGD at `lr` with optional momentum and weight decay.
-    A full batch (batch_size >= images) makes each epoch one step."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    momentum: float = 0.0
-    weight_decay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +27,7 @@ class Observation:
     `num_images` is how many images the attack reconstructs; a FedAvg client may have trained on more
     (`num_examples`), and the attack then recovers at most `num_images` of them.
     `labels` are the batch labels, present only when the threat model grants them (--known_labels).
+    Built on the server side from what the server received (fl/view.py), never from private tensors.
     """
 
     model: nn.Module

@@ -19,14 +19,13 @@ import numpy as np
 from torch import nn
 
 from fedprivacy.data import DatasetInfo, ImageSplit, Normalization, load_split, make_normalization
-from fedprivacy.data.catalog import KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
+from fedprivacy.data.names import KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
 from fedprivacy.models import MODEL_COPIES
 from fedprivacy.models.imprint import imprint_model
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.memory import require_memory
 
 PUBLIC_IMAGES = 5000  # at most this many public images estimate the imprint block's brightness quantiles
-PROBE_IMAGES = 64  # attacks/labels.py: random in-box images that estimate the mean softmax output
 
 
 def distinct_splits(name: str, base_dir: str | Path) -> bool:
@@ -146,15 +145,6 @@ def imprint_server(
     return imprint_model(model, shape, bins, normalization, None, replace(info, stats=stats)), published_record(
         info, f"{what}, Gaussian"
     )
-
-
-def probe_record() -> dict:
-    """The label-count probe of attacks/labels.py: random images, no data."""
-    return {
-        "what": "label-count probe images",
-        "from": "uniform random images in the valid pixel box (no data)",
-        "images": PROBE_IMAGES,
-    }
 
 
 def generator_record(meta: dict, public: PublicData, attacked: range) -> dict:

@@ -4,7 +4,6 @@ the attack's statistics and its restored labels; with a TruthChannel (simulation
 
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -22,21 +21,13 @@ from fedprivacy.flower.truth import TruthChannel  # noqa: E402
 from fedprivacy.utils.errors import AttackDiverged, UsageError  # noqa: E402
 
 
-def attack_setup(name: str, **overrides) -> tuple[AttackSpec, AttackConfig]:
-    """The registered attack `name` with its defaults (its own flags at their defaults), then `overrides`;
-    an attack the audit cannot serve is a one-line error at start-up."""
+def attack_setup(name: str, preset: str | None = None, **settings) -> tuple[AttackSpec, AttackConfig]:
+    """The registered attack `name` with its defaults, then its `preset`, then `settings` (its options and the
+    run's knobs by name, attacks/spec.py); an attack the audit cannot serve is a one-line error at start-up."""
     spec = get_attack(name)
     if spec.needs.imprint:
         raise UsageError(f"attack {name} needs the server's imprint block before the model; the audit has none")
-    options = overrides.pop("options", {})
-    base = AttackConfig(
-        rec_epochs=int(spec.defaults["rec_epochs"]),
-        rec_lr=spec.defaults["rec_lr"],
-        tv=spec.defaults["tv"],
-        progress=False,
-        options=None if spec.options is None else spec.options(**options),
-    )
-    return spec, replace(base, **overrides)
+    return spec, spec.configure(preset, **{"progress": False, **settings})
 
 
 class AttackAudit:
@@ -49,9 +40,10 @@ class AttackAudit:
         truth: TruthChannel | None = None,
         overwrite: bool = False,
         name: str = "flower",
-        **config,
+        preset: str | None = None,
+        **settings,
     ) -> None:
-        self.spec, self.config = attack_setup(attack, **config)
+        self.spec, self.config = attack_setup(attack, preset, **settings)
         self.out_dir, self.truth, self.overwrite, self.name = Path(out_dir), truth, overwrite, name
         self.reports: list[dict] = []
 
@@ -63,7 +55,7 @@ class AttackAudit:
             "round": server_round,
             "node": node,
             "attack": self.spec.name,
-            "attack_settings": {k: getattr(self.config, k) for k in ("rec_epochs", "rec_lr", "tv", "restarts")},
+            "attack_settings": vars(self.config.options),
             "num_images": observation.num_images,
             "local_training": None if local is None else vars(local),
             "grid": str(png),

@@ -74,7 +74,7 @@ def test_restart_loop_keeps_the_best_finite_trial_and_stops_when_good_enough() -
 
 
 def test_observation_labels_are_absent_unless_granted(cifar_sample) -> None:
-    from fedprivacy.fl.client import client_share, share_gradient
+    from fedprivacy.fl.exchange import client_share, share_gradient
 
     images, labels = cifar_sample.batch([0])
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))

@@ -11,7 +11,7 @@ from fedprivacy.attacks.cpa import CPAOptions, unmix_gradient
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.utils.errors import UsageError
 

@@ -19,7 +19,8 @@ from fedprivacy.defenses.noise import AdditiveNoise
 from fedprivacy.defenses.pruning import Pruning
 from fedprivacy.defenses.soteria import Soteria, representation_layer
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import client_update, share_gradient
+from fedprivacy.fl.client import client_update
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import build_model
 from fedprivacy.utils.errors import UsageError

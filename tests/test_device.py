@@ -17,7 +17,7 @@ from fedprivacy.attacks.idlg import IdlgOptions
 from fedprivacy.attacks.inverting import InvertingOptions
 from fedprivacy.data import Normalization
 from fedprivacy.defenses import DEFENSES
-from fedprivacy.fl.client import client_share
+from fedprivacy.fl.exchange import client_share
 from fedprivacy.fl.federation import FedData, FedSettings, run_federation
 from fedprivacy.fl.observation import LocalTraining, Observation
 from fedprivacy.models.generators import ImageGenerator, save_checkpoint

@@ -7,7 +7,7 @@ from fedprivacy.attacks import AttackConfig, get_attack
 from fedprivacy.attacks.labels import restore_labels
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 
 

@@ -9,7 +9,7 @@ import torch
 from fedprivacy.attacks import AttackConfig, get_attack
 from fedprivacy.attacks.dlg import match_gradient
 from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models import build_model
 

@@ -13,7 +13,7 @@ from fedprivacy.attacks.ggl import GGLOptions, LatentLoss, search_adam
 from fedprivacy.cli.train_generator import main as train_generator
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.models.generators import ImageGenerator, load_image_generator, save_checkpoint
 from fedprivacy.utils.errors import UsageError

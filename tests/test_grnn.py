@@ -9,7 +9,7 @@ from fedprivacy.attacks import AttackConfig, get_attack
 from fedprivacy.attacks.grnn import run_trials, wasserstein_distance
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import MODELS, build_model
 from fedprivacy.utils.progress import loss_bar

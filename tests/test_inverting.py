@@ -9,7 +9,7 @@ from fedprivacy.cli.client import client_training
 from fedprivacy.data import Normalization, load_split
 from fedprivacy.evaluation.metrics import psnr
 from fedprivacy.evaluation.scoring import score_batch
-from fedprivacy.fl.client import client_share
+from fedprivacy.fl.exchange import client_share
 from fedprivacy.models import build_model
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.progress import loss_bar

@@ -12,7 +12,8 @@ from fedprivacy.data import Normalization, load_split
 from fedprivacy.evaluation.metrics import psnr
 from fedprivacy.evaluation.runner import attack_cases
 from fedprivacy.fl.case import Case
-from fedprivacy.fl.client import share_gradient, share_update, train_locally
+from fedprivacy.fl.client import train_locally
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import build_model
 from fedprivacy.models.imprint import brightness, find_imprint, imprint_model
