@@ -7,6 +7,7 @@ from fedprivacy.attacks.spec import AttackConfig, AttackSpec, Preset, SimulatedC
 from fedprivacy.utils.errors import UsageError
 
 ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in SPECS}
+DEFAULT_ATTACK = SPECS[0].name  # what the entry scripts attack without --attack or --preset
 
 
 def get_attack(name: str) -> AttackSpec:
@@ -33,6 +34,7 @@ def all_presets() -> dict[str, Preset]:
 
 __all__ = [
     "ATTACKS",
+    "DEFAULT_ATTACK",
     "AttackConfig",
     "AttackSpec",
     "Capabilities",

@@ -38,7 +38,7 @@ GENERATOR = ROOT / "checkpoints" / "mnist_dcgan.pt"
 
 @dataclass(frozen=True)
 class Row:
-    """An attack in its fast setting: main_grad flags (without data) and the data it needs."""
+    """An attack in its fast setting: main_grad flags (a preset and its overrides; no data) and the data it needs."""
 
     setting: str
     flags: tuple[str, ...]
@@ -58,32 +58,40 @@ class Column:
         return self.defense if not self.strength else f"{self.defense}_{self.strength}"
 
 
-def lenet(attack: str, *extra: str) -> tuple[str, ...]:
-    return ("--attack", attack, "--model", "lenet", *extra)
+def lenet(preset: str, *extra: str) -> tuple[str, ...]:
+    return ("--preset", preset, "--model", "lenet", *extra)
 
 
-def cnn(attack: str, *extra: str) -> tuple[str, ...]:
-    return ("--attack", attack, "--model", "cnn", "--normalize", *extra)
+def cnn(preset: str, *extra: str) -> tuple[str, ...]:
+    return ("--preset", preset, "--model", "cnn", "--normalize", *extra)
 
 
-DLG_FAST = ("--normalize", "--num_exp", "2", "--rec_epochs", "300", "--restarts", "3")  # restarts as a user runs them
-ROWS = {
-    "dlg": Row("LeNet, 2 images, batch 1, 300 L-BFGS steps, best of 3 trials", lenet("dlg", *DLG_FAST)),
-    "idlg": Row("LeNet, 2 images, batch 1, 300 L-BFGS steps, best of 3 trials", lenet("idlg", *DLG_FAST)),
-    "grnn": Row(
-        "LeNet, 1 image, 1000 iterations", lenet("grnn", "--normalize", "--num_exp", "1", "--rec_epochs", "1000")
+ROWS = {  # each attack's preset (a fast CPU budget where it differs), restarts as a user runs them
+    "dlg": Row(
+        "LeNet, 2 images, batch 1, 300 L-BFGS steps, best of 3 trials",
+        lenet("dlg.paper", "--normalize", "--num_exp", "2", "--dlg.restarts", "3"),
     ),
-    "ig_single": Row("ConvNet, 1 image, 250 iterations", cnn("ig_single", "--num_exp", "1", "--rec_epochs", "250")),
+    "idlg": Row(
+        "LeNet, 2 images, batch 1, 300 L-BFGS steps, best of 3 trials",
+        lenet("idlg.paper", "--normalize", "--num_exp", "2", "--idlg.restarts", "3"),
+    ),
+    "grnn": Row("LeNet, 1 image, 1000 iterations", lenet("grnn.paper", "--normalize", "--num_exp", "1")),
+    "ig_single": Row(
+        "ConvNet, 1 image, 250 iterations", cnn("ig_single.original", "--num_exp", "1", "--ig_single.iterations", "250")
+    ),
     "ig_weight": Row(
         "ConvNet, 1 image, update of 2 SGD steps (lr 1e-4), 250 iterations",
-        cnn("ig_weight", "--num_exp", "1", "--rec_epochs", "250", "--local_steps", "2", "--local_lr", "1e-4"),
+        cnn(
+            "ig_weight.original",
+            *("--num_exp", "1", "--ig_weight.iterations", "250", "--client.epochs", "2", "--client.lr", "1e-4"),
+        ),
     ),
     "ig_multi": Row(
         "ConvNet, 4 images, update of 2 mini-batches of 2 (lr 1e-4), labels known, 200 iterations",
         cnn(
-            "ig_multi",
-            *("--rec_batch_size", "4", "--local_epochs", "1", "--local_batch_size", "2", "--local_lr", "1e-4"),
-            *("--known_labels", "--rec_lr", "0.1", "--rec_epochs", "200"),
+            "ig_multi.original",
+            *("--rec_batch_size", "4", "--client.epochs", "1", "--client.batch_size", "2", "--client.lr", "1e-4"),
+            *("--known_labels", "--ig_multi.lr", "0.1", "--ig_multi.iterations", "200"),
         ),
     ),
     "cpa": Row(
@@ -92,14 +100,15 @@ ROWS = {
     ),
     "rtf": Row(
         "ConvNet + imprint block (128 bins), batch 16",
-        cnn("rtf", "--imprint", "--bins", "128", "--rec_batch_size", "16"),
+        ("--attack", "rtf", "--model", "cnn", "--normalize", "--imprint", "--bins", "128", "--rec_batch_size", "16"),
     ),
     "ggl": Row(
         "MNIST test 9000-9001 in [0, 1], LeNet, CMA-ES (budget 2000), generator trained on MNIST test 0-8999",
-        lenet("ggl", "--num_exp", "2", "--start_index", "9000", "--generator", str(GENERATOR)),
+        ("--attack", "ggl", "--model", "lenet", "--num_exp", "2", "--start_index", "9000", "--ggl.generator",
+         str(GENERATOR)),
         "mnist_test.npz",
     ),
-}
+}  # fmt: skip
 
 
 def strengths(defense: str, flag: str, values: tuple[str, ...], *fixed: str) -> list[Column]:
@@ -113,12 +122,12 @@ COLUMNS = [
     *strengths("clip", "--clip_norm", ("10", "1", "0.1")),
     *strengths("dpsgd", "--noise_multiplier", ("0.01", "0.1", "1"), "--clip_norm", "1"),
     *strengths("prune", "--prune_ratio", ("0.2", "0.9", "0.99")),
-    *strengths("soteria", "--prune_ratio", ("0.2", "0.5", "0.8")),
+    *strengths("soteria", "--soteria_ratio", ("0.2", "0.5", "0.8")),
 ]
 FED_FLAGS = (
     *("--model", "fc2", "--dataset", "npz", "--normalize", "--total_clients", "10", "--num_rounds", "10"),
-    *("--C", "1", "--p_type", "dirichlet", "--beta", "0.5", "--local_epochs", "1", "--batch_size", "50"),
-    *("--lr", "0.1", "--lr_decay", "0.95", "--client_momentum", "0", "--attack", "none", "--seed", "0"),
+    *("--C", "1", "--p_type", "dirichlet", "--beta", "0.5", "--client.epochs", "1", "--client.batch_size", "50"),
+    *("--client.lr", "0.1", "--lr_decay", "0.95", "--client.momentum", "0", "--attack", "none", "--seed", "0"),
 )
 FED_SETTING = "FedAvg accuracy: FC-2, CIFAR-10 subset (5,000 train / 1,000 test), 10 clients, Dirichlet 0.5, 10 rounds"
 
@@ -128,12 +137,31 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
+def attack_flags(row: Row, column: Column, data_dir: Path, threads: int) -> list[str]:
+    """main_grad's flags of one attack cell: the row's attack, the column's defense, the data, the threads."""
+    data = str(require(data_dir / row.data))
+    return [
+        *row.flags,
+        *column.flags,
+        "--dataset",
+        "npz",
+        "--base_data_dir",
+        data,
+        "--threads",
+        str(threads),
+        "--quiet",
+    ]
+
+
+def fed_flags(column: Column, data_dir: Path) -> list[str]:
+    """main_fed's flags of one FedAvg cell: the federation, the column's defense, the data."""
+    return [*FED_FLAGS, *column.flags, "--base_data_dir", str(require(data_dir / CIFAR10.name)), "--quiet"]
+
+
 def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) -> dict:
     """Attack with the column's defense; mean PSNR/SSIM, label accuracy, and the first reconstruction saved."""
-    data = str(require(data_dir / row.data))
     # the cell's share of the cores (set by cell_pool), also as DLG/iDLG's trial processes: one per core
-    threads = str(torch.get_num_threads())
-    flags = [*row.flags, *column.flags, "--dataset", "npz", "--base_data_dir", data, "--threads", threads, "--quiet"]
+    flags = attack_flags(row, column, data_dir, torch.get_num_threads())
     try:
         report, result, _ = main_grad.run(main_grad.parse_args(flags))
     except Exception as error:  # the audit goes on; the cell says why it failed
@@ -158,7 +186,7 @@ def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) ->
 
 def fed_cell(column: Column, data_dir: Path) -> dict:
     """FedAvg with every client applying the column's defense: final accuracy (and epsilon for DP-SGD)."""
-    flags = [*FED_FLAGS, *column.flags, "--base_data_dir", str(require(data_dir / CIFAR10.name)), "--quiet"]
+    flags = fed_flags(column, data_dir)
     try:
         report, _, _ = main_fed.run(main_fed.parse_args(flags))
     except Exception as error:
@@ -255,7 +283,7 @@ def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> No
         "Rebuilt by `python -m benchmarks.audit`. Attack cells: mean PSNR (dB) / mean SSIM of the reconstructions;",
         "the FedAvg row: final test accuracy (and DP-SGD's epsilon at delta 1e-5 for the weakest client).",
         "Strengths: gaussian/laplacian `--noise_scale`, clip `--clip_norm`, dpsgd `--noise_multiplier` (with",
-        "`--clip_norm 1`), prune and soteria `--prune_ratio`.",
+        "`--clip_norm 1`), prune `--prune_ratio`, soteria `--soteria_ratio`.",
         "",
         header,
         "|" + "---|" * (len(COLUMNS) + 1),

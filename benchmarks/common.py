@@ -1,12 +1,16 @@
-"""Helpers for benchmark cases: the shared real data, running main_grad, and row building."""
+"""Helpers for benchmark cases: the shared real data, a case's run as data (an attack preset, overrides of its
+options, the rest of its flags and its data), running main_grad, and row building."""
 
 import platform
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 import main_grad
+from fedprivacy.data import ImageSplit, load_split
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -28,6 +32,50 @@ def require(path: Path) -> Path:
     if not path.exists():
         raise MissingData(f"{path} is missing")
     return path
+
+
+@dataclass(frozen=True)
+class Data:
+    """A case's data: a dataset of the catalogue, the file or folder it lives in (None: an embedded one), and
+    how the case prepares it (e.g. --normalize, --image_size 32)."""
+
+    dataset: str
+    path: Path | None = None
+    flags: tuple[str, ...] = ()
+
+    def argv(self) -> list[str]:
+        """The entry scripts' data flags (refused with MissingData when the shared file is not there)."""
+        place = [] if self.path is None else ["--base_data_dir", str(require(self.path))]
+        return ["--dataset", self.dataset, *place, *self.flags]
+
+    def split(self, name: str = "test") -> ImageSplit:
+        """One split, loaded as the entry scripts load it (data.load_split), for cases that call the API."""
+        return load_split(self.dataset, name, "data_files" if self.path is None else require(self.path))
+
+
+CIFAR10_SUBSET = Data("npz", CIFAR10)  # 5,000 training and 1,000 test images of CIFAR-10
+MNIST_TEST = Data("npz", MNIST)  # the 10,000 MNIST test images
+
+
+@dataclass(frozen=True)
+class Run:
+    """A case's run of an entry script: `attack`, a preset (`dlg.paper`) or an attack at its defaults (`rtf`),
+    with some of its `options` overridden (field -> value), on `data`, with the other `flags` (model, batches,
+    client, defense, server)."""
+
+    attack: str
+    data: Data
+    flags: tuple[str, ...] = ()
+    options: Mapping[str, object] = field(default_factory=dict)
+
+    def argv(self) -> list[str]:
+        name = self.attack.partition(".")[0]
+        head = ["--preset", self.attack] if "." in self.attack else ["--attack", self.attack]
+        overrides = []
+        for key, value in self.options.items():
+            if value is not False:
+                overrides += [f"--{name}.{key}"] if value is True else [f"--{name}.{key}", str(value)]
+        return [*head, *self.data.argv(), *self.flags, *overrides]
 
 
 def run_grad(*flags: str, stem: str | None = None) -> dict:

@@ -7,9 +7,9 @@ import argparse
 from dataclasses import Field, fields
 from typing import Any
 
-from fedprivacy.attacks import ATTACKS, AttackSpec, all_presets, find_preset
+from fedprivacy.attacks import ATTACKS, DEFAULT_ATTACK, AttackSpec, all_presets, find_preset
 from fedprivacy.attacks.options import default_of
-from fedprivacy.cli.common import AppliesTo, OneLineParser, described, passed
+from fedprivacy.cli.common import AppliesTo, OneLineParser, described, last_given
 from fedprivacy.utils.domains import COUNT, Count
 from fedprivacy.utils.errors import UsageError
 
@@ -34,7 +34,7 @@ def option_help(item: Field) -> str:
 
 
 def add_attack_arguments(
-    parser: OneLineParser, batch_help: str, default: str = "dlg", extra: tuple[str, ...] = ()
+    parser: OneLineParser, batch_help: str, default: str = DEFAULT_ATTACK, extra: tuple[str, ...] = ()
 ) -> None:
     """--attack (registered names plus `extra`), --preset, the batch and the threat model's grants, then one
     help group per attack with its options, and one with the older flat names."""
@@ -131,17 +131,12 @@ def resolve_attack(args: argparse.Namespace, default: str, names: tuple[str, ...
 
 def attack_options(spec: AttackSpec, args: argparse.Namespace) -> Any:
     """The attack's options: its defaults, then the --preset's values, then the flags given (its namespaced
-    flag or one older name per option; both is refused in one line)."""
+    flag or an older name of it; of both, the one given last, as for any repeated flag)."""
     values = spec.preset(args.preset.partition(".")[2]) if args.preset else {}
-    typed = passed(args)
     for item in fields(spec.options):
-        dests = [f"{spec.name}.{item.name}", *(OLDER + alias for alias in item.metadata["aliases"])]
-        given = [dest for dest in dests if hasattr(args, dest)]
-        if len(given) > 1:
-            spelled = " and ".join(typed.get(dest, f"--{dest}") for dest in given)
-            raise UsageError(f"{spelled} both set --{spec.name}.{item.name}; give one")
-        if given:
-            values[item.name] = getattr(args, given[0])
+        given = last_given(args, [f"{spec.name}.{item.name}", *(OLDER + alias for alias in item.metadata["aliases"])])
+        if given is not None:
+            values[item.name] = getattr(args, given)
     return spec.options(**values)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedprivacy.attacks import ATTACKS, AttackSpec
-from fedprivacy.cli.common import AppliesTo, OneLineParser, described, passed
+from fedprivacy.cli.common import AppliesTo, OneLineParser, described, last_given, passed
 from fedprivacy.fl.protocol import LocalTraining
 from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE, UNIT_INTERVAL_OPEN_TOP
 from fedprivacy.utils.errors import UsageError
@@ -90,15 +90,12 @@ def add_client_arguments(
 
 
 def client_values(args: argparse.Namespace, older: Mapping[str, str]) -> dict[str, Any]:
-    """The local-training fields the user set, by field; a field set twice (two spellings) is refused."""
-    typed, values, source = passed(args), {}, {}
+    """The local-training fields the user set, by field (of two spellings of one field, the one given last)."""
+    values = {}
     for name in FIELDS:
-        for dest in (PREFIX + name, *(alias for alias, target in older.items() if target == name)):
-            if not hasattr(args, dest):
-                continue
-            if name in values:
-                raise UsageError(f"{source[name]} and {typed.get(dest, dest)} both set --{PREFIX}{name}; give one")
-            values[name], source[name] = getattr(args, dest), typed.get(dest, f"--{dest}")
+        given = last_given(args, [PREFIX + name, *(alias for alias, target in older.items() if target == name)])
+        if given is not None:
+            values[name] = getattr(args, given)
     return values
 
 

@@ -67,13 +67,15 @@ class OneLineParser(argparse.ArgumentParser):
         self.rules.setdefault(dest, []).append(rule)
 
     def passed_flags(self, argv: Sequence[str]) -> dict[str, str]:
-        """{dest: option string} of the flags in `argv` (argparse itself takes a flag only by its whole name)."""
-        passed = {}
+        """{dest: option string} of the flags in `argv`, in the order of their last occurrence (argparse takes a
+        flag only by its whole name, and the last of repeated ones)."""
+        passed: dict[str, str] = {}
         for token in argv:
             if token == "--":
                 break
             action = self._option_string_actions.get(token.split("=", 1)[0])
             if action is not None:
+                passed.pop(action.dest, None)
                 passed[action.dest] = token.split("=", 1)[0]
         return passed
 
@@ -95,8 +97,17 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def passed(args: argparse.Namespace) -> dict[str, str]:
-    """{dest: option string as typed} of the flags the user gave (empty for a Namespace made by hand)."""
+    """{dest: option string as typed} of the flags the user gave, the last given last (empty for a Namespace
+    made by hand)."""
     return getattr(args, PASSED, {})
+
+
+def last_given(args: argparse.Namespace, dests: Sequence[str]) -> str | None:
+    """Of several flags that set one thing (a namespaced flag and its older names), the one given last (as
+    argparse lets the last of a repeated flag win); None when none was given."""
+    given = [dest for dest in passed(args) if dest in dests]
+    given = given or [dest for dest in dests if hasattr(args, dest)]  # a Namespace made by hand
+    return given[-1] if given else None
 
 
 def flag_values(args: argparse.Namespace) -> dict:

@@ -7,7 +7,7 @@ from torch import nn
 
 import main_grad
 from fedprivacy.attacks import AttackConfig, get_attack
-from fedprivacy.attacks.cpa import CPAOptions, unmix_gradient
+from fedprivacy.attacks.cpa import unmix_gradient
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
@@ -19,7 +19,7 @@ HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 
 
 def config(**options: float) -> AttackConfig:
-    return AttackConfig(rec_epochs=50, rec_lr=1e-3, tv=3.1, progress=False, options=CPAOptions(**options))
+    return get_attack("cpa").configure(iterations=50, progress=False, **options)
 
 
 def paired(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,9 @@ import main_fed
 from fedprivacy.cli.common import run_cli
 from fedprivacy.data import Normalization, load_split
 from fedprivacy.fl.client import train_locally
-from fedprivacy.fl.federation import FedData, FedSettings, plan_round, run_federation
+from fedprivacy.fl.federation import FedData, run_federation
 from fedprivacy.fl.partition import partition
+from fedprivacy.fl.protocol import FedSettings, LocalTraining, plan_round
 from fedprivacy.fl.server import fedavg
 from fedprivacy.models import build_model
 
@@ -28,8 +29,10 @@ def digits() -> FedData:
 
 
 def settings(**overrides) -> FedSettings:
-    base = {"num_rounds": 2, "total_clients": 3, "fraction": 1.0, "local_epochs": 2, "batch_size": 16, "lr": 0.1}
-    return FedSettings(**{**base, "lr_decay": 0.5, "momentum": 0.5, "weight_decay": 1e-4, **overrides})
+    local = LocalTraining(epochs=2, batch_size=16, lr=0.1, momentum=0.5, weight_decay=1e-4)
+    return FedSettings(
+        **{"num_rounds": 2, "total_clients": 3, "fraction": 1.0, "local": local, "lr_decay": 0.5, **overrides}
+    )
 
 
 def test_fedavg_is_the_sample_weighted_mean() -> None:

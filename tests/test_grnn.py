@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.stats import wasserstein_distance as scipy_wasserstein
 
-from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks import get_attack
 from fedprivacy.attacks.grnn import run_trials, wasserstein_distance
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
@@ -27,7 +27,7 @@ def observe(split, indices: list[int], model_name: str = "lenet", normalization:
 
 def test_lowers_its_loss_and_beats_a_random_image(cifar_sample) -> None:
     _, observation, images = observe(cifar_sample, [3])
-    config = AttackConfig(rec_epochs=400, rec_lr=1e-4, tv=1e-3, seed=0, progress=False)
+    config = get_attack("grnn").configure(iterations=400, seed=0, progress=False)
     result = get_attack("grnn").run(observation, config)
     recovered = observation.normalization.denormalize(result.images).clamp(0, 1)
     assert result.stats["loss"] < 0.05 * result.stats["first_loss"]
@@ -49,7 +49,7 @@ def test_wasserstein_term_is_the_one_dimensional_earth_movers_distance() -> None
 def test_every_registry_model_and_the_output_fills_the_pixel_box(cifar_sample) -> None:
     """One step on each model, alternating raw and normalised data (and a pseudo-gradient of local
     training for LeNet): images lie in the data space's box and use most of it."""
-    config = AttackConfig(rec_epochs=1, rec_lr=1e-4, tv=1e-3, seed=0, progress=False)
+    config = get_attack("grnn").configure(iterations=1, seed=0, progress=False)
     for index, name in enumerate(MODELS):
         normalization = HALF if index % 2 == 0 else Normalization.identity(3)
         low, high = normalization.box(torch.zeros(1))
@@ -68,7 +68,7 @@ def test_every_registry_model_and_the_output_fills_the_pixel_box(cifar_sample) -
 
 def test_batched_generators_end_where_each_would_alone(cifar_sample) -> None:
     _, observation, _ = observe(cifar_sample, [3, 5])
-    config = AttackConfig(rec_epochs=15, rec_lr=1e-4, tv=1e-3, progress=False)
+    config = get_attack("grnn").configure(iterations=15, progress=False)
     seeds = [4, 5, 6]
     with loss_bar(1, "grnn", False) as bar:
         together = run_trials(observation, config, seeds, bar)
@@ -90,7 +90,7 @@ def test_batched_restarts_keep_the_trial_sequential_restarts_keep(cifar_sample) 
     results = [
         get_attack("grnn").run(
             observation,
-            AttackConfig(rec_epochs=10, rec_lr=1e-4, tv=1e-3, restarts=3, trial_batch=batch, progress=False),
+            get_attack("grnn").configure(iterations=10, restarts=3, trial_batch=batch, progress=False),
         )
         for batch in (1, 3)
     ]

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import main_grad
-from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks import get_attack
 from fedprivacy.data import Normalization, load_split
 from fedprivacy.evaluation.metrics import psnr
 from fedprivacy.evaluation.runner import attack_cases
@@ -19,7 +19,7 @@ from fedprivacy.models import build_model
 from fedprivacy.models.imprint import brightness, find_imprint, imprint_model
 from fedprivacy.utils.errors import UsageError
 
-CONFIG = AttackConfig(rec_epochs=1, rec_lr=0.0, tv=0.0, progress=False)
+CONFIG = get_attack("rtf").configure(progress=False)
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 
 

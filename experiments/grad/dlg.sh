@@ -8,18 +8,18 @@ cd "$(dirname "$0")/../.." || exit 2
 
 section "DLG and iDLG, the original implementation's settings (CIFAR-10, ConvNet)" cifar10
 for attack in dlg idlg; do
-  run main_grad.py --attack "$attack" --model cnn --dataset cifar10 --base_data_dir "$BASE_DATADIR" --normalize \
-    --num_exp 10 --rec_batch_size 1 --rec_epochs 300 --rec_lr 1.0 "$@"
+  run main_grad.py --preset "$attack.original" --model cnn --dataset cifar10 --base_data_dir "$BASE_DATADIR" \
+    --normalize --num_exp 10 --rec_batch_size 1 "$@"
 done
 
 section "DLG and iDLG on the DLG paper's LeNet (CIFAR-10)" cifar10
 for attack in dlg idlg; do
-  run main_grad.py --attack "$attack" --model lenet --dataset cifar10 --base_data_dir "$BASE_DATADIR" --normalize \
-    --num_exp 10 --rec_batch_size 1 --rec_epochs 300 --rec_lr 1.0 --restarts 4 "$@"
+  run main_grad.py --preset "$attack.paper" --model lenet --dataset cifar10 --base_data_dir "$BASE_DATADIR" \
+    --normalize --num_exp 10 --rec_batch_size 1 "--$attack.restarts" 4 "$@"
 done
 
 section "CPU-fast: DLG and iDLG on the embedded CIFAR-10 sample images (no download)"
 for attack in dlg idlg; do
-  run main_grad.py --attack "$attack" --model lenet --dataset cifar10_sample --num_exp 4 --restarts 3 "$@"
+  run main_grad.py --attack "$attack" --model lenet --dataset cifar10_sample --num_exp 4 "--$attack.restarts" 3 "$@"
 done
 finish
