@@ -4,21 +4,17 @@ The flags are parsed without torch (--help is instant); the run itself is cli/fe
 entry scripts share (cli/runner.py)."""
 
 from argparse import Namespace
-from typing import TYPE_CHECKING
 
 from fedprivacy.cli.attack_flags import add_attack_arguments, add_imprint_arguments
 from fedprivacy.cli.common import OneLineParser, add_data_arguments, add_output_arguments, run_cli
 from fedprivacy.cli.federation import add_engine_arguments, add_federation_arguments
 from fedprivacy.defenses import add_defense_arguments
 
-if TYPE_CHECKING:
-    from fedprivacy.defenses import Defense
-    from fedprivacy.evaluation.runner import RunResult
-
 USAGE = "%(prog)s [--attack NAME] [--preset ATTACK.NAME] [flags]  (--help lists every flag by what it configures)"
 
 
-def parse_args(argv: list[str] | None = None) -> Namespace:
+def build_parser() -> OneLineParser:
+    """Every flag of the script, grouped by what it configures (no torch needed)."""
     parser = OneLineParser(description=__doc__.split("\n\n")[0], usage=USAGE)
     add_attack_arguments(
         parser, batch_help="images the attack reconstructs from the attacked client's update", extra=("none",)
@@ -33,16 +29,11 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
         "the grid, the accuracy curve and the JSON",
         "seed for the model, the split, client sampling, the attack",
     )
-    return parser.parse_args(argv)
+    return parser
 
 
-def run(args: Namespace) -> tuple[dict, "RunResult | None", "Defense"]:
-    """The run without writing files: the report, the attack's result (None without one) and the defense."""
-    from fedprivacy.cli import fed
-
-    checked = fed.check(args)
-    outcome = fed.run(args, checked)
-    return outcome.report, outcome.result, checked.defense
+def parse_args(argv: list[str] | None = None) -> Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -4,7 +4,7 @@ defense costs FedAvg in accuracy. Fast CPU settings (two images or one small bat
     python -m benchmarks.audit [--data_dir DIR] [--rows dlg ...] [--columns none prune_0.9 ...] [--fresh] [--no_fed]
                                [--ray local|auto|HOST:PORT]
 
-Each cell runs main_grad.run with the row's flags plus the column's defense flags, so it measures exactly
+Each cell runs main_grad's run with the row's flags plus the column's defense flags, so it measures exactly
 what the command line does. Cells are cached in benchmarks/audit/cells/ (an interrupted audit resumes;
 --fresh recomputes; with --ray the cells run as Ray tasks, flower/tasks.py, instead of local processes); the
 table (audit.md), the numbers (audit.json) and the picture (audit.png, one reconstruction per cell) are
@@ -26,7 +26,9 @@ from tqdm import tqdm
 import main_fed
 import main_grad
 from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
+from fedprivacy.cli import fed, grad
 from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, positive
+from fedprivacy.cli.runner import run_unwritten
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -163,7 +165,8 @@ def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) ->
     # the cell's share of the cores (set by cell_pool), also as DLG/iDLG's trial processes: one per core
     flags = attack_flags(row, column, data_dir, torch.get_num_threads())
     try:
-        report, result, _ = main_grad.run(main_grad.parse_args(flags))
+        outcome = run_unwritten(grad, main_grad.parse_args(flags))
+        report, result = outcome.report, outcome.result
     except Exception as error:  # the audit goes on; the cell says why it failed
         return {"status": "failed", "why": first_line(error)}
     summary = report["summary"]
@@ -188,7 +191,7 @@ def fed_cell(column: Column, data_dir: Path) -> dict:
     """FedAvg with every client applying the column's defense: final accuracy (and epsilon for DP-SGD)."""
     flags = fed_flags(column, data_dir)
     try:
-        report, _, _ = main_fed.run(main_fed.parse_args(flags))
+        report = run_unwritten(fed, main_fed.parse_args(flags)).report
     except Exception as error:
         return {"status": "failed", "why": first_line(error)}
     privacy = report["defense"]["privacy"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from fedprivacy.attacks import ATTACKS, DEFAULT_ATTACK, AttackSpec, all_presets, find_preset
 from fedprivacy.attacks.options import default_of
-from fedprivacy.cli.common import AppliesTo, OneLineParser, described, last_given
+from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, described, last_given
 from fedprivacy.utils.domains import COUNT, Count
 from fedprivacy.utils.errors import UsageError
 
@@ -39,31 +39,15 @@ def add_attack_arguments(
     """--attack (registered names plus `extra`), --preset, the batch and the threat model's grants, then one
     help group per attack with its options, and one with the older flat names."""
     names = (*ATTACKS, *extra)
-    group = parser.add_argument_group("attack")
-    add = group.add_argument
-    add("--attack", default=None, help=described(f"one of: {', '.join(names)} (a --preset names its own)", default))
-    add(
-        "--preset",
-        default=None,
-        help="an attack's named settings, between its defaults and the flags given: "
-        f"{', '.join(all_presets())} (see docs/presets.md; no default)",
-    )
-    add("--rec_batch_size", type=COUNT, default=1, help=described(batch_help, 1, "images"))
-    add(
-        "--known_labels",
-        action="store_true",
-        help=described(
-            "give the attacker the true labels (the Inverting Gradients paper's setting) instead of restoring them",
-            False,
-        ),
-    )
-    add(
-        "--trial_batch",
-        type=COUNT,
-        default=None,
-        help="restarts the Adam-family attacks (ig_*, grnn, ggl with adam) run at once as one batched computation "
-        "(default: all of them)",
-    )
+    flags = FlagGroup(parser, "attack")
+    flags.value("--attack", None, f"one of: {', '.join(names)} (a --preset names its own)", shown=default)
+    presets = f"an attack's named settings, between its defaults and the flags given: {', '.join(all_presets())}"
+    flags.value("--preset", None, f"{presets} (see docs/presets.md)", shown="none")
+    flags.value("--rec_batch_size", 1, batch_help, "images", type=COUNT)
+    grant = "give the attacker the true labels (the Inverting Gradients paper's setting) instead of restoring them"
+    flags.switch("--known_labels", grant)
+    batched = "restarts the Adam-family attacks (ig_*, grnn, ggl with adam) run at once as one batched computation"
+    flags.value("--trial_batch", None, batched, shown="all of them", type=COUNT)
     parser.finishers.append(lambda args: resolve_attack(args, default, names))
     for spec in ATTACKS.values():
         add_options(parser, spec)
@@ -150,12 +134,6 @@ def option_of(options: Any, alias: str) -> Any:
 
 def add_imprint_arguments(parser: OneLineParser) -> None:
     """--imprint and --bins: the malicious server's imprint block (fl/public.py sets its bins)."""
-    group = parser.add_argument_group("malicious server")
-    group.add_argument(
-        "--imprint",
-        action="store_true",
-        help=described("put a Robbing-the-Fed imprint block before the model (needed by rtf)", False),
-    )
-    group.add_argument(
-        "--bins", type=Count(2), default=128, help=described("with --imprint: bins (units) of the imprint block", 128)
-    )
+    flags = FlagGroup(parser, "malicious server")
+    flags.switch("--imprint", "put a Robbing-the-Fed imprint block before the model (needed by rtf)")
+    flags.value("--bins", 128, "with --imprint: bins (units) of the imprint block", type=Count(2))

@@ -47,6 +47,22 @@ def described(help: str, default: Any, unit: str = "") -> str:
     return f"{help} (default: {shown}{f' {unit}' if unit and default is not False else ''})"
 
 
+class FlagGroup:
+    """A --help group whose flags state their default (and unit), the default written once."""
+
+    def __init__(self, parser: argparse.ArgumentParser, title: str, description: str | None = None) -> None:
+        self.group = parser.add_argument_group(title, description)
+
+    def value(self, name: str, default: Any, help: str, unit: str = "", shown: str | None = None, **kwargs) -> None:
+        """A flag that takes a value; `shown` words a default that is not a value (e.g. "cuda when available")."""
+        text = f"{help} (default: {shown})" if shown is not None else described(help, default, unit)
+        self.group.add_argument(name, default=default, help=text, **kwargs)
+
+    def switch(self, name: str, help: str) -> None:
+        """An on/off flag, off by default."""
+        self.group.add_argument(name, action="store_true", help=described(help, False))
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line instead of usage text, takes flags only by their whole
     names (a mistyped or renamed flag is an error, never silently another flag's abbreviation), records which
@@ -146,43 +162,21 @@ def run_cli(main: Callable[[], None]) -> None:
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
     """Flags both entry scripts share: the model, the dataset and its normalisation."""
-    group = parser.add_argument_group("data and model")
-    add = group.add_argument
-    add("--model", default=model, help=described(f"one of: {', '.join(BUILDERS)}", model))
-    add("--dataset", default=dataset, help=described(f"one of: {', '.join(DATASETS)}", dataset))
+    flags = FlagGroup(parser, "data and model")
+    flags.value("--model", model, f"one of: {', '.join(BUILDERS)}")
+    flags.value("--dataset", dataset, f"one of: {', '.join(DATASETS)}")
     data_dir = os.environ.get("BASE_DATADIR", "data_files")
-    add(
-        "--base_data_dir",
-        default=data_dir,
-        help=described(
-            "folder of real datasets (or the .npz file for --dataset npz)", f"$BASE_DATADIR, else {data_dir}"
-        ),
-    )
-    add("--download", action="store_true", help=described("download a torchvision dataset into --base_data_dir", False))
-    add(
-        "--image_size",
-        type=IMAGE_SIZE,
-        default=None,
-        help="resize images to this square size, in pixels (default: the dataset's size)",
-    )
-    add(
-        "--rgb",
-        action="store_true",
-        help=described("repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)", False),
-    )
-    add(
-        "--num_classes",
-        type=COUNT,
-        default=None,
-        help="outputs of the model's last layer, e.g. 100 on CIFAR-10 (default: the dataset's classes; never fewer)",
-    )
-    add("--normalize", action="store_true", help=described("train and attack in the normalised space", False))
-    add(
-        "--norm_stats",
-        choices=NORM_STATS,
-        default="half",
-        help=described("with --normalize: half = mean=std=0.5 (seed), dataset, or imagenet statistics", "half"),
-    )
+    where = "folder of real datasets (or the .npz file for --dataset npz)"
+    flags.value("--base_data_dir", data_dir, where, shown=f"$BASE_DATADIR, else {data_dir}")
+    flags.switch("--download", "download a torchvision dataset into --base_data_dir")
+    flags.value("--image_size", None, "resize images to this square size, in pixels", shown="the dataset's size",
+                type=IMAGE_SIZE)  # fmt: skip
+    flags.switch("--rgb", "repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)")
+    head = "outputs of the model's last layer, e.g. 100 on CIFAR-10"
+    flags.value("--num_classes", None, head, shown="the dataset's classes; never fewer", type=COUNT)
+    flags.switch("--normalize", "train and attack in the normalised space")
+    stats = "with --normalize: half = mean=std=0.5 (seed), dataset, or imagenet statistics"
+    flags.value("--norm_stats", "half", stats, choices=NORM_STATS)
 
 
 def head_width(requested: int | None, info: "DatasetInfo") -> int:
@@ -198,44 +192,25 @@ def head_width(requested: int | None, info: "DatasetInfo") -> int:
 
 def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_help: str) -> None:
     """Flags both entry scripts share: the seed, device and threads, where results go, overwriting, progress."""
-    group = parser.add_argument_group("run and output")
-    add = group.add_argument
-    add("--seed", type=SEED, default=0, help=described(seed_help, 0))
-    add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    add(
-        "--threads",
-        type=COUNT,
-        default=None,
-        help="CPU threads, and processes for the L-BFGS attacks' restarts (default: $OMP_NUM_THREADS, else every "
-        "usable core)",
-    )
-    add("--out_dir", default="images", help=described(f"where {outputs} go", "images"))
-    add(
-        "--overwrite",
-        action="store_true",
-        help=described("replace an earlier result of the same name instead of numbering", False),
-    )
-    add("--quiet", action="store_true", help=described("no progress bars", False))
-    add(
-        "--dry_run",
-        nargs="?",
-        const="full",
-        choices=("full", "flags"),
-        default=None,
-        help="check everything and print what would run, then stop: full (the value when none is given) also loads "
-        "the data and builds the model (and, in main_grad, the observations); flags checks the flags alone (no "
-        "data needed) (default: off, the run goes ahead)",
-    )
+    flags = FlagGroup(parser, "run and output")
+    flags.value("--seed", 0, seed_help, type=SEED)
+    flags.value("--device", None, "cpu, cuda or cuda:N", shown="cuda when available", type=device_name)
+    threads = "CPU threads, and processes for the L-BFGS attacks' restarts"
+    flags.value("--threads", None, threads, shown="$OMP_NUM_THREADS, else every usable core", type=COUNT)
+    flags.value("--out_dir", "images", f"where {outputs} go")
+    flags.switch("--overwrite", "replace an earlier result of the same name instead of numbering")
+    flags.switch("--quiet", "no progress bars")
+    add_dry_run_argument(flags.group, "the data and builds the model (and, in main_grad, the observations)")
 
 
-def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
-    """--dry_run [full|flags] for the tools beside the entry scripts: check and describe, then exit 0."""
+def add_dry_run_argument(parser: Any, full: str = "the data") -> None:
+    """--dry_run [full|flags]: check and describe, then exit 0 (`full` says what the full check also loads)."""
     parser.add_argument(
         "--dry_run",
         nargs="?",
         const="full",
         choices=("full", "flags"),
         default=None,
-        help="check everything and print what would run, then stop: full (default) also loads the data; flags "
-        "checks the flags alone (no data needed)",
+        help=f"check everything and print what would run, then stop: full (the value when none is given) also loads "
+        f"{full}; flags checks the flags alone, no data needed (default: off, the run goes ahead)",
     )

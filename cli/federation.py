@@ -4,7 +4,7 @@ the FedSettings they resolve to. Torch-free: --help and the flag checks never lo
 import argparse
 
 from fedprivacy.cli.client import FED_DEFAULTS, FED_OLDER, add_client_arguments, federation_training
-from fedprivacy.cli.common import OneLineParser, described, positive
+from fedprivacy.cli.common import FlagGroup, OneLineParser, positive
 from fedprivacy.fl.partition import P_TYPES
 from fedprivacy.fl.protocol import FedSettings
 from fedprivacy.utils.domains import FRACTION, NON_NEGATIVE, POSITIVE
@@ -15,70 +15,33 @@ ENGINES = ("local", "flower")
 
 def add_federation_arguments(parser: OneLineParser) -> None:
     """The protocol and the split among the clients, then the clients' local training (`--client.*`)."""
-    group = parser.add_argument_group("federation")
-    add = group.add_argument
-    add("--strategy", choices=("fedavg",), default="fedavg", help=described("aggregation rule", "fedavg"))
-    add("--num_rounds", type=positive, default=10, help=described("communication rounds", 10, "rounds"))
-    add("--total_clients", type=positive, default=10, help=described("number of clients", 10, "clients"))
-    add("--C", type=FRACTION, default=1.0, help=described("fraction of clients selected per round, in (0, 1]", 1.0))
-    add("--lr_decay", type=POSITIVE, default=0.95, help=described("client lr multiplier applied once per round", 0.95))
-    add("--iid", action="store_true", help=described("split the training set iid (overrides --p_type)", False))
-    add(
-        "--p_type",
-        choices=P_TYPES,
-        default="dirichlet",
-        help=described("non-iid split: Dirichlet label skew or fixed classes", "dirichlet"),
-    )
-    add("--beta", type=POSITIVE, default=0.5, help=described("Dirichlet concentration (small = more skew)", 0.5))
-    add(
-        "--num_classes_per_client",
-        type=positive,
-        default=2,
-        help=described("classes per client for --p_type fix_class", 2, "classes"),
-    )
-    add(
-        "--min_samples",
-        type=positive,
-        default=10,
-        help=described("fewest training samples a Dirichlet client may hold", 10, "images"),
-    )
-    add(
-        "--attack_rounds",
-        default="last",
-        help=described(
-            "rounds (1-based, comma-separated) at which the server attacks one client, 'all' or 'last'", "last"
-        ),
-    )
-    add(
-        "--victim_images",
-        type=positive,
-        default=None,
-        help="the small-client scenario: the attacked client trains on only this many fresh images in its attacked "
-        "round (default: on all its data, as every client does)",
-    )
-    add_client_arguments(parser, "every client's local training (the original implementation: batch 50, momentum 0)",
-                         FED_DEFAULTS, FED_OLDER)  # fmt: skip
+    flags = FlagGroup(parser, "federation")
+    flags.value("--strategy", "fedavg", "aggregation rule", choices=("fedavg",))
+    flags.value("--num_rounds", 10, "communication rounds", "rounds", type=positive)
+    flags.value("--total_clients", 10, "number of clients", "clients", type=positive)
+    flags.value("--C", 1.0, "fraction of clients selected per round, in (0, 1]", type=FRACTION)
+    flags.value("--lr_decay", 0.95, "client lr multiplier applied once per round", type=POSITIVE)
+    flags.switch("--iid", "split the training set iid (overrides --p_type)")
+    flags.value("--p_type", "dirichlet", "non-iid split: Dirichlet label skew or fixed classes", choices=P_TYPES)
+    flags.value("--beta", 0.5, "Dirichlet concentration (small = more skew)", type=POSITIVE)
+    flags.value("--num_classes_per_client", 2, "classes per client for --p_type fix_class", "classes", type=positive)
+    flags.value("--min_samples", 10, "fewest training samples a Dirichlet client may hold", "images", type=positive)
+    rounds = "rounds (1-based, comma-separated) at which the server attacks one client, 'all' or 'last'"
+    flags.value("--attack_rounds", "last", rounds)
+    small = "the small-client scenario: the attacked client trains on only this many fresh images in its attacked round"
+    flags.value("--victim_images", None, small, shown="all its data, as every client", type=positive)
+    title = "every client's local training (the original implementation: batch 50, momentum 0)"
+    add_client_arguments(parser, title, FED_DEFAULTS, FED_OLDER)
 
 
 def add_engine_arguments(parser: OneLineParser) -> None:
     """--engine and the resources of each virtual Flower client."""
-    group = parser.add_argument_group("engine (--engine flower: Flower's Simulation Engine, see docs/flower.md)")
-    add = group.add_argument
-    add("--engine", choices=ENGINES, default="local", help=described("local: our own loop; flower: on Ray", "local"))
-    add(
-        "--client_cpus", type=POSITIVE, default=1.0, help=described(f"CPUs per virtual Flower client ({POSITIVE})", 1.0)
-    )
-    add(
-        "--client_gpus",
-        type=NON_NEGATIVE,
-        default=0.0,
-        help=described(f"GPUs per virtual Flower client ({NON_NEGATIVE})", 0.0),
-    )
-    add(
-        "--ray_address",
-        default=None,
-        help="join this Ray cluster ('auto' or HOST:PORT) instead of starting one (default: start one here)",
-    )
+    flags = FlagGroup(parser, "engine (--engine flower: Flower's Simulation Engine, see docs/flower.md)")
+    flags.value("--engine", "local", "local: our own loop; flower: on Ray", choices=ENGINES)
+    flags.value("--client_cpus", 1.0, f"CPUs per virtual Flower client ({POSITIVE})", type=POSITIVE)
+    flags.value("--client_gpus", 0.0, f"GPUs per virtual Flower client ({NON_NEGATIVE})", type=NON_NEGATIVE)
+    join = "join this Ray cluster ('auto' or HOST:PORT) instead of starting one"
+    flags.value("--ray_address", None, join, shown="start one here")
 
 
 def parse_rounds(text: str, num_rounds: int) -> frozenset[int]:

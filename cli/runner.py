@@ -41,6 +41,11 @@ class Entry(Protocol):
         """The work; writes no files."""
 
 
+def run_unwritten(entry: Entry, args: Any) -> Outcome:
+    """Check the flags and run, writing no files (the audit's cells): the report and the scored attack."""
+    return entry.run(args, entry.check(args))
+
+
 def main(entry: Entry, args: Any) -> dict:
     """Check, then describe or run, write and summarise; returns the report (or the dry run's line)."""
     checked = entry.check(args)
