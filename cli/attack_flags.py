@@ -46,6 +46,8 @@ def add_attack_arguments(
     flags.value("--rec_batch_size", 1, batch_help, "images", type=COUNT)
     grant = "give the attacker the true labels (the Inverting Gradients paper's setting) instead of restoring them"
     flags.switch("--known_labels", grant)
+    granted = frozenset(name for name, spec in ATTACKS.items() if spec.needs.known_labels)
+    parser.applies("known_labels", AppliesTo("attack", granted))
     batched = "restarts the Adam-family attacks (ig_*, grnn, ggl with adam) run at once as one batched computation"
     flags.value("--trial_batch", None, batched, shown="all of them", type=COUNT)
     parser.finishers.append(lambda args: resolve_attack(args, default, names))

@@ -58,8 +58,6 @@ def check(args: Namespace) -> Checked:
     if spec is not None:
         options = attack_options(spec, args)
         config = AttackConfig(options, args.seed, not args.quiet, args.threads or default_threads(), args.trial_batch)
-    elif args.known_labels:
-        raise UsageError(f"--known_labels: --attack {args.attack} does not take known labels")
     settings = federation_settings(args, attacked=spec is not None)
     defense = defense_from_args(args)
     if args.engine == "flower":
