@@ -31,6 +31,7 @@ from fedprivacy.fl.protocol import FedSettings
 from fedprivacy.fl.public import PublicData, server_normalization
 from fedprivacy.fl.view import with_labels
 from fedprivacy.flower import require_flwr
+from fedprivacy.flower.simulation import Resources, reachable
 from fedprivacy.models import check_runs
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.seeding import seed_everything
@@ -61,10 +62,8 @@ def check(args: Namespace) -> Checked:
     settings = federation_settings(args, attacked=spec is not None)
     defense = defense_from_args(args)
     if args.engine == "flower":
-        from fedprivacy.flower.simulation import Resources
-
         require_flwr("--engine flower")
-        Resources(args.client_cpus, args.client_gpus, args.ray_address).check_local()
+        resources(args).check_local()
     return Checked(spec, config, replace(settings, defense=defense), defense, resolve_device(args.device))
 
 
@@ -181,15 +180,18 @@ def describe(args: Namespace, checked: Checked) -> str:
     )
 
 
+def resources(args: Namespace) -> Resources:
+    """Each virtual Flower client's resources, and the Ray cluster to join (None: start one)."""
+    return Resources(args.client_cpus, args.client_gpus, args.ray_address)
+
+
 def federate(args: Namespace, model: nn.Module, data: FedData, settings: FedSettings) -> FedResult:
     """The federation on the chosen engine: our loop, or the same loop over Flower's Simulation Engine (whose
     Ray cluster, when one is named, must answer first)."""
     if args.engine == "flower":
-        from fedprivacy.flower.engine import run_flower_federation
-        from fedprivacy.flower.simulation import Resources
+        from fedprivacy.flower.engine import run_flower_federation  # flwr loads only when chosen
 
-        resources = Resources(args.client_cpus, args.client_gpus, args.ray_address)
-        return run_flower_federation(model, data, settings, resources, progress=not args.quiet)
+        return run_flower_federation(model, data, settings, resources(args), progress=not args.quiet)
     return run_federation(model, data, settings, progress=not args.quiet)
 
 
@@ -215,9 +217,7 @@ def attack_federation(args: Namespace, checked: Checked, fed: FedResult, report:
 def run(args: Namespace, checked: Checked) -> Outcome:
     """Simulate FedAvg as the flags say (every client applying the defense), attack the chosen clients'
     updates and score them."""
-    if args.engine == "flower":
-        from fedprivacy.flower.simulation import reachable
-
+    if args.engine == "flower":  # a named Ray cluster must answer before any data is loaded
         reachable(args.ray_address)
     threads = use_threads(args.threads)
     seed_everything(args.seed)
