@@ -35,6 +35,10 @@ class AttackConfig(Generic[Options]):
         """How many trials the Adam-family attacks run as one batched computation (1 without restarts)."""
         return self.trial_batch or getattr(self.options, "restarts", 1)
 
+    def settings(self) -> dict[str, Any]:
+        """What the report records: every option as resolved, and the knobs that shape the computation."""
+        return {**vars(self.options), "trial_batch": self.trials_at_once, "workers": self.workers}
+
 
 @dataclass(frozen=True)
 class Preset:

@@ -11,13 +11,12 @@ import torch
 from torch import nn
 
 from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
-from fedprivacy.cli.attack_flags import attack_options, option_of
+from fedprivacy.cli.attack_flags import option_of
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.federation import federation_settings
-from fedprivacy.cli.grad import settings_of
 from fedprivacy.cli.runner import Outcome
-from fedprivacy.cli.server import attack_knowledge, check_attack_fits, server_model
+from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import DatasetInfo, load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, defense_from_args
@@ -35,7 +34,7 @@ from fedprivacy.flower.simulation import Resources, reachable
 from fedprivacy.models import check_runs
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.seeding import seed_everything
-from fedprivacy.utils.threads import default_threads, use_threads
+from fedprivacy.utils.threads import use_threads
 
 NO_ATTACK = "none"
 
@@ -55,10 +54,7 @@ def check(args: Namespace) -> Checked:
     """Every check that needs no data (and no network): the protocol, the attack, the scenario, the defense,
     the engine's extra and resources, the device."""
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
-    config = None
-    if spec is not None:
-        options = attack_options(spec, args)
-        config = AttackConfig(options, args.seed, not args.quiet, args.threads or default_threads(), args.trial_batch)
+    config = None if spec is None else attack_config(spec, args)
     settings = federation_settings(args, attacked=spec is not None)
     defense = defense_from_args(args)
     if args.engine == "flower":
@@ -237,7 +233,7 @@ def run(args: Namespace, checked: Checked) -> Outcome:
         "rounds": fed.rounds,
     }
     if checked.config is not None:
-        report["attack_settings"] = settings_of(checked.config)
+        report["attack_settings"] = checked.config.settings()
         report["scenario"] = scenario(args)
     attacked = attack_federation(args, checked, fed, report)
     report["wall_seconds"] = time.perf_counter() - started

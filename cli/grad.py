@@ -6,17 +6,15 @@ import time
 from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
-from fedprivacy.cli.attack_flags import attack_options
 from fedprivacy.cli.client import simulated_training
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.runner import Outcome
-from fedprivacy.cli.server import attack_knowledge, check_attack_fits, server_model
+from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, defense_from_args
@@ -30,7 +28,7 @@ from fedprivacy.fl.public import PublicData, server_normalization
 from fedprivacy.models import check_runs
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.seeding import seed_everything
-from fedprivacy.utils.threads import default_threads, use_threads
+from fedprivacy.utils.threads import use_threads
 
 
 @dataclass(frozen=True)
@@ -47,15 +45,8 @@ class Checked:
 def check(args: Namespace) -> Checked:
     """The attack and its options, the simulated client's training, the defense and the device."""
     spec = get_attack(args.attack)
-    config = AttackConfig(
-        attack_options(spec, args),
-        seed=args.seed,
-        progress=not args.quiet,
-        workers=args.threads or default_threads(),
-        trial_batch=args.trial_batch,
-    )
     local = simulated_training(spec, args, args.rec_batch_size)
-    return Checked(spec, config, local, defense_from_args(args), resolve_device(args.device))
+    return Checked(spec, attack_config(spec, args), local, defense_from_args(args), resolve_device(args.device))
 
 
 def stem(args: Namespace, checked: Checked) -> str:
@@ -125,11 +116,6 @@ def describe(args: Namespace, checked: Checked) -> str:
     )
 
 
-def settings_of(config: AttackConfig) -> dict[str, Any]:
-    """The resolved attack settings for the report: every option, and the run knobs."""
-    return {**vars(config.options), "trial_batch": config.trials_at_once, "workers": config.workers}
-
-
 def run(args: Namespace, checked: Checked) -> Outcome:
     """Build the cases the flags describe (each client defends its share), attack them and score them."""
     threads = use_threads(args.threads)
@@ -141,7 +127,7 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     report = {
         **({"interrupted": True} if result.interrupted else {}),
         "args": flag_values(args),
-        "attack_settings": settings_of(checked.config),
+        "attack_settings": checked.config.settings(),
         "threads": threads,
         "public_knowledge": knowledge.report(),
         "defense": {**defense.settings(), "privacy": share_privacy(checked.local, args.rec_batch_size, defense)},

@@ -8,8 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from fedprivacy.attacks import AttackSpec
+from fedprivacy.attacks import AttackConfig, AttackSpec
 from fedprivacy.attacks.fits import check
+from fedprivacy.cli.attack_flags import attack_options
 from fedprivacy.cli.common import head_width
 from fedprivacy.data import DatasetInfo, Normalization
 from fedprivacy.fl.knowledge import PublicKnowledge, probe_record
@@ -17,6 +18,14 @@ from fedprivacy.fl.public import PublicData, generator_record, imprint_server
 from fedprivacy.models import build_model, load_pretrained
 from fedprivacy.models.generators import read_checkpoint
 from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.threads import default_threads
+
+
+def attack_config(spec: AttackSpec, args: Namespace) -> AttackConfig:
+    """The attack's options as the flags resolve them, and the run's knobs (seed, progress bar, processes for
+    the L-BFGS attacks' trials, trials batched at once)."""
+    workers = args.threads or default_threads()
+    return AttackConfig(attack_options(spec, args), args.seed, not args.quiet, workers, args.trial_batch)
 
 
 def attack_knowledge(
