@@ -61,6 +61,7 @@ class AttackSpec:
             obs.num_classes,
             update=obs.update is not None,
             labels=obs.labels is not None,
+            aggregate=obs.num_clients is not None,
         )
 
     def run(self, obs: Observation, config: AttackConfig) -> Reconstruction:

@@ -216,5 +216,6 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
 
 
 def spec(name: str, run: Callable[[Observation, AttackConfig], Reconstruction], defaults: dict, update: bool):
-    """The registry entry of one Inverting Gradients variant."""
-    return AttackSpec(name, run, defaults, replace(NEEDS, update=update), InvertingOptions)
+    """The registry entry of one Inverting Gradients variant; one that matches an `update` replays one client's
+    training, so it needs that client's own update."""
+    return AttackSpec(name, run, defaults, replace(NEEDS, update=update, one_client=update), InvertingOptions)
