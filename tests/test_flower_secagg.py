@@ -94,7 +94,7 @@ def test_flowers_aggregate_is_the_ideal_one_within_the_quantisation_bound(federa
     assert not settings.clips(counts, largest)
     bound = settings.error_bound(counts, largest)
     errors = torch.cat([(flower.aggregate.update[k] - ideal.update[k]).flatten() for k in ideal.update])
-    assert float(errors.abs().max()) <= bound
+    assert float(errors.abs().max()) <= bound + 1e-9  # + the float32 rounding of training in another process
     rms, expected = float(errors.pow(2).mean().sqrt()), settings.noise_rms(3, 16)
     assert 0.5 < rms / expected < 1.1  # SecAgg+'s rounding noise is real, of the size the server can state
     update = torch.cat([value.flatten() for value in ideal.update.values()])
