@@ -27,6 +27,7 @@ draws from numpy's global RNG in the client's process (seeded per round and clie
 """
 
 import copy
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -192,6 +193,7 @@ def secagg_client_app(ref, settings: FedSettings, device: str) -> ClientApp:
     FitRes records); `ref` is the (model, data) in Ray's object store, as for engine.client_app."""
 
     def client_fn(context: Context):
+        logging.getLogger("flwr").setLevel(logging.WARNING)  # the mod logs each of its four stages at DEBUG
         return SecAggClient(ref, settings, device).to_client()
 
     return ClientApp(client_fn=client_fn, mods=[secaggplus_mod])
