@@ -19,7 +19,7 @@ recovers the images from a multi-step update; the ratio does not depend on the s
 
 import torch
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Budget, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.labels import restore_labels
 from fedprivacy.fl.observation import Observation
@@ -71,6 +71,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "recovered_bins": [int(b) for b in bins],
             "collided_images_at_least": missing + 1 if missing > 0 else 0,  # n images in fewer non-empty bins
             "source": "update" if obs.update is not None else "gradient",
+            "closed_form": True,  # exact where an image is alone in its bin: no optimisation to converge
         },
     )
 
@@ -80,4 +81,5 @@ SPEC = AttackSpec(
     attack=run,
     defaults={"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0},
     needs=Capabilities(imprint=True, label_layer=True),
+    budget=lambda config: Budget(0, restarts=False, unit="closed form"),
 )
