@@ -15,7 +15,7 @@ from fedprivacy.attacks.analytic import Leakage, leakage
 from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
 from fedprivacy.evaluation.pairing import matched_truth
 from fedprivacy.evaluation.scoring import score_batch, summarise
-from fedprivacy.evaluation.verdict import Verdict, counts, judge, not_applicable, not_converged_diverged
+from fedprivacy.evaluation.verdict import Verdict, counts, diverged, judge, not_applicable
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.observation import Observation
 from fedprivacy.utils.errors import AttackDiverged, UsageError
@@ -105,7 +105,7 @@ class Attempt:
     def verdict(self, observation: Observation, rows: list[dict] | None = None) -> Verdict:
         """The verdict with its evidence (rows: per-image scores against the truth, when there is truth)."""
         if self.result is None:
-            found = not_converged_diverged(self.error) if self.status == "diverged" else not_applicable(self.error)
+            found = diverged(self.error) if self.status == "diverged" else not_applicable(self.error)
         else:
             found = judge(observation, self.result, rows)
         if self.leakage is not None:

@@ -163,7 +163,7 @@ def not_applicable(why: str) -> Verdict:
     return Verdict("not_applicable", {"why": why})
 
 
-def not_converged_diverged(why: str) -> Verdict:
+def diverged(why: str) -> Verdict:
     """Every trial diverged: nothing matched."""
     return Verdict("not_converged", {"why": why, "matched": False})
 
