@@ -23,6 +23,7 @@ KEYS: dict[str, tuple[object, str]] = {  # key: (default, what it takes)
     "audit-nodes": (1, "replies audited per round, in node-id order, an integer (0: all)"),
     "audit-out": ("audit", "the folder of the PNG, JSON and .npz (relative: to the ServerApp's working directory)"),
     "audit-wait": (False, "true: audit inside the round; false: after it, off the round's critical path"),
+    "audit-threads": (1, "torch's CPU threads for the attack, an integer (0: torch's default)"),
     TRUTH_KEY: ("", "simulation: a folder the ClientApps and the ServerApp share, for scoring (empty: none)"),
 }
 
@@ -38,6 +39,7 @@ class AuditSettings:
     nodes: int | None  # None: all
     out: str
     wait: bool
+    threads: int
     truth: str
 
     @classmethod
@@ -50,18 +52,19 @@ class AuditSettings:
         for key, (default, takes) in KEYS.items():
             if type(values[key]) is not type(default):
                 raise UsageError(f"run config {key} = {values[key]!r}: takes {takes}")
-        steps, restarts, nodes = values["audit-steps"], values["audit-restarts"], values["audit-nodes"]
-        for key, value, low in (("audit-steps", steps, 0), ("audit-restarts", restarts, 1), ("audit-nodes", nodes, 0)):
-            if value < low:
-                raise UsageError(f"run config {key} = {value}: takes {KEYS[key][1]}")
+        lowest = {"audit-steps": 0, "audit-restarts": 1, "audit-nodes": 0, "audit-threads": 0}
+        for key, low in lowest.items():
+            if values[key] < low:
+                raise UsageError(f"run config {key} = {values[key]}: takes {KEYS[key][1]}")
         return cls(
             attack=values["audit-attack"],
-            steps=steps,
-            restarts=restarts,
+            steps=values["audit-steps"],
+            restarts=values["audit-restarts"],
             rounds=parse_rounds(values["audit-rounds"]),
-            nodes=nodes or None,
+            nodes=values["audit-nodes"] or None,
             out=values["audit-out"],
             wait=values["audit-wait"],
+            threads=values["audit-threads"],
             truth=values[TRUTH_KEY],
         )
 
@@ -69,7 +72,7 @@ class AuditSettings:
         """The AttackAudit these settings describe."""
         config = {"restarts": self.restarts} | ({"rec_epochs": self.steps} if self.steps else {})
         truth = TruthChannel(self.truth) if self.truth else None
-        return AttackAudit(self.attack, self.out, truth=truth, wait=self.wait, **config)
+        return AttackAudit(self.attack, self.out, truth=truth, wait=self.wait, threads=self.threads or None, **config)
 
 
 def parse_rounds(text: str) -> frozenset[int] | None:
