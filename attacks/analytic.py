@@ -62,7 +62,7 @@ class Leakage:
         return {
             "batch": self.batch,
             "labels": self.labels,
-            "labels_exact": self.labels is not None and self.batch == 1,
+            "labels_exact": self.labels is not None,
             "layer_inputs": [layer.describe() for layer in self.layers],
             "summary": self.sentence(),
         }
@@ -99,13 +99,13 @@ def read_layer(gradient_w: torch.Tensor, gradient_b: torch.Tensor) -> tuple[torc
 
 
 def leakage(obs: Observation) -> Leakage:
-    """The labels and the inputs of every fully connected layer with a bias that the share gives away."""
+    """At batch 1, the label and the input of every fully connected layer with a bias the share gives away."""
     batch = batch_size(obs)
+    if batch != 1:  # label counts at larger batches are estimates (the attacks restore them themselves)
+        return Leakage(batch, None, [])
     labels = None
     if final_linear(obs.model, obs.num_classes) is not None:
-        labels = [int(y) for y in restore_labels(obs, torch.Generator().manual_seed(0)).cpu()]
-    if batch != 1:
-        return Leakage(batch, labels, [])
+        labels = [int(y) for y in restore_labels(obs).cpu()]
     gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
     layers = []
     for name, module in obs.model.named_modules():

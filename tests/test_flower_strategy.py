@@ -178,7 +178,8 @@ def test_the_audit_settings_come_from_the_run_config() -> None:
 
     settings = AuditSettings.from_run_config({"num-server-rounds": 3, "audit-attack": "idlg", "audit-rounds": "1,3"})
     assert (settings.attack, settings.steps, settings.restarts, settings.rounds) == ("idlg", 0, 2, frozenset({1, 3}))
-    assert settings.nodes == 1 and not settings.wait and settings.sink().config.restarts == 2
+    assert settings.nodes == 1 and not settings.wait and settings.threads == 1
+    assert settings.sink().config.restarts == 2 and settings.sink().threads == 1
     with pytest.raises(UsageError, match="audit-step: unknown"):
         AuditSettings.from_run_config({"audit-step": 3})
     with pytest.raises(UsageError, match="audit-steps = '3': takes the attack's optimiser steps"):
