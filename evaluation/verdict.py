@@ -67,6 +67,8 @@ def spread_db(obs: Observation, matched: list[torch.Tensor]) -> float | None:
 def extrapolated_budget(curve: list[list[float]], level: float) -> dict:
     """Gradient evaluations at which a power law fitted to the second half of the loss curve reaches
     `level`; None (with why) when the curve has too few points or does not fall."""
+    if not curve:
+        return {"evaluations": None, "why": "the attack reports no loss curve (it does not iterate on a match)"}
     points = [(e, v) for e, v in curve if e > 0 and v > 0]
     tail = points[len(points) // 2 :]
     if len(tail) < 3:
