@@ -82,19 +82,16 @@ class AttackAudit:
         if self.wait:
             self.audit(server_round, node, observation)
             return
-        self.pending.put((server_round, node, observation))
-        if self.worker is None or not self.worker.is_alive():
+        if self.worker is None:  # one worker for the run's lifetime: it waits on the queue
             self.worker = threading.Thread(target=self.work, name="attack-audit", daemon=True)
             self.worker.start()
+        self.pending.put((server_round, node, observation))
         say(f"audit of round {server_round} node {node} queued ({self.pending.qsize()} waiting): the round goes on")
 
     def work(self) -> None:
-        """The worker: audit queued observations one by one until the queue is empty."""
+        """The worker: audit queued observations one by one, as they come."""
         while True:
-            try:
-                item = self.pending.get(timeout=0.5)
-            except queue.Empty:
-                return
+            item = self.pending.get()
             try:
                 self.audit(*item)
             except Exception:  # one failed audit is reported and the others go on
@@ -155,15 +152,9 @@ class AttackAudit:
         """No ground truth: the verdict on the attack's own evidence, its statistics, the restored labels."""
         found = tried.verdict(observation).record()
         if tried.result is None:
-            return {"scored": False, **found, "seconds": tried.seconds}
+            return {"scored": False, **found}
         labels = [int(y) for y in tried.result.labels.cpu()]
-        return {
-            "scored": False,
-            "restored_labels": labels,
-            "stats": tried.result.stats,
-            **found,
-            "seconds": tried.seconds,
-        }
+        return {"scored": False, "restored_labels": labels, "stats": tried.result.stats, **found}
 
     def unscored_writers(self, tried: Attempt, observation: Observation, png: Path) -> dict:
         if tried.result is None:
