@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Budget, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities, first_linear
 from fedprivacy.attacks.labels import restore_labels
 from fedprivacy.attacks.options import option
@@ -287,4 +287,7 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 1000, "rec_lr": 1e-3, "tv": 3.1},
     needs=Capabilities(label_layer=True, linear_width=True),
     options=CPAOptions,
+    budget=lambda config: Budget(
+        (config.options or CPAOptions()).fi_epochs, exact=False, restarts=False, unit="feature-inversion steps"
+    ),
 )

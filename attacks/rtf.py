@@ -25,7 +25,7 @@ equal mass (quantiles of the public brightness) an image is alone in its bin wit
 
 import torch
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Budget, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.labels import restore_labels
 from fedprivacy.fl.observation import Observation
@@ -85,6 +85,7 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "expected_alone_share": expected_alone_share(obs.num_examples or obs.num_images, block.bins),
             "clients_mixed": obs.num_clients or 1,  # a secure aggregate's: none of its images is attributed
             "source": "update" if obs.update is not None else "gradient",
+            "closed_form": True,  # exact where an image is alone in its bin: no optimisation to converge
         },
     )
 
@@ -94,4 +95,5 @@ SPEC = AttackSpec(
     attack=run,
     defaults={"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0},
     needs=Capabilities(imprint=True, label_layer=True),
+    budget=lambda config: Budget(0, restarts=False, unit="closed form"),
 )
