@@ -17,6 +17,7 @@ class Reconstruction:
     images: torch.Tensor
     labels: torch.Tensor
     stats: dict = field(default_factory=dict)
+    alternatives: list[tuple[float, torch.Tensor]] = field(default_factory=list)  # other trials' (match, images)
 
 
 def check_observation(spec: AttackSpec, obs: Observation) -> None:
@@ -29,6 +30,7 @@ def check_observation(spec: AttackSpec, obs: Observation) -> None:
         obs.num_classes,
         update=obs.update is not None,
         labels=obs.labels is not None,
+        aggregate=obs.num_clients is not None,
     )
 
 

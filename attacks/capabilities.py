@@ -21,6 +21,7 @@ class Capabilities:
     max_batch: int | None = None  # most images per batch
     second_order: bool = False  # differentiates the model's gradient again: smooth activations match best
     generator: bool = False  # a trained image generator: its options' `generator` checkpoint (public data)
+    one_client: bool = False  # replays one client's training, so needs its own update (not a secure aggregate)
 
     def describe(self) -> str:
         """The needs in words, for --help and the docs."""
@@ -37,4 +38,6 @@ class Capabilities:
             parts.append("a twice-differentiable model")
         if self.generator:
             parts.append("a generator trained on public data")
+        if self.one_client:
+            parts.append("one client's own update (not under secure aggregation)")
         return "; ".join(parts)

@@ -14,6 +14,11 @@ the sources are the images; otherwise they are embeddings, and feature inversion
 --cpa.fi_iterations) optimises images whose embedding matches each recovered one (cosine) with a TV prior.
 The same holds for a FedAvg update: the first layer of an MLP sees the same images at every local
 step, so its update is still a mixture of them.
+
+Secure aggregation, the paper's setting ("gradients aggregated over as many as 1024 samples"): the FedAvg
+mean of K clients' first-layer updates is sum_j a_j x_j^T over the union of their N images, a_j absorbing each
+client's weight and steps, so CPA unmixes N sources, the images of all the round's clients, none of them
+attributed to a client; the bias row carries the same a_j, so the scale is still resolved exactly.
 """
 
 import math
@@ -126,7 +131,7 @@ def unmix(
     options = config.options
     count = len(whitened)
     unmixing = fixed_point_start(whitened, START_ITERATIONS).requires_grad_()
-    optimizer = torch.optim.Adam([unmixing], lr=options.lr)
+    optimizer = torch.optim.Adam([unmixing], lr=config.options.lr)
 
     def objective() -> torch.Tensor:
         rows = unmixing / unmixing.norm(dim=1, keepdim=True)
@@ -134,16 +139,16 @@ def unmix(
         if options.decor:
             loss = loss + options.decor * decorrelation(rows, options.temperature)
         sources = rows @ raw
-        if options.tv and source_shape is not None:
-            loss = loss + options.tv * total_variation(sources.view(count, *source_shape))
+        if config.options.tv and source_shape is not None:
+            loss = loss + config.options.tv * total_variation(sources.view(count, *source_shape))
         if options.one_sign:
             loss = loss + options.one_sign * one_sign(sources)
         if options.l1:
             loss = loss + options.l1 * sources.abs().mean()
         return loss
 
-    with loss_bar(options.iterations, "cpa unmixing", config.progress) as bar:
-        for step in range(options.iterations):
+    with loss_bar(config.options.iterations, "cpa unmixing", config.progress) as bar:
+        for step in range(config.options.iterations):
             optimizer.zero_grad()
             loss = objective()
             if not torch.isfinite(loss):
@@ -184,7 +189,7 @@ def invert_features(
             optimizer.zero_grad()
             features = layer_inputs(obs, layer, images, parameters)
             loss = options.fi_weight * (1 - F.cosine_similarity(features, embeddings, dim=1)).mean()
-            loss = loss + options.tv * total_variation(images)
+            loss = loss + config.options.tv * total_variation(images)
             value = loss.item()  # the step's one synchronisation: the NaN check and the bar share it
             if not math.isfinite(value):
                 raise AttackDiverged("cpa: feature inversion diverged to NaN/inf")
@@ -229,6 +234,7 @@ def separate(obs: Observation, config: AttackConfig[CPAOptions]) -> tuple[torch.
         "layer": name,
         "sources": "images" if images_are_sources else "embeddings",
         "scale_from_bias": bias_grad is not None,
+        "clients_mixed": obs.num_clients or 1,  # a secure aggregate's sources: the round's clients' images
     }
     return sources.float(), layer, images_are_sources, stats
 

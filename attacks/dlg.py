@@ -34,6 +34,7 @@ import torch
 
 from fedprivacy.attacks.base import Reconstruction
 from fedprivacy.attacks.config.dlg import DLGOptions
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.parallel_trials import Step, trial_results
 from fedprivacy.attacks.restarts import best_trial
 from fedprivacy.attacks.spec import AttackConfig
@@ -56,13 +57,15 @@ def in_float64(obs: Observation) -> Observation:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one trial found, and what it cost: steps, gradient evaluations, abandoned as stalled."""
+    """What one trial found, and what it cost: steps, gradient evaluations, abandoned as stalled, and its
+    curve of relative distance against evaluations."""
 
     images: torch.Tensor
     logits: torch.Tensor
     steps: int
     evaluations: int
     stalled: bool
+    curve: list[tuple[int, float]]
 
 
 def draw_starts(obs: Observation, restarts: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -90,19 +93,19 @@ def run_trial(
     """Trial `index`: one L-BFGS run from `starts[index]`, calling `step` with the loss after each step
     (it ends the trial when it returns False). It runs in the shared gradient's dtype and device.
     Returns the final distance and the outcome."""
-    options, like = config.options, obs.gradient[0]
+    like = obs.gradient[0]
     parameters = {name: p.to(like.dtype) for name, p in obs.parameters().items()}
     buffers = {name: b.to(like.dtype) if b.is_floating_point() else b for name, b in obs.buffers().items()}
     images, logits = (start.to(like).requires_grad_() for start in starts[index])
     variables = [images] if labels is not None else [images, logits]
-    optimizer = torch.optim.LBFGS(variables, lr=options.lr, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(variables, lr=config.options.lr, line_search_fn="strong_wolfe")
     plain_steps = False
 
     def objective() -> torch.Tensor:
         targets = labels if labels is not None else logits.softmax(dim=1)
         dummy = model_gradient(obs.model, parameters, buffers, images, targets)
         loss = squared_distance(dummy, obs.gradient)
-        return loss + options.tv * total_variation(images) if options.tv else loss
+        return loss + config.options.tv * total_variation(images) if config.options.tv else loss
 
     evaluations = 0
 
@@ -115,15 +118,19 @@ def run_trial(
             variable.grad = grad
         return loss
 
+    curve = Curve()
+
     def outcome(stalled: bool) -> Outcome:
-        return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled)
+        points = curve.finish(evaluations)
+        return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled, points)
 
     loss, previous, steps = math.inf, None, 0
     best_loss, best = math.inf, None
-    while steps < options.steps:
+    while steps < config.options.steps:
         before = (images.detach().clone(), logits.detach().clone())
         steps += 1
         loss = float(optimizer.step(closure).detach())  # the distance at the start of this step
+        curve.add(evaluations, loss / max(energy, 1e-30))
         if not step(loss) or not math.isfinite(loss):  # cancelled by the caller, or diverged
             break
         if loss < best_loss:
@@ -131,7 +138,7 @@ def run_trial(
         if loss == previous:  # no decrease: converged, or the line search is stuck at a kink
             if plain_steps or loss <= CONVERGED * energy:
                 break
-            optimizer, plain_steps, previous = torch.optim.LBFGS(variables, lr=options.lr), True, None
+            optimizer, plain_steps, previous = torch.optim.LBFGS(variables, lr=config.options.lr), True, None
             continue
         if steps == STALL_STEPS and loss > STALL_LEVEL * energy:
             return loss, outcome(True)
@@ -149,11 +156,11 @@ def match_gradient(
 ) -> Reconstruction:
     """L-BFGS gradient matching with restarts; learns soft labels too unless `labels` are given (iDLG).
     Trials run side by side in up to `config.workers` processes, with the sequential run's answer."""
-    dtype, restarts = obs.gradient[0].dtype, config.options.restarts
+    dtype = obs.gradient[0].dtype
     if config.options.float64:
         obs = in_float64(obs)
     energy = float(sum((g**2).sum() for g in obs.gradient))
-    trial = partial(run_trial, obs, config, labels, energy, draw_starts(obs, restarts, config.seed))
+    trial = partial(run_trial, obs, config, labels, energy, draw_starts(obs, config.options.restarts, config.seed))
     counts = {"steps": 0, "evaluations": 0, "stalled": 0}
 
     def good_enough(loss: float) -> bool:
@@ -166,24 +173,33 @@ def match_gradient(
         counts["stalled"] += outcome.stalled
         return loss, outcome
 
+    # With at least two trials wanted (the spread), a good-enough first trial must not cancel the second.
+    cancel = good_enough if config.min_trials <= 1 else (lambda loss: False)
     with (
-        loss_bar(config.options.steps * restarts, name, config.progress) as bar,
-        trial_results(trial, restarts, config.workers, bar, good_enough) as results,
+        loss_bar(config.options.steps * config.options.restarts, name, config.progress) as bar,
+        trial_results(trial, config.options.restarts, config.workers, bar, cancel) as results,
     ):
-        best = best_trial(name, restarts, counted, bar, good_enough)
+        best = best_trial(name, config.options.restarts, counted, bar, good_enough, config.min_trials)
     outcome = best.result
+
+    def images_of(found: Outcome) -> torch.Tensor:
+        return obs.normalization.clamp(found.images.to(dtype))
+
+    relative = best.loss / max(energy, 1e-30)
+    matches, others = trial_evidence(best.finished, outcome, lambda loss, _: loss / max(energy, 1e-30), images_of)
     return Reconstruction(
-        images=obs.normalization.clamp(outcome.images.to(dtype)),
+        images=images_of(outcome),
         labels=labels if labels is not None else outcome.logits.argmax(dim=1),
         stats={
             "gradient_distance": best.loss,
-            "relative_distance": best.loss / max(energy, 1e-30),
+            "relative_distance": relative,
             "trials": best.trials,
             "diverged_trials": best.diverged,
             "stalled_trials": counts["stalled"],
             "iterations": counts["steps"],
-            "gradient_evaluations": counts["evaluations"],
+            **match_stats(RELATIVE_DISTANCE, relative, outcome.curve, matches, counts["evaluations"]),
         },
+        alternatives=others,
     )
 
 

@@ -25,9 +25,22 @@ def first_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
 
 
 def check(
-    name: str, needs: Capabilities, model: nn.Module, num_images: int, num_classes: int, update: bool, labels: bool
+    name: str,
+    needs: Capabilities,
+    model: nn.Module,
+    num_images: int,
+    num_classes: int,
+    update: bool,
+    labels: bool,
+    aggregate: bool = False,
 ) -> None:
-    """Refuse, in one line, a server model, batch and share (`update`, granted `labels`) that `needs` rules out."""
+    """Refuse, in one line, a server model, batch and share (`update`, granted `labels`, a secure `aggregate` of
+    a round rather than one client's share) that `needs` rules out."""
+    if aggregate and needs.one_client:
+        raise UsageError(
+            f"--attack {name} replays one client's local training and needs that client's own update; under "
+            "--secure_aggregation the server sees only the round's aggregate"
+        )
     if labels and not needs.known_labels:
         raise UsageError(f"--known_labels: --attack {name} does not take known labels")
     if needs.max_batch is not None and num_images > needs.max_batch:

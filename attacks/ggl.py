@@ -13,6 +13,7 @@ the gradient (iDLG), so the attack handles one image per batch.
 """
 
 import math
+from dataclasses import dataclass
 
 import cma
 import numpy as np
@@ -21,6 +22,7 @@ from torch.func import vmap
 
 from fedprivacy.attacks.base import Reconstruction
 from fedprivacy.attacks.config.ggl import GGLOptions
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.labels import restore_labels
 from fedprivacy.attacks.restarts import best_of_batches
 from fedprivacy.attacks.spec import AttackConfig
@@ -64,8 +66,11 @@ class LatentLoss:
         return losses + self.kl_weight * kl_divergence(latents)
 
 
-def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) -> tuple[float, np.ndarray, int]:
-    """CMA-ES from the zero latent (step size 1) for `budget` evaluations; best loss, latent, evaluations."""
+def search_cma(
+    objective: LatentLoss, size: int, budget: int, seed: int, bar, curve: Curve | None = None
+) -> tuple[float, np.ndarray, int]:
+    """CMA-ES from the zero latent (step size 1) for `budget` evaluations; best loss, latent, evaluations
+    (each generation's best loss goes on `curve`)."""
     options = {"maxfevals": budget, "seed": seed + 1, "verbose": -9}
     strategy = cma.CMAEvolutionStrategy(np.zeros(size), 1.0, options)
     best = (math.inf, np.zeros(size))
@@ -81,15 +86,22 @@ def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) ->
         index = int(losses.argmin())
         if losses[index] < best[0]:
             best = (float(losses[index]), np.asarray(candidates[index]))
+        if curve is not None:
+            curve.add(strategy.countevals, best[0])
         bar.set_postfix(loss=f"{best[0]:.3g}")
         bar.update(len(candidates))
     return (*best, strategy.countevals)
 
 
 def search_adam(
-    objective: LatentLoss, size: int, config: AttackConfig[GGLOptions], seeds: list[int], bar
+    objective: LatentLoss,
+    size: int,
+    config: AttackConfig[GGLOptions],
+    seeds: list[int],
+    bar,
+    curves: list[Curve] | None = None,
 ) -> list[tuple[float, np.ndarray]]:
-    """Adam over one Gaussian-initialised latent per seed for the options' iterations, all at once (the rows share
+    """Adam over one Gaussian-initialised latent per seed for rec_epochs steps, all at once (the rows share
     nothing: Adam is element-wise); each row's best loss and latent, inf for a row whose loss turned NaN/inf."""
     device = objective.obs.device
     starts = [torch.randn(1, size, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
@@ -98,7 +110,7 @@ def search_adam(
     best_losses = [math.inf] * len(seeds)
     best_latents = latents.detach().clone()
     running = set(range(len(seeds)))
-    for _ in range(config.options.iterations):
+    for step in range(config.options.iterations):
         losses = objective(latents)
         values = losses.detach().tolist()
         for row in [row for row in running if not math.isfinite(values[row])]:
@@ -109,6 +121,8 @@ def search_adam(
         for row in [row for row in running if values[row] < best_losses[row]]:
             best_losses[row] = values[row]
             best_latents[row] = latents.detach()[row]
+        for row in running if curves is not None else ():
+            curves[row].add(step + 1, best_losses[row])
         (grad,) = torch.autograd.grad(losses.sum(), [latents])
         latents.grad = grad
         optimizer.step()
@@ -124,39 +138,59 @@ def run(obs: Observation, config: AttackConfig[GGLOptions]) -> Reconstruction:
     generator = generator.to(obs.gradient[0].device)
     labels = restore_labels(obs)
     objective = LatentLoss(obs, config, generator, labels)
-    steps = options.budget if options.search == "cma" else options.iterations
+    steps = options.budget if options.search == "cma" else config.options.iterations
+    energy = float(sum((g**2).sum() for g in obs.gradient))
+    relative = len(obs.gradient) / max(energy, 1e-30)  # the loss is the squared distance over the layer count
     evaluations = 0
 
-    def trials(indices: range) -> list[tuple[float, np.ndarray]]:
+    def trials(indices: range) -> list[tuple[float, Latent]]:
         nonlocal evaluations
         seeds = [config.seed * 1000 + index for index in indices]
+        curves = [Curve() for _ in seeds]
         if options.search == "adam":
-            evaluations += options.iterations * len(seeds)
-            return search_adam(objective, meta["latent"], config, seeds, bar)
+            evaluations += config.options.iterations * len(seeds)
+            found = search_adam(objective, meta["latent"], config, seeds, bar, curves)
+            return [(loss, Latent(latent, curve)) for (loss, latent), curve in zip(found, curves, strict=True)]
         results = []
-        for seed in seeds:
-            loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar)
+        for seed, curve in zip(seeds, curves, strict=True):
+            loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar, curve)
             evaluations += count
-            results.append((loss, latent))
+            results.append((loss, Latent(latent, curve)))
         return results
 
     batch = config.trials_at_once if options.search == "adam" else 1  # CMA-ES: one by one
-    with loss_bar(steps * options.restarts, f"ggl {options.search}", config.progress) as bar:
-        best = best_of_batches("ggl", options.restarts, batch, trials, bar)
-    with torch.no_grad():
-        images = objective.images(torch.tensor(best.result[None], dtype=torch.float32, device=obs.gradient[0].device))
-    energy = float(sum((g**2).sum() for g in obs.gradient))
+    with loss_bar(steps * config.options.restarts, f"ggl {options.search}", config.progress) as bar:
+        best = best_of_batches("ggl", config.options.restarts, batch, trials, bar, at_least=config.min_trials)
+    device = obs.gradient[0].device
+
+    def images_of(found: Latent) -> torch.Tensor:
+        with torch.no_grad():
+            latent = torch.tensor(found.latent[None], dtype=torch.float32, device=device)
+            return obs.normalization.clamp(objective.images(latent))
+
+    matches, others = trial_evidence(best.finished, best.result, lambda loss, _: loss * relative, images_of)
+    curve = [(e, v * relative) for e, v in best.result.curve.finish(best.result.curve.seen)]
     return Reconstruction(
-        images=obs.normalization.clamp(images),
+        images=images_of(best.result),
         labels=labels,
+        alternatives=others,
         stats={
             "loss": best.loss,
-            "relative_loss": best.loss * len(obs.gradient) / max(energy, 1e-30),
+            "relative_loss": best.loss * relative,
             "search": options.search,
             "evaluations": evaluations,
             "iterations": evaluations,
             "generator": meta["dataset"],
             "generator_steps": meta["steps"],
             "latent": meta["latent"],
+            **match_stats(RELATIVE_DISTANCE, best.loss * relative, curve, matches, evaluations),
         },
     )
+
+
+@dataclass(frozen=True)
+class Latent:
+    """One search's best latent and its curve of the loss."""
+
+    latent: np.ndarray
+    curve: Curve

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from fedprivacy.attacks.base import Reconstruction
 from fedprivacy.attacks.config.grnn import GRNNOptions
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.restarts import best_of_batches
 from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
@@ -61,13 +62,15 @@ def sampled(matrix: torch.Tensor, entries: torch.Tensor | None) -> torch.Tensor:
 
 @dataclass
 class Trial:
-    """One generator's training: its first loss and its lowest-loss iterate (images None if it diverged)."""
+    """One generator's training: its first loss and its lowest-loss iterate (images None if it diverged), and
+    the curve of its squared gradient distance."""
 
     first_loss: float = math.inf
     loss: float = math.inf
     terms: dict = field(default_factory=dict)
     images: torch.Tensor | None = None
     labels: torch.Tensor | None = None
+    curve: Curve = field(default_factory=Curve)
 
 
 def fresh_generators(obs: Observation, seeds: list[int]) -> tuple[GRNNGenerator, dict, dict, torch.Tensor]:
@@ -85,13 +88,14 @@ def fresh_generators(obs: Observation, seeds: list[int]) -> tuple[GRNNGenerator,
 
 
 def run_trials(obs: Observation, config: AttackConfig[GRNNOptions], seeds: list[int], bar: tqdm) -> list[Trial]:
-    """Train one generator per seed for the options' iterations of RMSprop, all at once (vmap over the stacked
+    """Train one generator per seed for rec_epochs RMSprop steps, all at once (vmap over the stacked
     generators when there are several). The trials share nothing: losses, gradients and RMSprop's
     element-wise state are per trial, so each ends where it would alone, up to float rounding; a trial
     whose loss turns NaN/inf stops and the others go on."""
-    count, options = len(seeds), config.options
+    count = len(seeds)
+    energy = float(sum((g**2).sum() for g in obs.gradient))
     shape, weights, generator_buffers, noise = fresh_generators(obs, seeds)
-    optimizer = torch.optim.RMSprop(list(weights.values()), lr=options.lr, momentum=MOMENTUM)
+    optimizer = torch.optim.RMSprop(list(weights.values()), lr=config.options.lr, momentum=MOMENTUM)
     parameters, model_buffers = obs.parameters(), trial_buffers(obs.buffers(), count)
     shared = flat(tuple(g.unsqueeze(0) for g in obs.gradient))
     picks = [sample_entries(shared.shape[1], seed) for seed in seeds]
@@ -116,22 +120,23 @@ def run_trials(obs: Observation, config: AttackConfig[GRNNOptions], seeds: list[
 
     trials = [Trial() for _ in seeds]
     running = list(range(count))
-    for step in range(options.iterations):
+    for step in range(config.options.iterations):
         images, probabilities, dummy = all_trials()
         terms = {
             "l2": sum(((d - g) ** 2).flatten(1).sum(dim=1) for d, g in zip(dummy, obs.gradient, strict=True)),
             "wasserstein": wasserstein_distance(sampled(flat(dummy), entries), target),
         }
-        if options.tv:
-            terms["tv"] = options.tv * vmap(total_variation)(images)
+        if config.options.tv:
+            terms["tv"] = config.options.tv * vmap(total_variation)(images)
         loss = sum(terms.values())
-        values = loss.detach().tolist()
+        values, distances = loss.detach().tolist(), terms["l2"].detach().tolist()
         for index in list(running):
             trial, value = trials[index], values[index]
             if not math.isfinite(value):
                 trials[index] = Trial(first_loss=trial.first_loss)
                 running.remove(index)
                 continue
+            trial.curve.add(step + 1, distances[index] / max(energy, 1e-30))
             if step == 0:
                 trial.first_loss = value
             if value < trial.loss:
@@ -151,7 +156,6 @@ def run_trials(obs: Observation, config: AttackConfig[GRNNOptions], seeds: list[
 
 
 def run(obs: Observation, config: AttackConfig[GRNNOptions]) -> Reconstruction:
-    iterations, restarts = config.options.iterations, config.options.restarts
     energy = float(sum((g**2).sum() for g in obs.gradient))
 
     def trial_batch(indices: range) -> list[tuple[float, Trial]]:
@@ -159,21 +163,31 @@ def run(obs: Observation, config: AttackConfig[GRNNOptions]) -> Reconstruction:
         return [((result.loss if result.images is not None else math.inf), result) for result in results]
 
     batch = config.trials_at_once
-    with loss_bar(iterations * restarts, "grnn", config.progress) as bar:
-        best = best_of_batches("grnn", restarts, batch, trial_batch, bar)
+    with loss_bar(config.options.iterations * config.options.restarts, "grnn", config.progress) as bar:
+        best = best_of_batches("grnn", config.options.restarts, batch, trial_batch, bar)
     kept = best.result
+    relative = kept.terms["l2"] / max(energy, 1e-30)
+    matches, others = trial_evidence(
+        best.finished,
+        kept,
+        lambda _, trial: trial.terms["l2"] / max(energy, 1e-30),
+        lambda trial: obs.normalization.clamp(trial.images),
+    )
+    evaluations = config.options.iterations * best.trials  # one simulated gradient per iteration and trial
     return Reconstruction(
         images=obs.normalization.clamp(kept.images),
         labels=kept.labels,
+        alternatives=others,
         stats={
             "first_loss": kept.first_loss,
             "loss": kept.loss,
             "gradient_distance": kept.terms["l2"],
-            "relative_distance": kept.terms["l2"] / max(energy, 1e-30),
+            "relative_distance": relative,
             "wasserstein": kept.terms["wasserstein"],
             "trials": best.trials,
             "trial_batch": batch,
             "diverged_trials": best.diverged,
-            "iterations": iterations * restarts,
+            "iterations": config.options.iterations * config.options.restarts,
+            **match_stats(RELATIVE_DISTANCE, relative, kept.curve.finish(kept.curve.seen), matches, evaluations),
         },
     )

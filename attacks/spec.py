@@ -29,6 +29,7 @@ class AttackConfig(Generic[Options]):
     progress: bool = True
     workers: int = 1
     trial_batch: int | None = None  # None: all of the options' restarts at once
+    min_trials: int = 1  # trials run before a good-enough one may stop the restarts (the audit: 2, for the spread)
 
     @property
     def trials_at_once(self) -> int:
@@ -38,6 +39,23 @@ class AttackConfig(Generic[Options]):
     def settings(self) -> dict[str, Any]:
         """What the report records: every option as resolved, and the knobs that shape the computation."""
         return {**vars(self.options), "trial_batch": self.trials_at_once, "workers": self.workers}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What an attack's options let it spend, in gradient evaluations (one simulated gradient or update of the
+    batch with its backward pass): exactly that many, or at most (L-BFGS line searches, early stops); `unit` says
+    it in the attack's own terms (e.g. 300 L-BFGS steps x 4 trials), for the cost line and the dry run."""
+
+    evaluations: int
+    exact: bool = True
+    restarts: bool = True  # whether the attack runs restart trials (the audit runs at least two)
+    unit: str = "steps"
+
+    def words(self) -> str:
+        if self.evaluations == 0:
+            return self.unit
+        return f"{'' if self.exact else 'at most '}{self.evaluations:,} gradient evaluations: {self.unit}"
 
 
 @dataclass(frozen=True)
@@ -67,15 +85,15 @@ class SimulatedClient:
 @dataclass(frozen=True)
 class AttackSpec:
     """A registered attack. `method` names the module whose `run(observation, config)` is the attack;
-    `budget` says what a run of the given options costs, in the units of its options (e.g. L-BFGS steps);
-    `client` is set for attacks on weight updates."""
+    `budget` says what a run of the given options costs (attacks/cost.py times it); `client` is set for attacks
+    on weight updates."""
 
     name: str
     summary: str
     method: str
     options: type
     needs: Capabilities
-    budget: Callable[[Any], str]
+    budget: Callable[[Any], Budget]
     client: SimulatedClient | None = None
     presets: Mapping[str, Preset] = field(default_factory=dict)
 
@@ -107,6 +125,12 @@ class AttackSpec:
     def method_run(self) -> Callable[["Observation", AttackConfig], "Reconstruction"]:
         """The attack's method, loaded on first use."""
         return importlib.import_module(self.method).run
+
+    def check(self, obs: "Observation") -> None:
+        """One-line UsageError when `obs` lacks what the attack needs (attacks/fits.py)."""
+        from fedprivacy.attacks.base import check_observation
+
+        check_observation(self, obs)
 
     def run(self, obs: "Observation", config: AttackConfig) -> "Reconstruction":
         """Check the observation against the needs, put the model in the client's mode, and attack."""

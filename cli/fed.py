@@ -166,7 +166,7 @@ def describe(args: Namespace, checked: Checked) -> str:
     parameters = sum(p.numel() for p in model.parameters())
     defense = checked.defense.label() if checked.defense.name != "none" else "none"
     if checked.spec is not None:
-        attack += f" ({checked.spec.budget(checked.config.options)})"
+        attack += f" ({checked.spec.budget(checked.config.options).words()})"
     local = checked.settings.local
     return (
         f"dry run: FedAvg of --model {args.model} ({parameters} parameters) for {args.num_rounds} rounds, "

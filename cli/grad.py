@@ -109,7 +109,7 @@ def describe(args: Namespace, checked: Checked) -> str:
     parameters = sum(p.numel() for p in observation.model.parameters())
     defense = checked.defense.label() if checked.defense.name != "none" else "none"
     return (
-        f"dry run: {args.attack} ({checked.spec.budget(checked.config.options)}) on {len(cases)} batch(es) of "
+        f"dry run: {args.attack} ({checked.spec.budget(checked.config.options).words()}) on {len(cases)} batch(es) of "
         f"{args.rec_batch_size} {'x'.join(map(str, observation.image_shape))} image(s) of --dataset {args.dataset}, "
         f"each sharing {shared} of --model {args.model} ({parameters} parameters), defense {defense}; would write "
         f"{target}"

@@ -32,7 +32,7 @@ from torch import nn
 from tqdm import tqdm
 
 from fedprivacy.data.normalization import Normalization
-from fedprivacy.defenses import NO_DEFENSE, Defense
+from fedprivacy.defenses import Defense
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import client_update
 from fedprivacy.fl.protocol import FedSettings, LocalTraining, RoundPlan, plan_round, privacy_history
@@ -120,8 +120,7 @@ def run_federation(
 ) -> FedResult:
     """Train `model` (in place) by FedAvg for `settings.num_rounds` and collect the attacked cases; the
     clients are reached through `transport` (default: trained in this process)."""
-    defense = settings.defense or NO_DEFENSE
-    transport = transport or LocalClients(data, defense)
+    transport = transport or LocalClients(data, settings.defense)
     device = next(model.parameters()).device
     test_images, test_labels = data.normalization.normalize(data.test_images).to(device), data.test_labels.to(device)
     image_shape = tuple(data.train_images.shape[1:])
@@ -175,7 +174,7 @@ def run_federation(
                 result.interrupted = True
                 break
     result.cases = [case for case in result.cases if case.meta["round"] <= len(result.rounds)]  # whole rounds only
-    result.privacy = client_privacy(defense, history)
+    result.privacy = client_privacy(settings.defense, history)
     return result
 
 

@@ -3,10 +3,12 @@ seeded choices of each round (who trains, on what, and who is attacked). NumPy o
 layer builds these while it checks the flags."""
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from fedprivacy import defenses
 
 if TYPE_CHECKING:
     from fedprivacy.defenses import Defense
@@ -40,7 +42,7 @@ def privacy_history(local: LocalTraining | None, num_images: int) -> list[tuple[
 @dataclass(frozen=True)
 class FedSettings:
     """The public FedAvg protocol: rounds, client sampling, the clients' local training (its lr decayed
-    once per round), when to attack, and the defense every client applies (None: none)."""
+    once per round), when to attack, and the defense every client applies."""
 
     num_rounds: int
     total_clients: int
@@ -51,7 +53,7 @@ class FedSettings:
     rec_batch_size: int = 1  # images the attack reconstructs
     victim_images: int | None = None  # None: the attacked client trains on all its data; N: on N fresh images
     seed: int = 0
-    defense: "Defense | None" = None
+    defense: "Defense" = field(default_factory=lambda: defenses.NO_DEFENSE)  # loaded (with torch) when needed
 
     def clients_per_round(self) -> int:
         return max(1, round(self.fraction * self.total_clients))

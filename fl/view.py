@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from fedprivacy.data.normalization import Normalization
-from fedprivacy.fl.observation import Observation, in_mode
+from fedprivacy.fl.observation import Observation, client_steps, in_mode
 from fedprivacy.fl.protocol import LocalTraining
 
 
@@ -63,7 +63,7 @@ def observe_update(
     """FedAvg: a client shared `update` of broadcast `model` after `local` training on `num_examples` images:
     the update, the public settings, the count, and the update as a pseudo-gradient, -update / (lr x steps);
     the attack reconstructs `num_images` of the images (default: all)."""
-    scale = local.lr * local.steps(num_examples)
+    scale = local.lr * client_steps(local, num_examples)
     return observed(
         model,
         image_shape,

@@ -20,7 +20,6 @@ from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 from torch import nn
 
-from fedprivacy.defenses import NO_DEFENSE
 from fedprivacy.fl.client import client_update
 from fedprivacy.fl.federation import MODEL_MODE, FedData, FedResult, Reply, run_federation
 from fedprivacy.fl.protocol import FedSettings, LocalTraining, RoundPlan, plan_round
@@ -68,7 +67,7 @@ def client_app(ref, settings: FedSettings, device: str) -> ClientApp:
         local = ServerKnowledge({f: ConfigKey(k) for f, k in CONFIG_KEYS.items()}).local_training(config)
         images = data.normalization.normalize(data.train_images[indices]).to(device)
         labels = data.train_labels[indices].to(device)
-        _, state = client_update(model, images, labels, local, MODEL_MODE, settings.defense or NO_DEFENSE)
+        _, state = client_update(model, images, labels, local, MODEL_MODE, settings.defense)
         metrics = MetricRecord({"num-examples": len(indices)})
         return Message(RecordDict({"arrays": to_record(state), "metrics": metrics}), reply_to=message)
 

@@ -12,7 +12,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("utils", "data", "models", "defenses", "fl", "attacks", "evaluation", "flower", "cli")
 ATTACKS_MAY_IMPORT_FROM_FL = {"fl.observation", "fl.knowledge", "fl.functional"}
-SERVER_SIDE = ("attacks", "evaluation", "fl/server.py", "fl/view.py", "flower/strategy.py", "flower/audit.py")
+SERVER_SIDE = (
+    "attacks",
+    "evaluation",
+    "fl/server.py",
+    "fl/view.py",
+    "fl/secure_aggregation.py",
+    "flower/strategy.py",
+    "flower/audit.py",
+)
 CLIENT_SIDE = {"fl.client", "fl.exchange"}  # the client's computation, and the harness that runs it
 
 

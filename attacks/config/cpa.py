@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.config.fields import budget, step_size, tv_weight
 from fedprivacy.attacks.options import option
-from fedprivacy.attacks.spec import AttackSpec, Preset
+from fedprivacy.attacks.spec import AttackSpec, Budget, Preset
 from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE
 
 
@@ -30,9 +30,14 @@ class CPAOptions:
     )
 
 
-def unmixing_budget(options: CPAOptions) -> str:
-    inversion = f" (+ {options.fi_iterations} feature-inversion iterations on a convolutional model)"
-    return f"{options.iterations} Adam iterations of the unmixing{inversion if options.fi_weight else ''}"
+def unmixing_budget(options: CPAOptions) -> Budget:
+    """The unmixing needs no gradient evaluation of the model; the feature inversion (convolutional models only)
+    one per iteration."""
+    unit = (
+        f"{options.iterations} Adam iterations of the unmixing, then up to {options.fi_iterations} of the "
+        "feature inversion on a convolutional model"
+    )
+    return Budget(options.fi_iterations if options.fi_weight else 0, exact=False, restarts=False, unit=unit)
 
 
 PAPER = Preset(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.config.fields import budget, restarts, step_size, tv_weight
 from fedprivacy.attacks.options import option
-from fedprivacy.attacks.spec import AttackSpec, Preset
+from fedprivacy.attacks.spec import AttackSpec, Budget, Preset
 
 EVALUATIONS_PER_STEP = 25  # torch.optim.LBFGS: max_iter 20 inner iterations, max_eval 1.25 x 20 evaluations
 
@@ -29,10 +29,13 @@ class DLGOptions:
     )
 
 
-def lbfgs_budget(options: DLGOptions) -> str:
-    """The L-BFGS attacks' budget in words."""
-    most = options.steps * EVALUATIONS_PER_STEP
-    return f"{options.steps} L-BFGS steps (at most {most} gradient evaluations) x {options.restarts} trial(s)"
+def lbfgs_budget(options: DLGOptions) -> Budget:
+    """L-BFGS steps evaluate the distance up to EVALUATIONS_PER_STEP times each (fewer once converged)."""
+    return Budget(
+        options.steps * options.restarts * EVALUATIONS_PER_STEP,
+        exact=False,
+        unit=f"{options.steps} L-BFGS steps x {options.restarts} trial(s)",
+    )
 
 
 PAPER = Preset("Zhu et al. 2019: L-BFGS at lr 1 for 300 steps", {"steps": 300, "lr": 1.0, "tv": 0.0})

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.config import fields as shared
 from fedprivacy.attacks.options import option
-from fedprivacy.attacks.spec import AttackSpec, Preset
+from fedprivacy.attacks.spec import AttackSpec, Budget, Preset
 from fedprivacy.utils.domains import COUNT, NON_NEGATIVE
 
 
@@ -28,10 +28,12 @@ class GGLOptions:
     restarts: int = shared.restarts("lowest loss")
 
 
-def search_budget(options: GGLOptions) -> str:
-    if options.search == "cma":
-        return f"{options.budget} CMA-ES loss evaluations x {options.restarts} trial(s)"
-    return f"{options.iterations} Adam iterations x {options.restarts} trial(s)"
+def search_budget(options: GGLOptions) -> Budget:
+    """CMA-ES spends its budget of loss evaluations per trial, Adam its iterations."""
+    steps, unit = (
+        (options.budget, "CMA-ES evaluations") if options.search == "cma" else (options.iterations, "Adam steps")
+    )
+    return Budget(steps * options.restarts, unit=f"{steps} {unit} x {options.restarts} trial(s)")
 
 
 PAPER = Preset("Li et al. 2022: CMA-ES over the latent, KL weight 0.1", {"search": "cma", "kl_weight": 0.1})

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.config.fields import budget, restarts, step_size, tv_weight
-from fedprivacy.attacks.spec import AttackSpec, Preset
+from fedprivacy.attacks.spec import AttackSpec, Budget, Preset
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,10 @@ SPEC = AttackSpec(
     method="fedprivacy.attacks.grnn",
     options=GRNNOptions,
     needs=Capabilities(second_order=True),
-    budget=lambda options: f"{options.iterations} RMSprop iterations x {options.restarts} trial(s)",
+    budget=lambda options: Budget(
+        options.iterations * options.restarts,
+        unit=f"{options.iterations} RMSprop iterations x {options.restarts} trial(s)",
+    ),
     presets={
         "paper": PAPER,
         "original": Preset(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.config.fields import budget, label_strategy, restarts, step_size, tv_weight
 from fedprivacy.attacks.options import option, with_defaults
-from fedprivacy.attacks.spec import AttackSpec, Preset, SimulatedClient
+from fedprivacy.attacks.spec import AttackSpec, Budget, Preset, SimulatedClient
 
 NEEDS = Capabilities(known_labels=True, label_layer=True, second_order=True)
 
@@ -29,8 +29,10 @@ class InvertingOptions:
     )
 
 
-def adam_budget(options: InvertingOptions) -> str:
-    return f"{options.iterations} signed-Adam iterations x {options.restarts} trial(s)"
+def adam_budget(options: InvertingOptions) -> Budget:
+    """One simulated gradient (or update) per iteration and trial."""
+    unit = f"{options.iterations} signed-Adam iterations x {options.restarts} trial(s)"
+    return Budget(options.iterations * options.restarts, unit=unit)
 
 
 IgSingleOptions = with_defaults(InvertingOptions, "IgSingleOptions", "ig_single's hyperparameters.", iterations=4000)
@@ -44,7 +46,7 @@ def variant(name: str, summary: str, options: type, client: SimulatedClient | No
     """One variant with its own options class, whose defaults are also its `original` preset."""
     defaults = {key: getattr(options(), key) for key in ("iterations", "lr", "tv")}
     about = "the original implementation's {}: {iterations} iterations at lr {lr:g}, TV {tv:g}".format(name, **defaults)
-    needs = NEEDS if client is None else Capabilities(**{**vars(NEEDS), "update": True})
+    needs = NEEDS if client is None else Capabilities(**{**vars(NEEDS), "update": True, "one_client": True})
     return AttackSpec(
         name,
         summary,

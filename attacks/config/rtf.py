@@ -4,7 +4,7 @@ block (--imprint, --bins), which is the server's model, not the attack's."""
 from dataclasses import dataclass
 
 from fedprivacy.attacks.capabilities import Capabilities
-from fedprivacy.attacks.spec import AttackSpec
+from fedprivacy.attacks.spec import AttackSpec, Budget
 
 
 @dataclass(frozen=True)
@@ -18,5 +18,5 @@ SPEC = AttackSpec(
     method="fedprivacy.attacks.rtf",
     options=RtFOptions,
     needs=Capabilities(imprint=True, label_layer=True),
-    budget=lambda options: "closed form (no iterations)",
+    budget=lambda options: Budget(0, restarts=False, unit="closed form (no iterations)"),
 )
