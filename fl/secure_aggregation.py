@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from fedprivacy.data.normalization import Normalization
-from fedprivacy.fl.observation import LocalTraining, Observation, client_steps
+from fedprivacy.fl.observation import LocalTraining, Observation
 from fedprivacy.fl.server import fedavg
-from fedprivacy.fl.view import observed
+from fedprivacy.fl.view import observe_update
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,7 @@ def observe_aggregate(
         raise ValueError(f"the aggregate holds no update of parameter {missing[0]!r}")
     parameters = dict(model.named_parameters())
     update = tuple(aggregate.update[name].to(parameters[name].device, parameters[name].dtype) for name in names)
-    scale = local.lr * client_steps(local, aggregate.total_examples, aggregate.num_clients)
-    return observed(
-        model,
-        image_shape,
-        aggregate.total_examples if num_images is None else num_images,
-        normalization,
-        model_mode,
-        gradient=tuple(-u / scale for u in update),
-        update=update,
-        local_training=local,
-        num_examples=aggregate.total_examples,
-        num_clients=aggregate.num_clients,
-    )
+    return observe_update(
+        model, update, aggregate.total_examples, image_shape, normalization, model_mode, local, num_images,
+        aggregate.num_clients,
+    )  # fmt: skip

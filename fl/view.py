@@ -59,11 +59,13 @@ def observe_update(
     model_mode: str,
     local: LocalTraining,
     num_images: int | None = None,
+    num_clients: int | None = None,
 ) -> Observation:
-    """FedAvg: a client shared `update` of broadcast `model` after `local` training on `num_examples` images:
-    the update, the public settings, the count, and the update as a pseudo-gradient, -update / (lr x steps);
-    the attack reconstructs `num_images` of the images (default: all)."""
-    scale = local.lr * client_steps(local, num_examples)
+    """FedAvg: a client shared `update` of broadcast `model` after `local` training on `num_examples` images (or,
+    under secure aggregation, `num_clients` clients' mean update on that many images in all): the update, the
+    public settings, the count, and the update as a pseudo-gradient, -update / (lr x steps per client); the
+    attack reconstructs `num_images` of the images (default: all)."""
+    scale = local.lr * client_steps(local, num_examples, num_clients or 1)
     return observed(
         model,
         image_shape,
@@ -74,6 +76,7 @@ def observe_update(
         update=update,
         local_training=local,
         num_examples=num_examples,
+        num_clients=num_clients,
     )
 
 
