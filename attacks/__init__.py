@@ -8,6 +8,7 @@ from fedprivacy.utils.errors import UsageError
 
 ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in SPECS}
 DEFAULT_ATTACK = SPECS[0].name  # what the entry scripts attack without --attack or --preset
+UPDATE_AUDIT_ATTACK = "ig_multi"  # what an audit of clients' weight updates runs unless told (flower/config.py)
 
 
 def get_attack(name: str) -> AttackSpec:
@@ -35,6 +36,7 @@ def all_presets() -> dict[str, Preset]:
 __all__ = [
     "ATTACKS",
     "DEFAULT_ATTACK",
+    "UPDATE_AUDIT_ATTACK",
     "AttackConfig",
     "AttackSpec",
     "Capabilities",

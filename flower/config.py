@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from fedprivacy.attacks import ATTACKS, UPDATE_AUDIT_ATTACK
 from fedprivacy.flower.audit import AttackAudit
 from fedprivacy.flower.knowledge import ServerKnowledge
 from fedprivacy.flower.mods import TRUTH_KEY
@@ -16,7 +17,10 @@ from fedprivacy.utils.errors import UsageError
 
 PREFIX = "audit-"
 KEYS: dict[str, tuple[object, str]] = {  # key: (default, what it takes)
-    "audit-attack": ("ig_multi", "a registered attack: dlg, idlg, ig_single, ig_weight, ig_multi, grnn, ggl, cpa"),
+    "audit-attack": (
+        UPDATE_AUDIT_ATTACK,
+        "a registered attack: " + ", ".join(name for name, spec in ATTACKS.items() if not spec.needs.imprint),
+    ),
     "audit-steps": (0, "the attack's optimiser steps per trial, an integer (0: the attack's default)"),
     "audit-restarts": (2, "trials per audited reply, an integer >= 1 (two or more measure their spread)"),
     "audit-rounds": ("all", "'all' or comma-separated round numbers, e.g. \"1,3\""),
