@@ -40,6 +40,7 @@ from fedprivacy.utils.atomic import prepare_out_dir, write_together
 from fedprivacy.utils.domains import NON_NEGATIVE_COUNT, SEED
 from fedprivacy.utils.errors import Interrupted, UsageError
 from fedprivacy.utils.seeding import seed_everything
+from fedprivacy.utils.signals import stopped_by
 from fedprivacy.utils.threads import use_threads
 
 
@@ -145,7 +146,7 @@ def check_flags(args: Namespace) -> Checked:
 def dry_run(args: Namespace) -> str:
     """--dry_run: check the flags (and with 'full' build the cases) and describe the run without attacking."""
     checked = check_flags(args)
-    stem = f"{args.out_dir}/{output_stem(args, checked.defense)}.png"
+    stem = output_paths(args.out_dir, output_stem(args, checked.defense), args.overwrite, claim=False)[0]
     if args.dry_run == "flags":
         return f"dry run (flags): {args.attack} on --dataset {args.dataset} would write {stem}"
     seed_everything(args.seed)
@@ -194,8 +195,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(line)
         return {"dry_run": line}
     prepare_out_dir(args.out_dir)
+    png, json_path = output_paths(args.out_dir, output_stem(args, defense_from_args(args)), args.overwrite)
     report, result, defense = run(args)
-    png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
     report["grid"] = str(png)
     write_together(
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict:
         }
     )
     if result.interrupted:
-        raise Interrupted(f"Ctrl-C; the {len(result.experiments)} finished experiment(s) are in {json_path}")
+        raise Interrupted(f"{stopped_by()}; the {len(result.experiments)} finished experiment(s) are in {json_path}")
     print(summary_line(attack_label(args.attack, defense), result.summary, png))
     return report
 

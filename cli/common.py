@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from fedprivacy.utils import claims, signals
 from fedprivacy.utils.domains import COUNT, IMAGE_SIZE
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
@@ -53,22 +54,38 @@ positive = COUNT  # argparse type for counts that must be at least 1 (utils/doma
 
 
 def run_cli(main: Callable[[], None]) -> None:
-    """Run an entry point; a UsageError becomes one `error:` line and exit code 2, a fault after the
-    results were written one line and exit 1, Ctrl-C one line and exit 130 (never a traceback)."""
+    """Run an entry point: a UsageError becomes one `error:` line and exit code 2; a fault during the work
+    (RunFailed, or the machine's OSError or MemoryError) one line and exit 1; Ctrl-C or SIGTERM (handled
+    alike, utils/signals.py) one line and exit 130 or 143. Never a traceback; names it claimed but did not
+    write are released."""
+    signals.handle_sigterm()
     try:
         main()
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(str(error), 2)
     except RunFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(str(error), 1)
     except Interrupted as error:
-        print(f"interrupted: {error}", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(str(error), signals.exit_code(), "interrupted")
     except KeyboardInterrupt:
-        print("interrupted: Ctrl-C before any experiment finished; nothing was written", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(
+            f"{signals.stopped_by()} before any experiment finished; nothing was written",
+            signals.exit_code(),
+            "interrupted",
+        )
+    except MemoryError:
+        fail("out of memory during the run; lower the sizes (batch, image size, model) or free memory", 1)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        fail(f"{error.strerror or error}{where}", 1)
+    finally:
+        claims.release_all()
+
+
+def fail(message: str, code: int, kind: str = "error") -> None:
+    """One line on stderr, then exit with `code`."""
+    print(f"{kind}: {message}", file=sys.stderr)
+    raise SystemExit(code) from None
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:

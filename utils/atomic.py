@@ -1,47 +1,71 @@
 """Results written whole: the output folder checked before the run, and a set of files (PNG + JSON)
 written under temporary names and renamed into place together, so an old pair is replaced by the
-new pair or not at all."""
+new pair or not at all. A write the machine cannot finish (a full disk, a folder turned read-only, a
+file-size limit) leaves the folder as it was and ends the run in one line (WriteFailed, exit 1)."""
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from pathlib import Path
 
-from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils import claims, signals
+from fedprivacy.utils.errors import RunFailed, UsageError
 
 
-def prepare_out_dir(path: str | Path) -> Path:
-    """--out_dir created if missing and checked writable, before any work; else a one-line UsageError."""
+class WriteFailed(RunFailed):
+    """The results could not be written (the machine refused); nothing was replaced or left half-written."""
+
+
+def prepare_out_dir(path: str | Path, flag: str = "--out_dir") -> Path:
+    """`flag`'s folder created if missing and checked writable, before any work (else a one-line UsageError);
+    what killed runs left there is cleaned up (utils/claims.py)."""
     if not str(path).strip():
-        raise UsageError("--out_dir: empty; give a folder (it is created if missing)")
+        raise UsageError(f"{flag}: empty; give a folder (it is created if missing)")
     out = Path(path).expanduser()
+    probe = claims.temporary_name(out / "write-check", "partial")
     try:
         if out.exists() and not out.is_dir():
-            raise UsageError(f"--out_dir {path}: is a file, not a folder")
+            raise UsageError(f"{flag} {path}: is a file, not a folder")
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
-            pass
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        probe.unlink()
     except OSError as error:
-        raise UsageError(f"--out_dir {path}: cannot write there ({error.strerror or error})") from None
+        raise UsageError(f"{flag} {path}: cannot write there ({error.strerror or error})") from None
+    claims.clean_stale(out)
     return out
 
 
 def partial_name(target: Path, kind: str) -> Path:
     """A hidden sibling of `target` with the same suffix (matplotlib picks the format from it)."""
-    return target.with_name(f".{target.stem}.{kind}{os.getpid()}{target.suffix}")
+    return claims.temporary_name(target, kind)
 
 
 def write_together(writers: Mapping[Path, Callable[[Path], None]]) -> None:
     """Call each writer on a temporary name; only when all have finished, rename them all into place.
-    A failure (or Ctrl-C) anywhere leaves the targets as they were and no temporary file behind."""
+    A failure (or Ctrl-C) anywhere leaves the targets as they were and no temporary file behind; a signal
+    while the files are renamed waits until they are in place. The targets' claimed name is released."""
     partial = {target: partial_name(target, "partial") for target in writers}
+    written = ", ".join(str(target) for target in writers)
     try:
         for target, write in writers.items():
-            write(partial[target])
-        replace_all(partial)
+            attempt(target, lambda target=target, write=write: write(partial[target]))
+        with signals.deferred(f"they were written whole: {written}"):
+            replace_all(partial)
     finally:
         for path in partial.values():
             path.unlink(missing_ok=True)
+    claims.release_for(list(writers))
+
+
+def attempt(target: Path, action: Callable[[], None]) -> None:
+    """Run one step of writing `target`; an error of the machine (OSError) becomes WriteFailed naming it."""
+    try:
+        action()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise WriteFailed(
+            f"cannot write {target} ({reason}); no earlier result was replaced and nothing half-written is left"
+        ) from None
 
 
 def replace_all(partial: Mapping[Path, Path]) -> None:
@@ -51,16 +75,18 @@ def replace_all(partial: Mapping[Path, Path]) -> None:
     placed: list[Path] = []
     try:
         for target, path in partial.items():
-            if target.exists():
+            if os.path.lexists(target):
                 backups[target] = partial_name(target, "old")
-                os.replace(target, backups[target])
-            os.replace(path, target)
+                attempt(target, lambda target=target: os.replace(target, backups[target]))
+            attempt(target, lambda target=target, path=path: os.replace(path, target))
             placed.append(target)
     except BaseException:
         for target in placed:
             target.unlink(missing_ok=True)
         for target, backup in backups.items():
-            os.replace(backup, target)
+            with suppress(OSError):  # else the next run in this folder puts it back (utils/claims.py)
+                os.replace(backup, target)
         raise
     for backup in backups.values():
-        backup.unlink()
+        with suppress(OSError):  # e.g. a folder that squatted the name: left for the user, named by the next run
+            backup.unlink(missing_ok=True)

@@ -1,0 +1,71 @@
+"""SIGTERM handled like Ctrl-C. `timeout`, `kill` and batch schedulers send SIGTERM, which would kill the
+process with no word; instead it raises Terminated, a KeyboardInterrupt, where it arrives, so every place
+that keeps the finished work on Ctrl-C keeps it on SIGTERM too, and the run ends with its own exit code
+(143, where Ctrl-C gives 130). While results are written (`deferred`), either signal waits until the
+files are complete."""
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from fedprivacy.utils.errors import Interrupted
+
+CODES = {"Ctrl-C": 130, "SIGTERM": 143}  # 128 + the signal's number, as shells report them
+
+_received: list[str] = []  # "SIGTERM" once one arrived in this run (Ctrl-C is KeyboardInterrupt's default)
+_on_stop: list[Callable[[], None]] = []  # run when a signal stops the run, before the exception is raised
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    _received.append("SIGTERM")
+    for callback in _on_stop:
+        callback()
+    raise Terminated("SIGTERM")
+
+
+def handle_sigterm() -> None:
+    """Start of a run (main thread only): SIGTERM raises Terminated from now on; forget earlier signals."""
+    _received.clear()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def on_stop(callback: Callable[[], None]) -> None:
+    """Call `callback` when SIGTERM stops the run (e.g. to silence a library's logging of its dying workers)."""
+    _on_stop.append(callback)
+
+
+def stopped_by() -> str:
+    """What stopped the run: "SIGTERM" if one arrived, else "Ctrl-C"."""
+    return _received[-1] if _received else "Ctrl-C"
+
+
+def exit_code() -> int:
+    return CODES[stopped_by()]
+
+
+@contextmanager
+def deferred(finished: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM inside the block is held until the block ends (main thread only), so a result being
+    written is finished first; then the run stops with Interrupted saying `finished` (what the block did)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[str] = []
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, lambda *_: held.append("Ctrl-C")),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: held.append("SIGTERM")),
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if held:
+        _received.extend(name for name in held[-1:] if name == "SIGTERM")
+        raise Interrupted(f"{held[-1]} while the results were written; {finished}")
