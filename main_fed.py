@@ -34,7 +34,7 @@ from fedprivacy.evaluation.report import attack_label, output_paths, save_curve,
 from fedprivacy.evaluation.runner import RunResult, attack_cases
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import with_labels
-from fedprivacy.fl.federation import MODEL_MODE, FedData, FedSettings, run_federation
+from fedprivacy.fl.federation import MODEL_MODE, FedData, FedSettings, check_lr_schedule, run_federation
 from fedprivacy.fl.partition import P_TYPES, partition
 from fedprivacy.fl.public import PublicData, imprint_server, server_normalization
 from fedprivacy.flower.cli import add_engine_arguments, check_engine, run_on_flower
@@ -239,6 +239,7 @@ def check_flags(args: Namespace) -> Checked:
     """Every check that needs no data: the rounds, the attack, the scenario, the defense, the device (the
     protocol's numbers are checked by their flags' domains)."""
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
+    check_lr_schedule(args.lr, args.lr_decay, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
     config = None if spec is None else attack_config(spec, args)
     check_known_labels(spec, args)

@@ -37,7 +37,7 @@ from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.fl.public import PublicData, imprint_server, server_normalization
 from fedprivacy.models import build_model, check_runs, load_pretrained
 from fedprivacy.utils.atomic import prepare_out_dir, write_together
-from fedprivacy.utils.domains import NON_NEGATIVE_COUNT, SEED
+from fedprivacy.utils.domains import NON_NEGATIVE_COUNT, SEED, path_text
 from fedprivacy.utils.errors import Interrupted, UsageError
 from fedprivacy.utils.seeding import seed_everything
 from fedprivacy.utils.signals import stopped_by
@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--model_mode", choices=("train", "eval"), default="train", help="mode of the model when the gradient is taken")
     add(
         "--pretrained",
+        type=path_text,
         default=None,
         help="state dict to load into --model (e.g. ../shared/weights/resnet20_cifar10.th)",
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from fedprivacy.utils import claims, signals
-from fedprivacy.utils.domains import COUNT, IMAGE_SIZE
+from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, THREADS, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
     add("--dataset", default=dataset, help=f"one of: {', '.join(DATASETS)}")
     add(
         "--base_data_dir",
+        type=path_text,
         default=os.environ.get("BASE_DATADIR", "data_files"),
         help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
     )
@@ -132,11 +133,11 @@ def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
     add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add(
         "--threads",
-        type=COUNT,
+        type=THREADS,
         default=None,
         help="CPU threads, and processes for dlg/idlg restarts (default: $OMP_NUM_THREADS, else every usable core)",
     )
-    add("--out_dir", default="images", help=f"where {outputs} go")
+    add("--out_dir", type=path_text, default="images", help=f"where {outputs} go (created if missing)")
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")
 
