@@ -40,10 +40,11 @@ def partial_name(target: Path, kind: str) -> Path:
     return claims.temporary_name(target, kind)
 
 
-def write_together(writers: Mapping[Path, Callable[[Path], None]]) -> None:
+def write_together(writers: Mapping[Path, Callable[[Path], None]], release: bool = True) -> None:
     """Call each writer on a temporary name; only when all have finished, rename them all into place.
     A failure (or Ctrl-C) anywhere leaves the targets as they were and no temporary file behind; a signal
-    while the files are renamed waits until they are in place. The targets' claimed name is released."""
+    while the files are renamed waits until they are in place. The targets' claimed name is then released,
+    unless `release` is False (a checkpoint saved again later)."""
     partial = {target: partial_name(target, "partial") for target in writers}
     written = ", ".join(str(target) for target in writers)
     try:
@@ -54,7 +55,8 @@ def write_together(writers: Mapping[Path, Callable[[Path], None]]) -> None:
     finally:
         for path in partial.values():
             path.unlink(missing_ok=True)
-    claims.release_for(list(writers))
+    if release:
+        claims.release_for(list(writers))
 
 
 def attempt(target: Path, action: Callable[[], None]) -> None:

@@ -152,6 +152,29 @@ def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bo
             )
 
 
+def claim_exact(targets: list[Path], flag: str) -> None:
+    """Reserve these exact files (e.g. a checkpoint and its sample sheet) for this run; they share the
+    marker of their name, so a result of another tool with that name waits or is numbered. A live run
+    holding them is a UsageError naming `flag`."""
+    marker = exact_marker(targets[0])
+    if not take(marker):
+        raise UsageError(
+            f"{flag} {targets[0]}: another run (process {holder(marker)}) is writing it; choose another path"
+        )
+    _claimed.update(dict.fromkeys(targets, marker))
+
+
+def require_unclaimed(targets: list[Path], flag: str) -> None:
+    """What claim_exact would refuse, checked without claiming (a dry run)."""
+    pid = holder(exact_marker(targets[0]))
+    if pid is not None:
+        raise UsageError(f"{flag} {targets[0]}: another run (process {pid}) is writing it; choose another path")
+
+
+def exact_marker(target: Path) -> Path:
+    return target.with_name(f".{target.stem}{CLAIM_SUFFIX}")
+
+
 def clean_stale(folder: Path) -> None:
     """Remove the temporary files and claims of runs that are gone, put back an earlier result that a
     killed --overwrite had set aside (when its name is still free), and say so in one line."""

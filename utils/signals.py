@@ -50,22 +50,39 @@ def exit_code() -> int:
 
 
 @contextmanager
-def deferred(finished: str) -> Iterator[None]:
-    """Ctrl-C or SIGTERM inside the block is held until the block ends (main thread only), so a result being
-    written is finished first; then the run stops with Interrupted saying `finished` (what the block did)."""
+def held() -> Iterator[list[str]]:
+    """Ctrl-C and SIGTERM inside the block are recorded in the yielded list instead of raised (main thread)."""
+    received: list[str] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
-    held: list[str] = []
     previous = {
-        signal.SIGINT: signal.signal(signal.SIGINT, lambda *_: held.append("Ctrl-C")),
-        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: held.append("SIGTERM")),
+        signal.SIGINT: signal.signal(signal.SIGINT, lambda *_: received.append("Ctrl-C")),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: received.append("SIGTERM")),
     }
     try:
-        yield
+        yield received
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    if held:
-        _received.extend(name for name in held[-1:] if name == "SIGTERM")
-        raise Interrupted(f"{held[-1]} while the results were written; {finished}")
+        _received.extend(name for name in received[-1:] if name == "SIGTERM")
+
+
+@contextmanager
+def between_steps() -> Iterator[None]:
+    """A training step finishes before Ctrl-C or SIGTERM stops the run (raised when the block ends), so the
+    state saved on the way out is that of whole steps."""
+    with held() as received:
+        yield
+    if received:
+        raise Terminated("SIGTERM") if received[-1] == "SIGTERM" else KeyboardInterrupt
+
+
+@contextmanager
+def deferred(finished: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM inside the block is held until the block ends (main thread only), so a result being
+    written is finished first; then the run stops with Interrupted saying `finished` (what the block did)."""
+    with held() as received:
+        yield
+    if received:
+        raise Interrupted(f"{received[-1]} while the results were written; {finished}")
