@@ -1,6 +1,7 @@
 """Flower's Simulation Engine on Ray: start (or join) Ray once, refusing in one line too few CPUs for the
 requested client resources or a Ray that does not start, then run a ServerApp and a ClientApp."""
 
+import argparse
 import logging
 import os
 import socket
@@ -58,6 +59,14 @@ def start_ray(resources: Resources) -> float:
             ray.shutdown()
             raise UsageError(f"{flag} {wanted:g}: Ray has {has:g} of them for its virtual clients")
     return cpus
+
+
+def ray_address(text: str) -> str:
+    """A Ray cluster address (argparse type): auto, HOST:PORT with a port in 1..65535, or ray://HOST:PORT."""
+    host, colon, port = text.removeprefix("ray://").rpartition(":")
+    if text == "auto" or (colon and host.strip() and port.isdigit() and 0 < int(port) < 65536):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not auto, HOST:PORT or ray://HOST:PORT")
 
 
 def reachable(address: str | None, flag: str = "--ray_address", seconds: float = 5.0) -> None:
