@@ -14,6 +14,7 @@ from fedprivacy.utils.errors import Interrupted
 CODES = {"Ctrl-C": 130, "SIGTERM": 143}  # 128 + the signal's number, as shells report them
 
 _received: list[str] = []  # "SIGTERM" once one arrived in this run (Ctrl-C is KeyboardInterrupt's default)
+_installed: list[bool] = []  # non-empty once handle_sigterm ran (an entry point, not a library user's process)
 _on_stop: list[Callable[[], None]] = []  # run when a signal stops the run, before the exception is raised
 
 
@@ -33,11 +34,20 @@ def handle_sigterm() -> None:
     _received.clear()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+        _installed[:] = [True]
+
+
+def reinstall() -> None:
+    """After a library that installs its own SIGTERM handler started (Ray's driver prints a stack and exits):
+    SIGTERM is ours again, when an entry point had made it so."""
+    if _installed and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
 
 
 def on_stop(callback: Callable[[], None]) -> None:
     """Call `callback` when SIGTERM stops the run (e.g. to silence a library's logging of its dying workers)."""
-    _on_stop.append(callback)
+    if callback not in _on_stop:
+        _on_stop.append(callback)
 
 
 def stopped_by() -> str:
