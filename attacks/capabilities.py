@@ -25,6 +25,7 @@ class Capabilities:
     linear_width: bool = False  # a first nn.Linear with at least as many inputs and outputs as images
     max_batch: int | None = None  # most images per batch
     second_order: bool = False  # differentiates the model's gradient again: smooth activations match best
+    one_client: bool = False  # replays one client's training, so needs its own update (not a secure aggregate)
 
     def describe(self) -> str:
         """The needs in words, for --help and the docs."""
@@ -39,6 +40,8 @@ class Capabilities:
             parts.append(f"at most {self.max_batch} image(s)")
         if self.second_order:
             parts.append("a twice-differentiable model")
+        if self.one_client:
+            parts.append("one client's own update (not under secure aggregation)")
         return "; ".join(parts)
 
 
@@ -59,9 +62,22 @@ def first_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
 
 
 def check(
-    name: str, needs: Capabilities, model: nn.Module, num_images: int, num_classes: int, update: bool, labels: bool
+    name: str,
+    needs: Capabilities,
+    model: nn.Module,
+    num_images: int,
+    num_classes: int,
+    update: bool,
+    labels: bool,
+    aggregate: bool = False,
 ) -> None:
-    """Refuse, in one line, a server model, batch and share (`update`, granted `labels`) that `needs` rules out."""
+    """Refuse, in one line, a server model, batch and share (`update`, granted `labels`, a secure `aggregate` of
+    a round rather than one client's share) that `needs` rules out."""
+    if aggregate and needs.one_client:
+        raise UsageError(
+            f"--attack {name} replays one client's local training and needs that client's own update; under "
+            "--secure_aggregation the server sees only the round's aggregate"
+        )
     if labels and not needs.known_labels:
         raise UsageError(f"--known_labels: --attack {name} does not take known labels")
     if needs.max_batch is not None and num_images > needs.max_batch:
