@@ -4,7 +4,7 @@ new pair or not at all. A write the machine cannot finish (a full disk, a folder
 file-size limit) leaves the folder as it was and ends the run in one line (WriteFailed, exit 1)."""
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def write_together(writers: Mapping[Path, Callable[[Path], None]], release: bool
         for target, write in writers.items():
             attempt(target, lambda target=target, write=write: write(partial[target]))
         with signals.deferred(f"they were written whole: {written}"):
-            replace_all(partial)
+            replace_all(partial, claims.unwritten(list(writers)))
     finally:
         for path in partial.values():
             path.unlink(missing_ok=True)
@@ -70,18 +70,20 @@ def attempt(target: Path, action: Callable[[], None]) -> None:
         ) from None
 
 
-def replace_all(partial: Mapping[Path, Path]) -> None:
-    """Rename each temporary file onto its target; existing targets are set aside first and put back
-    if any rename fails, so the targets end all new or all old."""
+def replace_all(partial: Mapping[Path, Path], remove: Sequence[Path] = ()) -> None:
+    """Rename each temporary file onto its target and delete the files in `remove` (an earlier result's
+    files the new one does not write); existing targets are set aside first and put back if any step
+    fails, so the targets end all new or all old."""
     backups: dict[Path, Path] = {}
     placed: list[Path] = []
     try:
-        for target, path in partial.items():
+        for target in [*partial, *remove]:
             if os.path.lexists(target):
                 backups[target] = partial_name(target, "old")
                 attempt(target, lambda target=target: os.replace(target, backups[target]))
-            attempt(target, lambda target=target, path=path: os.replace(path, target))
-            placed.append(target)
+            if target in partial:
+                attempt(target, lambda target=target: os.replace(partial[target], target))
+                placed.append(target)
     except BaseException:
         for target in placed:
             target.unlink(missing_ok=True)

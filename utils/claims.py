@@ -90,6 +90,18 @@ def release_all() -> None:
 atexit.register(release_all)
 
 
+def unwritten(written: list[Path]) -> list[Path]:
+    """Files of the same claimed names as `written` that exist but are not among them: what an earlier
+    result left that the new one does not write (e.g. a grid, when the new run failed before attacking);
+    replacing the result removes them, so the set on disk is all old or all new."""
+    markers = {_claimed[target] for target in written if target in _claimed}
+    return [
+        target
+        for target, marker in _claimed.items()
+        if marker in markers and target not in written and os.path.lexists(target)
+    ]
+
+
 def release_for(targets: list[Path]) -> None:
     """Release the claims of these files (written now)."""
     for target in targets:
