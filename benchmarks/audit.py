@@ -241,13 +241,18 @@ def run_cells(
         except (KeyboardInterrupt, Interrupted):
             stop_workers(pool)
             raise Interrupted(
-                f"{stopped_by()} after {done} of {len(todo)} cells; they are cached in {CELLS.relative_to(ROOT)}, "
+                f"{stopped_by()} after {done} of {len(todo)} cells; they are cached in {shown(CELLS)}, "
                 "the same command resumes; the table is unchanged"
             ) from None
         except MissingData as missing:
             stop_workers(pool)
             raise UsageError(f"missing data: {missing}; the table is unchanged") from None
     return done
+
+
+def shown(path: Path) -> Path:
+    """A path as the user reads it: relative to the checkout when it lies inside."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def write_cell(path: Path, cell: dict) -> None:
@@ -423,10 +428,10 @@ def runnable_rows(args: argparse.Namespace) -> list[str]:
             f"--data_dir {data_dir}: {', '.join(missing)} missing; nothing was run, the table is unchanged"
         )
     if "ggl" in rows and not GENERATOR.is_file():
-        train = f"python -m fedprivacy.cli.train_generator (docs/attacks/ggl.md) --out {GENERATOR.relative_to(ROOT)}"
+        train = f"python -m fedprivacy.cli.train_generator (docs/attacks/ggl.md) --out {shown(GENERATOR)}"
         if args.rows is not None:
-            raise UsageError(f"--rows ggl: {GENERATOR.relative_to(ROOT)} is missing; train it with {train}")
-        print(f"note: skipping the ggl row ({GENERATOR.relative_to(ROOT)} is missing; train it with {train})")
+            raise UsageError(f"--rows ggl: {shown(GENERATOR)} is missing; train it with {train}")
+        print(f"note: skipping the ggl row ({shown(GENERATOR)} is missing; train it with {train})")
         rows.remove("ggl")
     return rows
 

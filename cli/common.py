@@ -58,9 +58,9 @@ def run_cli(main: Callable[[], None]) -> None:
     (RunFailed, or the machine's OSError or MemoryError) one line and exit 1; Ctrl-C or SIGTERM (handled
     alike, utils/signals.py) one line and exit 130 or 143. Never a traceback; names it claimed but did not
     write are released."""
-    signals.handle_sigterm()
     try:
-        main()
+        with signals.sigterm_as_interrupt():
+            main()
     except UsageError as error:
         fail(str(error), 2)
     except RunFailed as error:

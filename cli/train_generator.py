@@ -239,13 +239,15 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         with loss_bar(args.steps - meta["steps"], f"{args.loss} generator", not args.quiet) as bar:
             while meta["steps"] < args.steps:
-                with signals.between_steps():
+                with signals.between_steps():  # a signal lands between whole steps, counted
                     try:
                         c_loss, g_loss = train_step(args, generator, critic, optimizers, images, critic_steps)
                     except RuntimeError as error:  # Adam's step beyond float32 (a --lr near its top)
                         if "without overflow" not in str(error):
                             raise
                         c_loss = g_loss = torch.tensor(float("inf"))
+                    if finite(c_loss, g_loss):
+                        meta["steps"] += 1
                 if not finite(c_loss, g_loss):
                     kept = "nothing was written" if saved is None else f"{out} keeps step {saved}"
                     lower = "--lr or --gp" if args.loss == "wgan-gp" else "--lr"
@@ -253,7 +255,6 @@ def main(argv: list[str] | None = None) -> Path:
                         f"step {meta['steps'] + 1}: the losses became non-finite (critic {float(c_loss):.3g}, "
                         f"generator {float(g_loss):.3g}); {kept}; try a smaller {lower}"
                     )
-                meta["steps"] += 1
                 meta["seconds"] = done_before + time.perf_counter() - started
                 bar.set_postfix(critic=f"{float(c_loss.detach()):.3g}", generator=f"{float(g_loss.detach()):.3g}")
                 bar.update()

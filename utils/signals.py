@@ -14,7 +14,7 @@ from fedprivacy.utils.errors import Interrupted
 CODES = {"Ctrl-C": 130, "SIGTERM": 143}  # 128 + the signal's number, as shells report them
 
 _received: list[str] = []  # "SIGTERM" once one arrived in this run (Ctrl-C is KeyboardInterrupt's default)
-_installed: list[bool] = []  # non-empty once handle_sigterm ran (an entry point, not a library user's process)
+_installed: list[bool] = []  # non-empty inside sigterm_as_interrupt (an entry point, not a library user's process)
 _on_stop: list[Callable[[], None]] = []  # run when a signal stops the run, before the exception is raised
 
 
@@ -29,17 +29,26 @@ def _terminate(_signum: int, _frame: object) -> None:
     raise Terminated("SIGTERM")
 
 
-def handle_sigterm() -> None:
-    """Start of a run (main thread only): SIGTERM raises Terminated from now on; forget earlier signals."""
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """A run (main thread only): SIGTERM raises Terminated inside the block; earlier signals are forgotten,
+    and the process's own SIGTERM handling comes back after it."""
     _received.clear()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
-        _installed[:] = [True]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    _installed[:] = [True]
+    try:
+        yield
+    finally:
+        _installed.clear()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def reinstall() -> None:
     """After a library that installs its own SIGTERM handler started (Ray's driver prints a stack and exits):
-    SIGTERM is ours again, when an entry point had made it so."""
+    SIGTERM is ours again, inside sigterm_as_interrupt."""
     if _installed and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
 
