@@ -95,6 +95,24 @@ def test_a_machine_fault_while_writing_keeps_the_earlier_result(
     assert contents(tmp_path) == before
 
 
+def test_an_earlier_result_that_cannot_be_put_back_is_named(
+    capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags = [*TINY, "--out_dir", str(tmp_path), "--overwrite"]
+    main_grad.main(flags)
+    real = atomic.os.replace
+
+    def sticky(source, target) -> None:  # only setting the old files aside works; every other rename fails
+        if ".old" not in str(target):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(source, target)
+
+    monkeypatch.setattr(atomic.os, "replace", sticky)
+    line = one_line(capsys, lambda: main_grad.main(flags), code=1)
+    kept = [name for name in files(tmp_path) if ".old" in name]
+    assert kept and all(f"is kept as {name}" in line for name in kept) and "puts it back" in line
+
+
 # 2. Concurrency: names are claimed when a run starts, so concurrent runs keep every result.
 def test_a_run_started_while_another_holds_the_name_writes_its_own(tmp_path: Path) -> None:
     flags = [*TINY, "--out_dir", str(tmp_path)]

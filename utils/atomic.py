@@ -84,12 +84,21 @@ def replace_all(partial: Mapping[Path, Path], remove: Sequence[Path] = ()) -> No
             if target in partial:
                 attempt(target, lambda target=target: os.replace(partial[target], target))
                 placed.append(target)
-    except BaseException:
+    except BaseException as error:
         for target in placed:
             target.unlink(missing_ok=True)
+        stranded = []
         for target, backup in backups.items():
-            with suppress(OSError):  # else the next run in this folder puts it back (utils/claims.py)
+            try:
                 os.replace(backup, target)
+            except OSError:  # the machine refuses this rename too: the next run in this folder puts it back
+                stranded.append(f"{target.name} is kept as {backup.name}")
+        if stranded and isinstance(error, WriteFailed):
+            reason = str(error).split("; ")[0]
+            raise WriteFailed(
+                f"{reason}; the earlier result could not be put back: {', '.join(stranded)} (the next run in "
+                f"{backup.parent} puts it back)"
+            ) from None
         raise
     for backup in backups.values():
         with suppress(OSError):  # e.g. a folder that squatted the name: left for the user, named by the next run
