@@ -74,12 +74,19 @@ def run_cli(main: Callable[[], None]) -> None:
             "interrupted",
         )
     except MemoryError:
-        fail("out of memory during the run; lower the sizes (batch, image size, model) or free memory", 1)
+        fail(OUT_OF_MEMORY, 1)
+    except RuntimeError as error:  # torch reports an allocation it could not make as a RuntimeError
+        if not any(words in str(error) for words in ("can't allocate memory", "out of memory")):
+            raise
+        fail(f"{OUT_OF_MEMORY} ({str(error).strip().splitlines()[0][:160]})", 1)
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
         fail(f"{error.strerror or error}{where}", 1)
     finally:
         claims.release_all()
+
+
+OUT_OF_MEMORY = "out of memory during the run; lower the sizes (batch, image size, model) or free memory"
 
 
 def fail(message: str, code: int, kind: str = "error") -> None:

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from fedprivacy.utils.errors import UsageError
@@ -78,7 +79,8 @@ def take(marker: Path) -> bool:
 def release(marker: Path) -> None:
     if marker in _held:
         _held.discard(marker)
-        marker.unlink(missing_ok=True)
+        with suppress(OSError):  # a folder turned read-only: the next run there removes it (clean_stale)
+            marker.unlink(missing_ok=True)
 
 
 def release_all() -> None:
@@ -127,9 +129,10 @@ def committed_unchanged(path: Path) -> bool:
     return tracked.returncode == 0 and changed.returncode == 0
 
 
-def free(target: Path) -> bool:
-    """A result may be written under `target`: nothing there, or a committed output unchanged since."""
-    return not os.path.lexists(target) or (target.is_file() and committed_unchanged(target))
+def free(target: Path, canonical: bool = True) -> bool:
+    """A result may be written under `target`: nothing there, or (for a canonical, unnumbered name) a
+    committed output unchanged since."""
+    return not os.path.lexists(target) or (canonical and target.is_file() and committed_unchanged(target))
 
 
 def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bool, reserve: bool = True) -> str:
@@ -141,7 +144,7 @@ def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bo
         run += 1
         name = stem if run == 1 else f"{stem}_run{run}"
         targets = [folder / f"{name}{suffix}" for suffix in suffixes]
-        if not overwrite and not all(free(target) for target in targets):
+        if not overwrite and not all(free(target, run == 1) for target in targets):
             continue
         if overwrite:
             squatted = [target for target in targets if target.is_dir()]
@@ -152,7 +155,7 @@ def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bo
             if holder(marker) is None:
                 return name
         elif take(marker):
-            if overwrite or all(free(target) for target in targets):
+            if overwrite or all(free(target, run == 1) for target in targets):
                 _claimed.update(dict.fromkeys(targets, marker))
                 return name
             release(marker)  # a run that held the name finished in between
@@ -204,14 +207,15 @@ def clean_stale(folder: Path) -> None:
         if match is None or running(int(match["pid"])):
             continue
         target = folder / f"{match['stem']}{match['suffix'] or ''}"
-        if match["kind"] == "partial":
-            entry.unlink(missing_ok=True)
-            removed += 1
-        elif not os.path.lexists(target):
-            os.replace(entry, target)
-            restored.append(target.name)
-        else:
-            kept.append(entry.name)
+        with suppress(OSError):  # whatever cannot be cleaned is tried again by the next run
+            if match["kind"] == "partial":
+                entry.unlink(missing_ok=True)
+                removed += 1
+            elif not os.path.lexists(target):
+                os.replace(entry, target)
+                restored.append(target.name)
+            else:
+                kept.append(entry.name)
     notes = [f"removed {removed} half-written file(s) of killed runs"] if removed else []
     notes += [f"put back {', '.join(restored)}, set aside by a killed --overwrite"] if restored else []
     notes += [f"left {', '.join(kept)} (an earlier result a killed --overwrite set aside)"] if kept else []
