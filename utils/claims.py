@@ -50,7 +50,7 @@ def holder(marker: Path) -> int | None:
     try:
         text = marker.read_text().strip()
         age = time.time() - marker.stat().st_mtime
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # no marker (or none readable): nobody holds the name
         return None
     if not text.isdigit():
         return None if age > EMPTY_CLAIM_SECONDS else -1
@@ -67,7 +67,8 @@ def take(marker: Path) -> bool:
         except FileExistsError:
             if holder(marker) is not None:
                 return False
-            marker.unlink(missing_ok=True)
+            with suppress(OSError):  # a stale marker; one that cannot be removed keeps the name taken
+                marker.unlink(missing_ok=True)
             continue
         with os.fdopen(descriptor, "w") as handle:
             handle.write(str(os.getpid()))
