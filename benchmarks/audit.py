@@ -7,8 +7,10 @@ defense costs FedAvg in accuracy. Fast CPU settings (two images or one small bat
 Each cell runs main_grad.run with the row's flags plus the column's defense flags, so it measures exactly
 what the command line does. Cells are cached in benchmarks/audit/cells/ (an interrupted audit resumes;
 --fresh recomputes; with --ray the cells run as Ray tasks, flower/tasks.py, instead of local processes); the
-table (audit.md), the numbers (audit.json) and the picture (audit.png, one reconstruction per cell) are
-rebuilt from the cache every time. A cell that fails says why in the table.
+table (audit.md) and the numbers (audit.json) are rebuilt from the cache, and from the committed audit.json
+for cells not run in this checkout, so a partial audit changes only its cells; the picture (audit.png, one
+reconstruction per cell) is redrawn when every cell's reconstruction is cached. A cell that fails says why in
+the table; data missing from --data_dir is refused before any cell runs.
 """
 
 import argparse
