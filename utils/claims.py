@@ -155,7 +155,7 @@ def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bo
         if not reserve:
             if holder(marker) is None:
                 return name
-        elif take(marker):
+        elif take(marker) or (overwrite and marker in _held):  # an earlier run of this process that failed
             if overwrite or all(free(target, run == 1) for target in targets):
                 _claimed.update(dict.fromkeys(targets, marker))
                 return name
