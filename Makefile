@@ -24,8 +24,8 @@ $(FLOWER_STAMP): $(STAMP) requirements-flower.txt
 	touch $(FLOWER_STAMP)
 
 # The demo's grids are committed under their canonical names (its deterministic output, one thread: LeNet is
-# fastest that way and the numbers do not depend on the core count), so it overwrites them; every other run
-# numbers a new result instead.
+# fastest that way and the numbers do not depend on the core count), so it overwrites them. Another run writes a
+# canonical name only while the committed file there is unchanged (git restores it), else numbers its result.
 demo: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) main_grad.py --attack dlg --num_exp 4 --restarts 3 --overwrite
 	OMP_NUM_THREADS=1 $(PY) main_grad.py --attack idlg --num_exp 4 --restarts 3 --overwrite

@@ -9,7 +9,7 @@ from fedprivacy.cli.attack_flags import add_attack_arguments, add_imprint_argume
 from fedprivacy.cli.client import GRAD_OLDER, ON_UPDATES, add_client_arguments, paper_settings
 from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, add_data_arguments, add_output_arguments, run_cli
 from fedprivacy.defenses import add_defense_arguments
-from fedprivacy.utils.domains import COUNT, NON_NEGATIVE_COUNT
+from fedprivacy.utils.domains import COUNT, NON_NEGATIVE_COUNT, path_text
 
 USAGE = "%(prog)s [--attack NAME] [--preset ATTACK.NAME] [flags]  (--help lists every flag by what it configures)"
 
@@ -24,7 +24,7 @@ def build_parser() -> OneLineParser:
     flags.switch("--data_augment", "random crop (and flip for colour) on the images")
     flags.value("--model_mode", "train", "mode of the model when the gradient is taken", choices=("train", "eval"))
     pretrained = "state dict to load into --model, e.g. ../shared/weights/resnet20_cifar10.th"
-    flags.value("--pretrained", None, pretrained, shown="fresh weights")
+    flags.value("--pretrained", None, pretrained, shown="fresh weights", type=path_text)
     add_data_arguments(parser, model="lenet", dataset="cifar10_sample")
     title = f"the simulated client's local training (only with --attack {', '.join(sorted(ON_UPDATES))})"
     add_client_arguments(parser, title, paper_settings(), GRAD_OLDER, AppliesTo("attack", ON_UPDATES))

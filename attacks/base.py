@@ -8,6 +8,7 @@ import torch
 from fedprivacy.attacks.fits import check
 from fedprivacy.attacks.spec import AttackConfig, AttackSpec
 from fedprivacy.fl.observation import Observation
+from fedprivacy.utils.errors import AttackDiverged
 
 
 @dataclass
@@ -41,4 +42,9 @@ def run_attack(spec: AttackSpec, obs: Observation, config: AttackConfig) -> Reco
         raise TypeError(f"{spec.name} takes {spec.options.__name__}, not {type(config.options).__name__}")
     check_observation(spec, obs)
     obs.model_in_mode()
-    return spec.method_run()(obs, config)
+    try:
+        return spec.method_run()(obs, config)
+    except RuntimeError as error:  # torch cannot take a step beyond float32 (e.g. an lr of 1e38 with Adam)
+        if "without overflow" not in str(error):
+            raise
+        raise AttackDiverged(f"{spec.name}: a step overflowed float32 ({str(error).splitlines()[0]})") from None

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from fedprivacy.data import DATASETS, NORM_STATS
 from fedprivacy.models import BUILDERS
-from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, SEED
+from fedprivacy.utils import claims, signals
+from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, SEED, THREADS, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
 if TYPE_CHECKING:
@@ -142,22 +143,45 @@ positive = COUNT  # argparse type for counts that must be at least 1 (utils/doma
 
 
 def run_cli(main: Callable[[], None]) -> None:
-    """Run an entry point; a UsageError becomes one `error:` line and exit code 2, a fault after the
-    results were written one line and exit 1, Ctrl-C one line and exit 130 (never a traceback)."""
+    """Run an entry point: a UsageError becomes one `error:` line and exit code 2; a fault during the work
+    (RunFailed, or the machine's OSError or MemoryError) one line and exit 1; Ctrl-C or SIGTERM (handled
+    alike, utils/signals.py) one line and exit 130 or 143. Never a traceback; names it claimed but did not
+    write are released."""
     try:
-        main()
+        with signals.sigterm_as_interrupt():
+            main()
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(str(error), 2)
     except RunFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(str(error), 1)
     except Interrupted as error:
-        print(f"interrupted: {error}", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(str(error), signals.exit_code(), "interrupted")
     except KeyboardInterrupt:
-        print("interrupted: Ctrl-C before any experiment finished; nothing was written", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(
+            f"{signals.stopped_by()} before any experiment finished; nothing was written",
+            signals.exit_code(),
+            "interrupted",
+        )
+    except MemoryError:
+        fail(OUT_OF_MEMORY, 1)
+    except RuntimeError as error:  # torch reports an allocation it could not make as a RuntimeError
+        if not any(words in str(error) for words in ("can't allocate memory", "out of memory")):
+            raise
+        fail(f"{OUT_OF_MEMORY} ({str(error).strip().splitlines()[0][:160]})", 1)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        fail(f"{error.strerror or error}{where}", 1)
+    finally:
+        claims.release_all()
+
+
+OUT_OF_MEMORY = "out of memory during the run; lower the sizes (batch, image size, model) or free memory"
+
+
+def fail(message: str, code: int, kind: str = "error") -> None:
+    """One line on stderr, then exit with `code`."""
+    print(f"{kind}: {message}", file=sys.stderr)
+    raise SystemExit(code) from None
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
@@ -167,7 +191,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
     flags.value("--dataset", dataset, f"one of: {', '.join(DATASETS)}")
     data_dir = os.environ.get("BASE_DATADIR", "data_files")
     where = "folder of real datasets (or the .npz file for --dataset npz)"
-    flags.value("--base_data_dir", data_dir, where, shown=f"$BASE_DATADIR, else {data_dir}")
+    flags.value("--base_data_dir", data_dir, where, shown=f"$BASE_DATADIR, else {data_dir}", type=path_text)
     flags.switch("--download", "download a torchvision dataset into --base_data_dir")
     flags.value("--image_size", None, "resize images to this square size, in pixels", shown="the dataset's size",
                 type=IMAGE_SIZE)  # fmt: skip
@@ -196,8 +220,8 @@ def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_hel
     flags.value("--seed", 0, seed_help, type=SEED)
     flags.value("--device", None, "cpu, cuda or cuda:N", shown="cuda when available", type=device_name)
     threads = "CPU threads, and processes for the L-BFGS attacks' restarts"
-    flags.value("--threads", None, threads, shown="$OMP_NUM_THREADS, else every usable core", type=COUNT)
-    flags.value("--out_dir", "images", f"where {outputs} go")
+    flags.value("--threads", None, threads, shown="$OMP_NUM_THREADS, else every usable core", type=THREADS)
+    flags.value("--out_dir", "images", f"where {outputs} go (created if missing)", type=path_text)
     flags.switch("--overwrite", "replace an earlier result of the same name instead of numbering")
     flags.switch("--quiet", "no progress bars")
     add_dry_run_argument(flags.group, "the data and builds the model (and, in main_grad, the observations)")

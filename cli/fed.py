@@ -15,7 +15,7 @@ from fedprivacy.cli.attack_flags import option_of
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.federation import federation_settings
-from fedprivacy.cli.runner import Outcome
+from fedprivacy.cli.runner import Outcome, planned_paths
 from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import DatasetInfo, load_split
 from fedprivacy.data.catalog import dataset_label
@@ -37,6 +37,8 @@ from fedprivacy.utils.seeding import seed_everything
 from fedprivacy.utils.threads import use_threads
 
 NO_ATTACK = "none"
+CURVE = "_accuracy"  # the accuracy curve beside the JSON: {name}_accuracy.png
+ALSO = (f"{CURVE}.png",)  # what the result writes besides the grid and the JSON
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def build_federation(args: Namespace, checked: Checked) -> tuple[nn.Module, FedD
 def describe(args: Namespace, checked: Checked) -> str:
     """--dry_run: flags alone, or (full) the data loaded and the model built, and what would be written."""
     attack = NO_ATTACK if checked.spec is None else f"{args.attack} at rounds {sorted(checked.settings.attack_rounds)}"
-    target = f"{args.out_dir}/{stem(args, checked)}.json"
+    target = planned_paths(args, stem(args, checked), ALSO, claim=False)[1]
     if args.dry_run == "flags":
         return f"dry run (flags): FedAvg on --dataset {args.dataset}, attack {attack}; would write {target}"
     seed_everything(args.seed)
@@ -240,9 +242,9 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     accuracy = [report["initial_accuracy"], *report["summary"]["accuracy"]]
 
     def curve(path: Path) -> None:
-        save_curve(accuracy, path, "test accuracy", path.stem.removesuffix("_accuracy"))
+        save_curve(accuracy, path, "test accuracy", path.stem.removesuffix(CURVE))
 
-    pictures = {"curve": ("_accuracy", curve)}
+    pictures = {"curve": (CURVE, curve)}
     if attacked is not None:
         rounds = report["case_rounds"]
         captions = [

@@ -6,7 +6,8 @@ import argparse
 from fedprivacy.cli.client import FED_DEFAULTS, FED_OLDER, add_client_arguments, federation_training
 from fedprivacy.cli.common import FlagGroup, OneLineParser, positive
 from fedprivacy.fl.partition import P_TYPES
-from fedprivacy.fl.protocol import FedSettings
+from fedprivacy.fl.protocol import FedSettings, check_lr_schedule
+from fedprivacy.flower.simulation import ray_address
 from fedprivacy.utils.domains import FRACTION, NON_NEGATIVE, POSITIVE
 from fedprivacy.utils.errors import UsageError
 
@@ -41,7 +42,7 @@ def add_engine_arguments(parser: OneLineParser) -> None:
     flags.value("--client_cpus", 1.0, f"CPUs per virtual Flower client ({POSITIVE})", type=POSITIVE)
     flags.value("--client_gpus", 0.0, f"GPUs per virtual Flower client ({NON_NEGATIVE})", type=NON_NEGATIVE)
     join = "join this Ray cluster ('auto' or HOST:PORT) instead of starting one"
-    flags.value("--ray_address", None, join, shown="start one here")
+    flags.value("--ray_address", None, join, shown="start one here", type=ray_address)
 
 
 def parse_rounds(text: str, num_rounds: int) -> frozenset[int]:
@@ -65,6 +66,8 @@ def federation_settings(args: argparse.Namespace, attacked: bool) -> FedSettings
     """The protocol the flags describe (the defense is added once built); no attacked round without an attack.
     The small-client scenario cannot reconstruct more images than the client holds."""
     rounds = parse_rounds(args.attack_rounds, args.num_rounds)
+    local = federation_training(args)
+    check_lr_schedule(local.lr, args.lr_decay, args.num_rounds)
     if args.victim_images is not None and args.rec_batch_size > args.victim_images:
         raise UsageError(
             f"--rec_batch_size {args.rec_batch_size}: the attack cannot reconstruct more than the "
@@ -74,7 +77,7 @@ def federation_settings(args: argparse.Namespace, attacked: bool) -> FedSettings
         num_rounds=args.num_rounds,
         total_clients=args.total_clients,
         fraction=args.C,
-        local=federation_training(args),
+        local=local,
         lr_decay=args.lr_decay,
         attack_rounds=rounds if attacked else frozenset(),
         rec_batch_size=args.rec_batch_size,

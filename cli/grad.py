@@ -13,7 +13,7 @@ from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
 from fedprivacy.cli.client import simulated_training
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
-from fedprivacy.cli.runner import Outcome
+from fedprivacy.cli.runner import Outcome, planned_paths
 from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import load_split
 from fedprivacy.data.catalog import dataset_label
@@ -29,6 +29,8 @@ from fedprivacy.models import check_runs
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.seeding import seed_everything
 from fedprivacy.utils.threads import use_threads
+
+ALSO: tuple[str, ...] = ()  # the result is the grid and the JSON
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def build_cases(args: Namespace, checked: Checked) -> tuple[list[Case], PublicKn
 
 def describe(args: Namespace, checked: Checked) -> str:
     """--dry_run: flags alone, or (full) the observations built, and what would be written."""
-    target = f"{args.out_dir}/{stem(args, checked)}.png"
+    target = planned_paths(args, stem(args, checked), ALSO, claim=False)[0]
     if args.dry_run == "flags":
         return f"dry run (flags): {args.attack} on --dataset {args.dataset} would write {target}"
     seed_everything(args.seed)

@@ -1,6 +1,6 @@
 """The one skeleton both entry scripts run: check the flags (before any data is read), then describe the run
-(--dry_run) or run it, write its JSON and pictures together under one new name, and print its one-line
-summary. An entry script supplies the steps (cli/grad.py, cli/fed.py)."""
+(--dry_run) or claim its name (utils/claims.py), run it, write its JSON and pictures together under that name,
+and print its one-line summary. An entry script supplies the steps (cli/grad.py, cli/fed.py)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from fedprivacy.evaluation.report import output_paths, write_json
 from fedprivacy.utils.atomic import prepare_out_dir, write_together
 from fedprivacy.utils.errors import Interrupted, RunFailed
+from fedprivacy.utils.signals import stopped_by
 
 
 @dataclass
@@ -26,7 +27,10 @@ class Outcome:
 
 
 class Entry(Protocol):
-    """The steps of one entry script."""
+    """The steps of one entry script, and the files its result writes besides the PNG and the JSON (`ALSO`,
+    suffixes after the name, e.g. "_accuracy.png")."""
+
+    ALSO: tuple[str, ...]
 
     def check(self, args: Any) -> Any:
         """Every check that needs no data; what the flags decide."""
@@ -39,6 +43,12 @@ class Entry(Protocol):
 
     def run(self, args: Any, checked: Any) -> Outcome:
         """The work; writes no files."""
+
+
+def planned_paths(args: Any, stem: str, also: tuple[str, ...], claim: bool = True) -> tuple[Path, Path]:
+    """The PNG and JSON the run writes: its name claimed in --out_dir (without `claim`: the name it would take
+    now, what --dry_run announces)."""
+    return output_paths(args.out_dir, stem, args.overwrite, also, claim)
 
 
 def run_unwritten(entry: Entry, args: Any) -> Outcome:
@@ -54,8 +64,8 @@ def main(entry: Entry, args: Any) -> dict:
         print(line)
         return {"dry_run": line}
     prepare_out_dir(args.out_dir)
+    png, json_path = planned_paths(args, entry.stem(args, checked), entry.ALSO)
     outcome = entry.run(args, checked)
-    png, json_path = output_paths(args.out_dir, entry.stem(args, checked), args.overwrite)
     paths = {key: png.with_name(f"{json_path.stem}{suffix}.png") for key, (suffix, _) in outcome.pictures.items()}
     writers = {paths[key]: writer for key, (_, writer) in outcome.pictures.items()}
     outcome.report |= {key: str(path) for key, path in paths.items()}
@@ -64,6 +74,6 @@ def main(entry: Entry, args: Any) -> dict:
     if outcome.failure:
         raise RunFailed(f"{outcome.failure}; written to {json_path}")
     if outcome.interrupted:
-        raise Interrupted(f"Ctrl-C; {outcome.interrupted} in {json_path}")
+        raise Interrupted(f"{stopped_by()}; {outcome.interrupted} in {json_path}")
     print(outcome.summary(paths))
     return outcome.report

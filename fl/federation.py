@@ -35,7 +35,14 @@ from fedprivacy.data.normalization import Normalization
 from fedprivacy.defenses import Defense
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import client_update
-from fedprivacy.fl.protocol import FedSettings, LocalTraining, RoundPlan, plan_round, privacy_history
+from fedprivacy.fl.protocol import (
+    FedSettings,
+    LocalTraining,
+    RoundPlan,
+    divergence_hint,
+    plan_round,
+    privacy_history,
+)
 from fedprivacy.fl.server import accuracy, fedavg
 from fedprivacy.fl.view import observe_update
 
@@ -117,19 +124,21 @@ def run_federation(
     settings: FedSettings,
     progress: bool = True,
     transport: Transport | None = None,
+    result: FedResult | None = None,
 ) -> FedResult:
     """Train `model` (in place) by FedAvg for `settings.num_rounds` and collect the attacked cases; the
-    clients are reached through `transport` (default: trained in this process)."""
+    clients are reached through `transport` (default: trained in this process). `result`, when given, is
+    filled as the rounds finish (a caller on another thread sees the finished rounds)."""
     transport = transport or LocalClients(data, settings.defense)
     device = next(model.parameters()).device
     test_images, test_labels = data.normalization.normalize(data.test_images).to(device), data.test_labels.to(device)
     image_shape = tuple(data.train_images.shape[1:])
-    result = FedResult(model=model, initial_accuracy=accuracy(model, test_images, test_labels))
+    result = result or FedResult(model=model)
+    result.initial_accuracy = accuracy(model, test_images, test_labels)
     bar = tqdm(
         total=settings.num_rounds * settings.clients_per_round(), desc="fedavg", disable=not progress, leave=False
     )
-    last = result.initial_accuracy
-    history: dict[int, list[tuple[float, int]]] = {}  # client -> (sampling rate, steps) per round taken part
+    last, trained_rounds = result.initial_accuracy, 0  # rounds whose clients trained (and spent privacy)
     with bar:
         for round_number in range(1, settings.num_rounds + 1):
             try:
@@ -137,13 +146,12 @@ def run_federation(
                 plan = plan_round(data.shares, settings, round_number)
                 local = settings.local_training(round_number)
 
-                def trained(client: int, round_number: int = round_number, last: float = last) -> None:
+                def announce(client: int, round_number: int = round_number, last: float = last) -> None:
                     bar.set_postfix_str(f"round {round_number}/{settings.num_rounds} client {client} acc {last:.1%}")
                     bar.update()
 
-                replies = transport.train(round_number, plan, model, local, trained)
-                for client in plan.selected:
-                    history.setdefault(client, []).extend(privacy_history(local, len(plan.samples[client])))
+                replies = transport.train(round_number, plan, model, local, announce)
+                trained_rounds = round_number
                 if plan.attacked is not None:
                     reply, indices = replies[plan.attacked], plan.samples[plan.attacked]
                     observation = observe_update(
@@ -157,7 +165,8 @@ def run_federation(
                 if non_finite(model):
                     result.failure = (
                         f"round {round_number}: the global model turned non-finite (NaN or inf) after averaging; "
-                        f"the {round_number - 1} round(s) before it are kept (try a smaller --lr)"
+                        f"the {round_number - 1} round(s) before it are kept "
+                        f"({divergence_hint(settings, round_number)})"
                     )
                     break
                 record = {
@@ -174,8 +183,18 @@ def run_federation(
                 result.interrupted = True
                 break
     result.cases = [case for case in result.cases if case.meta["round"] <= len(result.rounds)]  # whole rounds only
-    result.privacy = client_privacy(settings.defense, history)
+    result.privacy = federation_privacy(data.shares, settings, trained_rounds)
     return result
+
+
+def federation_privacy(shares: list[list[int]], settings: FedSettings, rounds: int) -> dict | None:
+    """Each client's guarantee over the first `rounds` rounds (those it took part in, by the seeded plans)."""
+    history: dict[int, list[tuple[float, int]]] = {}  # client -> (sampling rate, steps) per round taken part
+    for round_number in range(1, rounds + 1):
+        plan, local = plan_round(shares, settings, round_number), settings.local_training(round_number)
+        for client in plan.selected:
+            history.setdefault(client, []).extend(privacy_history(local, len(plan.samples[client])))
+    return client_privacy(settings.defense, history)
 
 
 def client_privacy(defense: Defense, history: dict[int, list[tuple[float, int]]]) -> dict | None:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fedprivacy import defenses
+from fedprivacy.utils.domains import FLOAT32_MAX
+from fedprivacy.utils.errors import UsageError
 
 if TYPE_CHECKING:
     from fedprivacy.defenses import Defense
@@ -61,6 +63,27 @@ class FedSettings:
     def local_training(self, round_number: int) -> LocalTraining:
         """The settings of `round_number` (1-based): lr decayed by lr_decay once per round."""
         return replace(self.local, lr=self.local.lr * self.lr_decay ** (round_number - 1))
+
+
+def check_lr_schedule(lr: float, lr_decay: float, num_rounds: int) -> None:
+    """Before any work: every round's learning rate, lr * lr_decay^(round - 1), must be a step torch can take
+    (a float32); a decay above 1 grows it every round."""
+    if lr_decay <= 1 or math.log(lr) + (num_rounds - 1) * math.log(lr_decay) <= math.log(FLOAT32_MAX):
+        return
+    first = math.floor((math.log(FLOAT32_MAX) - math.log(lr)) / math.log(lr_decay)) + 2
+    raise UsageError(
+        f"--lr {lr:g} with --lr_decay {lr_decay:g} per round exceeds {FLOAT32_MAX:.3g} (what float32 holds) in "
+        f"round {first} of --num_rounds {num_rounds}; use --lr_decay <= 1, a smaller --lr or fewer rounds"
+    )
+
+
+def divergence_hint(settings: FedSettings, round_number: int) -> str:
+    """What to change when the global model turned non-finite in `round_number`: the decay if it grew the
+    learning rate, else the learning rate."""
+    lr = settings.local_training(round_number).lr
+    if settings.lr_decay > 1 and round_number > 1:
+        return f"its learning rate had grown to {lr:.3g} by --lr_decay {settings.lr_decay:g}; try --lr_decay <= 1"
+    return f"its learning rate was {lr:.3g}; try a smaller --lr"
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from flwr.serverapp import Grid, ServerApp
 from torch import nn
 
 from fedprivacy.fl.client import client_update
-from fedprivacy.fl.federation import MODEL_MODE, FedData, FedResult, Reply, run_federation
+from fedprivacy.fl.federation import MODEL_MODE, FedData, FedResult, Reply, federation_privacy, run_federation
 from fedprivacy.fl.protocol import FedSettings, LocalTraining, RoundPlan, plan_round
 from fedprivacy.flower.knowledge import ConfigKey, ServerKnowledge
 from fedprivacy.flower.records import to_record, to_state, update_of
-from fedprivacy.flower.simulation import Resources, simulate, start_ray
+from fedprivacy.flower.simulation import Resources, quiet, simulate, start_ray
 
 PARTITION = "partition-id"  # in each train config: the client whose data the node trains on
 CONFIG_KEYS = {
@@ -116,25 +116,48 @@ def nodes_by_client(grid: Grid, expected: int, patience: float = 600.0) -> dict[
     return dict(enumerate(nodes))
 
 
+class Stopped(KeyboardInterrupt):
+    """The federation was interrupted: raised by the Grid in the ServerApp's thread, whose round loop then
+    keeps the finished rounds and ends, as on Ctrl-C."""
+
+
+def stop(grid: Grid) -> None:
+    """End the ServerApp's thread at its next message exchange (it would wait for replies that never come,
+    keeping the process alive after the results were written)."""
+
+    def stopped(*_args, **_kwargs):
+        raise Stopped
+
+    grid.push_messages = grid.pull_messages = stopped
+
+
 def run_flower_federation(
     model: nn.Module, data: FedData, settings: FedSettings, resources: Resources, progress: bool = True
 ) -> FedResult:
-    """Run the federation on Flower's Simulation Engine; train `model` in place; like run_federation."""
+    """Run the federation on Flower's Simulation Engine; train `model` in place; like run_federation. Ctrl-C or
+    SIGTERM keep the rounds finished before it."""
     import ray
 
     device = next(model.parameters()).device
     start_ray(resources)
     ref = ray.put((copy.deepcopy(model).cpu(), data))
     client_device = "cuda" if resources.client_gpus > 0 and device.type == "cuda" else "cpu"
-    results: list[FedResult] = []
+    result, grids = FedResult(model=model), []
     server = ServerApp()
 
     @server.main()
     def main(grid: Grid, context: Context) -> None:
+        grids.append(grid)
         transport = FlowerClients(grid, nodes_by_client(grid, settings.total_clients))
-        results.append(run_federation(model, data, settings, progress, transport))
+        run_federation(model, data, settings, progress, transport, result)
 
-    simulate(server, client_app(ref, settings, client_device), settings.total_clients, resources)
-    if not results:
-        raise RuntimeError("the Flower ServerApp stopped before the federation finished (see Flower's log)")
-    return results[0]
+    try:
+        simulate(server, client_app(ref, settings, client_device), settings.total_clients, resources)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM in this thread: keep the rounds finished before it
+        quiet()
+        for grid in grids:
+            stop(grid)
+        result.interrupted = True
+        result.cases = [case for case in result.cases if case.meta["round"] <= len(result.rounds)]
+        result.privacy = federation_privacy(data.shares, settings, len(result.rounds))
+    return result
