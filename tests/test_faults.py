@@ -5,6 +5,7 @@ names, --dry_run announces the name a run writes). Each run is tiny and in-proce
 is the point."""
 
 import errno
+import importlib
 import json
 import os
 import resource
@@ -12,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,11 +21,12 @@ import main_fed
 import main_grad
 from benchmarks import audit
 from fedprivacy.attacks import get_attack
-from fedprivacy.cli import train_generator
+from fedprivacy.cli import grad, runner, train_generator
 from fedprivacy.cli.common import run_cli
 from fedprivacy.evaluation.report import output_paths
 from fedprivacy.fl.public import PublicData, generator_record
 from fedprivacy.utils import atomic, signals
+from fedprivacy.utils.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--attack", "idlg", "--rec_epochs", "1", "--model", "mlp", "--quiet"]
@@ -74,7 +75,7 @@ def test_a_machine_fault_while_writing_keeps_the_earlier_result(
             path.write_text("{")
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        monkeypatch.setattr(main_grad, "write_json", full)
+        monkeypatch.setattr(runner, "write_json", full)
     elif fault == "read_only":
         real = atomic.os.replace
 
@@ -170,7 +171,7 @@ def test_overwrite_of_a_folder_squatting_the_name_is_refused_before_the_run(
     capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "idlg_1n_unzcifar10_sample_mlp_1rb.png").mkdir()
-    monkeypatch.setattr(main_grad, "run", lambda args: pytest.fail("the run started"))
+    monkeypatch.setattr(grad, "run", lambda args, checked: pytest.fail("the run started"))
     line = one_line(capsys, lambda: main_grad.main([*TINY, "--out_dir", str(tmp_path), "--overwrite"]), code=2)
     assert "is a folder, not an earlier result" in line and files(tmp_path) == ["idlg_1n_unzcifar10_sample_mlp_1rb.png"]
 
@@ -219,15 +220,16 @@ def test_train_generator_refuses_an_out_another_run_is_writing(capsys: pytest.Ca
 def test_sigterm_keeps_the_finished_experiments(
     capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec, calls = get_attack("idlg"), []
+    method, calls = importlib.import_module(get_attack("idlg").method), []
+    attack = method.run
 
     def terminated_second(observation, config):
         calls.append(1)
         if len(calls) == 2:
             os.kill(os.getpid(), signal.SIGTERM)  # what `timeout` sends
-        return spec.attack(observation, config)
+        return attack(observation, config)
 
-    monkeypatch.setattr(main_grad, "get_attack", lambda name: replace(spec, attack=terminated_second))
+    monkeypatch.setattr(method, "run", terminated_second)
     own = signal.getsignal(signal.SIGTERM)
     line = one_line(capsys, lambda: main_grad.main([*TINY, "--num_exp", "3", "--out_dir", str(tmp_path)]), code=143)
     assert line.startswith("interrupted: SIGTERM;")
@@ -455,13 +457,13 @@ def test_a_step_that_overflows_float32_is_that_case_diverging(tmp_path: Path) ->
 # 8. Messages that misled: a refused GGL generator is offered only fixes that exist.
 def test_a_generator_trained_on_an_embedded_sample_gets_possible_fixes_only() -> None:
     meta = {"dataset": "cifar10_sample", "split": "train", "num_images": 20}
-    with pytest.raises(main_grad.UsageError) as grad:
+    with pytest.raises(UsageError) as grad_side:
         generator_record(meta, PublicData("cifar10_sample", "data_files", None, private="test"), range(0, 1))
-    assert "--start_index 20" not in str(grad.value) and "train split" not in str(grad.value).split(";")[1]
-    assert "--num_images K" in str(grad.value)
-    with pytest.raises(main_grad.UsageError) as fed:
+    assert "--start_index 20" not in str(grad_side.value) and "train split" not in str(grad_side.value).split(";")[1]
+    assert "--num_images K" in str(grad_side.value)
+    with pytest.raises(UsageError) as fed_side:
         generator_record(meta, PublicData("cifar10_sample", "data_files", None, private="train"), range(0))
-    assert "--start_index" not in str(fed.value) and "another dataset" in str(fed.value)
+    assert "--start_index" not in str(fed_side.value) and "another dataset" in str(fed_side.value)
 
 
 # Issue 27: a committed output unchanged since the commit is the canonical result a first run replaces.

@@ -388,6 +388,7 @@ ERRNOS = [errno.ENOSPC, errno.EROFS, errno.EFBIG, errno.EDQUOT, errno.EIO, errno
 def test_a_failing_disk_ends_in_one_line_with_the_earlier_result_intact(
     tmp_path_factory: pytest.TempPathFactory, where: str, number: int
 ) -> None:
+    from fedprivacy.cli import grad, runner
     from fedprivacy.utils import atomic
 
     out_dir = fresh_dir(tmp_path_factory)
@@ -406,9 +407,9 @@ def test_a_failing_disk_ends_in_one_line_with_the_earlier_result_intact(
 
     with pytest.MonkeyPatch.context() as patch:
         if where == "grid":
-            patch.setattr(main_grad, "save_grid", fail)
+            patch.setattr(grad, "save_grid", fail)
         elif where == "json":
-            patch.setattr(main_grad, "write_json", fail)
+            patch.setattr(runner, "write_json", fail)
         else:
             patch.setattr(atomic.os, "replace", replace)
         code, stderr = run(main_grad.main, [*flags, "--seed", "1"])
@@ -449,21 +450,22 @@ def test_concurrent_runs_claiming_one_name_keep_every_result(
 def test_a_signal_keeps_exactly_the_finished_experiments(
     tmp_path_factory: pytest.TempPathFactory, stop_at: int, stop: str
 ) -> None:
-    from dataclasses import replace
+    import importlib
 
     from fedprivacy.attacks import get_attack
 
     out_dir = fresh_dir(tmp_path_factory)
-    spec, calls = get_attack("idlg"), []
+    method, calls = importlib.import_module(get_attack("idlg").method), []
+    attack = method.run
 
     def stopped(observation, config):
         calls.append(1)
         if len(calls) == stop_at:
             os.kill(os.getpid(), getattr(signal, stop))
-        return spec.attack(observation, config)
+        return attack(observation, config)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(main_grad, "get_attack", lambda name: replace(spec, attack=stopped))
+        patch.setattr(method, "run", stopped)
         code, stderr = run(main_grad.main, [*TINY, "--num_exp", "3", "--out_dir", str(out_dir)])
     assert code == {"SIGTERM": 143, "SIGINT": 130}[stop] and "Traceback" not in stderr
     (line,) = stderr.strip().splitlines()
