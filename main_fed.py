@@ -30,7 +30,15 @@ from fedprivacy.cli.common import (
 from fedprivacy.data import DatasetInfo, load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, add_defense_arguments, defense_from_args
-from fedprivacy.evaluation.report import attack_label, output_paths, save_curve, save_grid, summary_line, write_json
+from fedprivacy.evaluation.report import (
+    attack_label,
+    mark_failed,
+    output_paths,
+    save_curve,
+    save_grid,
+    summary_line,
+    write_json,
+)
 from fedprivacy.evaluation.runner import RunResult, attack_cases
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import with_labels
@@ -350,6 +358,7 @@ def main(argv: list[str] | None = None) -> dict:
         ]
         writers[png] = lambda path: save_grid(attacked.truth, attacked.reconstructed, captions, path)
         report["grid"] = str(png)
+        mark_failed(report, attacked.summary)
     writers[json_path] = lambda path: write_json(path, report)
     write_together(writers)
     if "error" in report:

@@ -29,7 +29,7 @@ from fedprivacy.cli.common import (
 from fedprivacy.data import load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, add_defense_arguments, defense_from_args
-from fedprivacy.evaluation.report import attack_label, output_paths, save_grid, summary_line, write_json
+from fedprivacy.evaluation.report import attack_label, mark_failed, output_paths, save_grid, summary_line, write_json
 from fedprivacy.evaluation.runner import RunResult, attack_cases
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import client_share, share_privacy
@@ -38,7 +38,7 @@ from fedprivacy.fl.public import PublicData, imprint_server, server_normalizatio
 from fedprivacy.models import build_model, check_runs, load_pretrained
 from fedprivacy.utils.atomic import prepare_out_dir, write_together
 from fedprivacy.utils.domains import NON_NEGATIVE_COUNT, SEED
-from fedprivacy.utils.errors import Interrupted, UsageError
+from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 from fedprivacy.utils.seeding import seed_everything
 from fedprivacy.utils.threads import use_threads
 
@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
     png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
     report["grid"] = str(png)
+    failed = mark_failed(report, result.summary)
     write_together(
         {
             json_path: lambda path: write_json(path, report),
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
     if result.interrupted:
         raise Interrupted(f"Ctrl-C; the {len(result.experiments)} finished experiment(s) are in {json_path}")
     print(summary_line(attack_label(args.attack, defense), result.summary, png))
+    if failed:
+        raise RunFailed(f"{failed}; written to {json_path}")
     return report
 
 

@@ -23,6 +23,7 @@ class Capabilities:
     label_layer: bool = False  # restores labels from a final nn.Linear with one output per class
     imprint: bool = False  # the server's imprint block before the model (--imprint)
     linear_width: bool = False  # a first nn.Linear with at least as many inputs and outputs as images
+    min_batch: int = 1  # fewest images per batch (separating a mixture needs at least two)
     max_batch: int | None = None  # most images per batch
     second_order: bool = False  # differentiates the model's gradient again: smooth activations match best
 
@@ -35,6 +36,8 @@ class Capabilities:
             parts.append("--imprint")
         if self.linear_width:
             parts.append("a linear layer as wide as the batch")
+        if self.min_batch > 1:
+            parts.append(f"at least {self.min_batch} images")
         if self.max_batch is not None:
             parts.append(f"at most {self.max_batch} image(s)")
         if self.second_order:
@@ -64,6 +67,11 @@ def check(
     """Refuse, in one line, a server model, batch and share (`update`, granted `labels`) that `needs` rules out."""
     if labels and not needs.known_labels:
         raise UsageError(f"--known_labels: --attack {name} does not take known labels")
+    if num_images < needs.min_batch:
+        raise UsageError(
+            f"--rec_batch_size {num_images}: {name} needs at least {needs.min_batch} images per batch; "
+            f"pass --rec_batch_size {needs.min_batch} or more"
+        )
     if needs.max_batch is not None and num_images > needs.max_batch:
         raise UsageError(f"--rec_batch_size {num_images}: {name} handles at most {needs.max_batch} image(s) per batch")
     if needs.imprint and find_imprint(model) is None:

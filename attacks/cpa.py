@@ -279,6 +279,6 @@ SPEC = AttackSpec(
     name="cpa",
     attack=run,
     defaults={"rec_epochs": 1000, "rec_lr": 1e-3, "tv": 3.1},
-    needs=Capabilities(label_layer=True, linear_width=True),
+    needs=Capabilities(label_layer=True, linear_width=True, min_batch=2),
     options=CPAOptions,
 )

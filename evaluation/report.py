@@ -89,6 +89,16 @@ def summary_line(attack: str, summary: dict, png: Path) -> str:
     )
 
 
+def mark_failed(report: dict, summary: dict) -> str | None:
+    """When no image of any experiment could be scored (each diverged, or had nothing to invert), mark the
+    report failed and return why (the entry script then exits non-zero); else None."""
+    if summary["images"] == 0 or summary["failed"] < summary["images"]:
+        return None
+    report["status"] = "failed"
+    report["error"] = f"every experiment failed ({summary['failed']} of {summary['images']} image(s) unscored)"
+    return report["error"]
+
+
 def attack_label(attack: str, defense: Defense) -> str:
     """The attack's name for summary lines, with the defense it faced (if any)."""
     return attack if defense.name == "none" else f"{attack} vs {defense.label()}"

@@ -175,3 +175,20 @@ def test_bad_flags_are_one_line_errors(flags: list[str], named: str, capsys, tmp
     error = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2
     assert len(error.splitlines()) == 1 and error.startswith("error:") and named in error
+
+
+def test_a_run_whose_every_attack_diverged_exits_non_zero(monkeypatch, capsys, tmp_path) -> None:
+    from fedprivacy.attacks import ATTACKS
+    from fedprivacy.utils.errors import AttackDiverged
+
+    def diverge(observation, config):
+        raise AttackDiverged("idlg: diverged on purpose")
+
+    monkeypatch.setitem(ATTACKS, "idlg", replace(ATTACKS["idlg"], attack=diverge))
+    argv = ["--attack", "idlg", "--model", "lenet", "--num_rounds", "1", "--quiet", "--out_dir", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: main_fed.main(argv))
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.startswith("error: every experiment failed (1 of 1 image(s) unscored)")
+    (written,) = tmp_path.glob("*.json")
+    assert '"status": "failed"' in written.read_text()
