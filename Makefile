@@ -41,8 +41,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Without CASES or ALL=1 it lists the cases with their recorded minutes (hours in all) and runs nothing.
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(if $(ALL),--all) $(CASES)
 
 audit: $(STAMP)
 	PYTHON=$(PY) bash experiments/audit.sh
