@@ -30,13 +30,18 @@ from fedprivacy.cli.common import (
 from fedprivacy.data import DatasetInfo, load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, add_defense_arguments, defense_from_args
+from fedprivacy.evaluation.metrics import chance_accuracy
 from fedprivacy.evaluation.report import (
     attack_label,
+    curve_title,
+    federation_notes,
+    grid_title,
     mark_failed,
     output_paths,
     save_curve,
     save_grid,
     summary_line,
+    with_notes,
     write_json,
 )
 from fedprivacy.evaluation.runner import RunResult, attack_cases
@@ -310,7 +315,11 @@ def run(args: Namespace) -> tuple[dict, RunResult | None, Defense]:
         "threads": threads,
         "public_knowledge": knowledge,
         "defense": {**defense.settings(), "privacy": fed.privacy},
-        "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1] if accuracies else None},
+        "summary": {
+            "accuracy": accuracies,
+            "final_accuracy": accuracies[-1] if accuracies else None,
+            "chance_accuracy": chance_accuracy(data.test_labels),
+        },
         "initial_accuracy": fed.initial_accuracy,
         "rounds": fed.rounds,
     }
@@ -348,7 +357,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     curve = json_path.with_name(f"{json_path.stem}_accuracy.png")
     accuracies = [report["initial_accuracy"], *report["summary"]["accuracy"]]
-    writers = {curve: lambda path: save_curve(accuracies, path, "test accuracy", json_path.stem)}
+    writers = {curve: lambda path: save_curve(accuracies, path, "test accuracy", curve_title(report))}
     report["curve"] = str(curve)
     if attacked is not None:
         rounds = report["case_rounds"]
@@ -356,16 +365,21 @@ def main(argv: list[str] | None = None) -> dict:
             "diverged" if row["psnr"] is None else f"r{rounds[row['case']]} {row['psnr']:.1f} dB"
             for row in attacked.per_image
         ]
-        writers[png] = lambda path: save_grid(attacked.truth, attacked.reconstructed, captions, path)
+        writers[png] = lambda path: save_grid(
+            attacked.truth, attacked.reconstructed, captions, path, grid_title(report)
+        )
         report["grid"] = str(png)
         mark_failed(report, attacked.summary)
+    report["summary"]["notes"] = federation_notes(report)
     writers[json_path] = lambda path: write_json(path, report)
     write_together(writers)
     if "error" in report:
         raise RunFailed(f"{report['error']}; written to {json_path}")
     if report.get("interrupted"):
         raise Interrupted(f"Ctrl-C; the rounds and experiments finished before it are in {json_path}")
-    print(one_line(args, report, png if attacked is not None else curve, defense))
+    print(
+        with_notes(one_line(args, report, png if attacked is not None else curve, defense), report["summary"]["notes"])
+    )
     return report
 
 

@@ -29,7 +29,15 @@ from fedprivacy.cli.common import (
 from fedprivacy.data import load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, add_defense_arguments, defense_from_args
-from fedprivacy.evaluation.report import attack_label, mark_failed, output_paths, save_grid, summary_line, write_json
+from fedprivacy.evaluation.report import (
+    attack_label,
+    grid_title,
+    mark_failed,
+    output_paths,
+    save_grid,
+    summary_line,
+    write_json,
+)
 from fedprivacy.evaluation.runner import RunResult, attack_cases
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import client_share, share_privacy
@@ -202,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
     write_together(
         {
             json_path: lambda path: write_json(path, report),
-            png: lambda path: save_grid(result.truth, result.reconstructed, captions, path),
+            png: lambda path: save_grid(result.truth, result.reconstructed, captions, path, grid_title(report)),
         }
     )
     if result.interrupted:

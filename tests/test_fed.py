@@ -101,6 +101,9 @@ def test_the_json_and_the_name_say_which_client_was_attacked(
     argv = ["--attack", "idlg", "--model", "lenet", "--num_rounds", "1", "--rec_epochs", "2", "--quiet"]
     report = main_fed.main([*argv, *flags, "--out_dir", str(tmp_path)])
     assert report["scenario"]["name"] == scenario
+    realistic = [note for note in report["summary"]["notes"] if note.startswith("a realistic client")]
+    assert bool(realistic) == (scenario == "full_client")  # its failure explained on the summary line
+    assert all("failure is the expected outcome here" in note for note in realistic)
     assert Path(report["grid"]).name.endswith(f"_1rb_1.0rl{marker}_10c_1r_1e_10b_0.1l_0.5m.png")
     held = len(report["experiments"][0]["dataset_indices"])
     assert held == 1 if flags else held > 1
@@ -192,3 +195,12 @@ def test_a_run_whose_every_attack_diverged_exits_non_zero(monkeypatch, capsys, t
     assert capsys.readouterr().err.startswith("error: every experiment failed (1 of 1 image(s) unscored)")
     (written,) = tmp_path.glob("*.json")
     assert '"status": "failed"' in written.read_text()
+
+
+@pytest.mark.parametrize(("final", "warned"), [(0.12, True), (0.2, False)])
+def test_a_federation_at_chance_accuracy_is_warned_about(final: float, warned: bool) -> None:
+    from fedprivacy.evaluation.report import federation_notes
+
+    report = {"summary": {"final_accuracy": final, "chance_accuracy": 0.103}, "args": {}}
+    notes = federation_notes(report)
+    assert bool(notes) == warned and all(note.startswith("warning: test accuracy") for note in notes)
