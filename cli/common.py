@@ -1,7 +1,6 @@
 """Command-line plumbing shared by the entry scripts: one-line errors, devices, flag checks."""
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -9,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from fedprivacy.utils.data_dir import DATA_DIR, base_data_dir
 from fedprivacy.utils.domains import COUNT, IMAGE_SIZE
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
@@ -82,8 +82,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
     add("--dataset", default=dataset, help=f"one of: {', '.join(DATASETS)}")
     add(
         "--base_data_dir",
-        default=os.environ.get("BASE_DATADIR", "data_files"),
-        help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
+        default=base_data_dir(),
+        help=f"folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR, else {DATA_DIR}",
     )
     add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
     add("--image_size", type=IMAGE_SIZE, default=None, help="resize images to this square size")

@@ -13,7 +13,6 @@ grid is written beside it (same name, .png). Use the split the attacked images a
 a generator whose training set may hold the attacked or the clients' images (fl/public.py).
 """
 
-import os
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -26,6 +25,7 @@ from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, device_na
 from fedprivacy.data import DATASETS, load_split
 from fedprivacy.fl.public import source_name
 from fedprivacy.models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
+from fedprivacy.utils.data_dir import base_data_dir
 from fedprivacy.utils.domains import IMAGE_SIZE, NON_NEGATIVE, POSITIVE, SEED
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.progress import loss_bar
@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     parser = OneLineParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
     add("--dataset", default="digits", help=f"one of: {', '.join(DATASETS)}")
-    add("--base_data_dir", default=os.environ.get("BASE_DATADIR", "data_files"), help="as in main_grad.py")
+    add("--base_data_dir", default=base_data_dir(), help="as in main_grad.py")
     add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
     add("--split", choices=("train", "test"), default="train", help="split to learn from")
     add("--num_images", type=positive, default=None, help="use only the first N images of the split")

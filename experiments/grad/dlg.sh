@@ -2,7 +2,7 @@
 # DLG (Zhu et al. 2019) then iDLG (Zhao et al. 2020) on one observed gradient per image.
 # Run from anywhere: sh experiments/grad/dlg.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 
