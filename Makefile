@@ -4,8 +4,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FLOWER_STAMP := $(VENV)/.installed-flower
-# The 20 sample images per dataset ship in the foolbox 3.3.4 wheel; its dependencies are not needed.
-FOOLBOX := foolbox==3.3.4
 
 .PHONY: demo test lint format bench audit clean-venv
 
@@ -14,7 +12,6 @@ FOOLBOX := foolbox==3.3.4
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps $(FOOLBOX)
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
