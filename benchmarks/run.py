@@ -2,7 +2,8 @@
 
 Cases live in benchmarks/cases_*.py as `CASES = {name: function}`; each function returns one
 row (a dict with a "table" key naming its table). Each row is kept as benchmarks/results/<name>.json,
-so running some cases updates only their rows; the markdown table is rebuilt from all of them.
+so running some cases updates only their rows; the markdown table is rebuilt from all of them. Each row keeps
+its wall time and the machine's load average when it started (the notes say so: timings on a shared machine).
 Together the cases take hours, so nothing runs unless named:
 
     python -m benchmarks.run                 # list the cases with their recorded minutes; run nothing
@@ -13,6 +14,8 @@ Together the cases take hours, so nothing runs unless named:
 import argparse
 import importlib
 import json
+import os
+import re
 import time
 from pathlib import Path
 
@@ -87,6 +90,26 @@ def cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
+MACHINE_THREADS = (
+    "read from the row's machine line (torch's thread count when the run started), as the row was recorded "
+    "before rows kept their own threads column"
+)
+
+
+def row_cell(row: dict, column: str) -> str:
+    """A row's cell; a row without its own threads count shows, in italics, the one its machine line records."""
+    if column == "threads" and row.get("threads") is None:
+        recorded = re.search(r"(\d+) threads", row.get("machine", ""))
+        return f"_{recorded.group(1)}_" if recorded else ""
+    return cell(row.get(column))
+
+
+def row_note(row: dict) -> str:
+    """A row's notes, and the machine's load when the row was measured, if recorded."""
+    shared = f"load average {row['load']} when it started" if "load" in row else ""
+    return "; ".join(part for part in (row.get("notes", ""), shared) if part)
+
+
 def render() -> str:
     """Markdown: one table per 'table' key, columns in first-seen order, then each case's notes."""
     rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
@@ -103,11 +126,13 @@ def render() -> str:
         columns = [
             k
             for k in dict.fromkeys(k for row in members for k in row)
-            if k not in ("table", "notes", "machine", "run_seconds")
+            if k not in ("table", "notes", "machine", "run_seconds", "load")
         ]
         lines += [f"## {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in members]
-        lines += [""] + [f"- {row['case']}: {row['notes']}" for row in members if row.get("notes")] + [""]
+        lines += ["| " + " | ".join(row_cell(row, c) for c in columns) + " |" for row in members]
+        if "threads" in columns and any(row.get("threads") is None for row in members):
+            lines += ["", f"- threads in italics: {MACHINE_THREADS}"]
+        lines += [""] + [f"- {row['case']}: {note}" for row in members if (note := row_note(row))] + [""]
     machine = rows[0]["machine"] if rows else ""
     return "\n".join([*lines, f"Measured on: {machine}", ""])
 
@@ -132,14 +157,14 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     measured_on = machine()
     for name in args.cases or list(cases):
-        started = time.perf_counter()
+        started, load = time.perf_counter(), f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         try:
             row = cases[name]()
         except Skipped as reason:
             print(f"{name}: skipped ({reason})")
             continue
         seconds = time.perf_counter() - started
-        row = {"case": name, **row, "machine": measured_on, "run_seconds": round(seconds, 1)}
+        row = {"case": name, **row, "machine": measured_on, "run_seconds": round(seconds, 1), "load": load}
         (RESULTS / f"{name}.json").write_text(json.dumps(row, indent=2) + "\n")
         print(f"{name}: done in {seconds:.0f} s")
     (HERE / "results.md").write_text(render())
