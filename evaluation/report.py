@@ -19,6 +19,7 @@ from fedprivacy.utils import strict_json  # noqa: E402
 
 COLUMNS = 10
 CHARS_PER_INCH = 13  # characters of an 8-point title per inch of figure width, with a margin
+MIN_TITLED_WIDTH = 3.2  # inches: a grid of one or two pairs is widened so its title fits in a few lines
 MAX_STEM = 180  # file names stay under the usual 255-byte limit with a run number, suffixes and temporary marks
 
 
@@ -44,7 +45,7 @@ def grid_figure(
     count = len(truth)
     columns = min(COLUMNS, count)
     blocks = math.ceil(count / columns)
-    width = 1.3 * columns + 0.4
+    width = max(1.3 * columns + 0.4, MIN_TITLED_WIDTH if title else 0)
     heading = wrapped(title, width) if title else []
     height = 2.9 * blocks + 0.15 * len(heading)
     figure, axes = plt.subplots(2 * blocks, columns, figsize=(width, height), squeeze=False, layout="constrained")
@@ -153,12 +154,13 @@ def summary_line(attack: str, summary: dict, png: Path) -> str:
 
 
 CHANCE_MARGIN = 0.05  # a federation within 5 points of always guessing the commonest class has learnt nothing
+RECOGNISABLE_SSIM = 0.5  # a reconstruction above this mean SSIM shows its image, whatever its PSNR
 
 
 def federation_notes(report: dict) -> list[str]:
     """What a federation's numbers mean, for its summary line and JSON: a warning when its test accuracy is at
-    chance, and, when the attacked client was the realistic one and no image was recovered, that this is the
-    expected outcome rather than a fault."""
+    chance, and that the attacked client was the realistic one (where, when nothing was recovered, failure is the
+    expected outcome rather than a fault)."""
     summary, notes = report["summary"], []
     final, chance = summary.get("final_accuracy"), summary.get("chance_accuracy")
     if final is not None and chance is not None and final < chance + CHANCE_MARGIN:
@@ -167,13 +169,15 @@ def federation_notes(report: dict) -> list[str]:
             f"{100 * chance:.1f}%): the federation has not learnt; try more --num_rounds or another --lr"
         )
     held = sorted({len(e["dataset_indices"]) for e in report.get("experiments", []) if "dataset_indices" in e})
-    if report.get("scenario", {}).get("name") == "full_client" and held and not summary.get("success_rate"):
+    if report.get("scenario", {}).get("name") == "full_client" and held:
         args = report["args"]
         steps = sorted({args["local_epochs"] * math.ceil(count / args["batch_size"]) for count in held})
         images, local_steps = ("-".join(map(str, sorted({values[0], values[-1]}))) for values in (held, steps))
+        failed = not summary.get("success_rate") and (summary.get("ssim") or 0) < RECOGNISABLE_SSIM
         notes.append(
-            f"a realistic client (it trained on all its {images} images, {local_steps} local steps): failure is the "
-            "expected outcome here, not a fault; --victim_images 1 attacks a client holding one image"
+            f"a realistic client (it trained on all its {images} images, {local_steps} local steps)"
+            + (": failure is the expected outcome here, not a fault" if failed else "")
+            + "; --victim_images 1 attacks a client holding one image"
         )
     return notes
 
