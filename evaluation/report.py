@@ -126,7 +126,7 @@ def curve_title(report: dict) -> str:
     """What a federation's accuracy plot shows, from its flags."""
     args = report["args"]
     return (
-        f"FedAvg test accuracy per round (round 0: the initial model)\n{args['model']} on {args['dataset']}, "
+        f"FedAvg test accuracy per round (0: the initial model)\n{args['model']} on {args['dataset']}, "
         f"{args['total_clients']} clients, {args['local_epochs']} local epoch(s) at batch {args['batch_size']}"
     )
 
