@@ -24,6 +24,7 @@ class AttackConfig:
     options: Any = None
     workers: int = 1  # processes the L-BFGS attacks (dlg, idlg) may run their trials in (cli: --threads)
     trial_batch: int | None = None  # trials the Adam-family attacks run as one batched computation (None: all)
+    min_trials: int = 1  # trials run before a good-enough one may stop the restarts (the audit: 2, for the spread)
 
     @property
     def trials_at_once(self) -> int:
@@ -38,6 +39,23 @@ class Reconstruction:
     images: torch.Tensor
     labels: torch.Tensor
     stats: dict = field(default_factory=dict)
+    alternatives: list[tuple[float, torch.Tensor]] = field(default_factory=list)  # other trials' (match, images)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What an attack's settings let it spend, in gradient evaluations (one simulated gradient or update of
+    the batch with its backward pass): exactly that many, or at most (L-BFGS line searches, early stops)."""
+
+    evaluations: int
+    exact: bool = True
+    restarts: bool = True  # whether the attack runs restart trials (the audit runs at least two)
+    unit: str = "steps"  # what the attack's steps are, for the cost line
+
+
+def steps_budget(config: AttackConfig) -> Budget:
+    """The budget of an attack taking one gradient evaluation per step and trial."""
+    return Budget(config.rec_epochs * config.restarts)
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,7 @@ class AttackSpec:
     defaults: dict[str, float]
     needs: Capabilities
     options: type | None = None
+    budget: Callable[[AttackConfig], Budget] = steps_budget
 
     def check(self, obs: Observation) -> None:
         """One-line UsageError when `obs` lacks what the attack needs (attacks/capabilities.py)."""
@@ -61,6 +80,7 @@ class AttackSpec:
             obs.num_classes,
             update=obs.update is not None,
             labels=obs.labels is not None,
+            aggregate=obs.num_clients is not None,
         )
 
     def run(self, obs: Observation, config: AttackConfig) -> Reconstruction:

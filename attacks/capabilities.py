@@ -26,6 +26,7 @@ class Capabilities:
     min_batch: int = 1  # fewest images per batch (separating a mixture needs at least two)
     max_batch: int | None = None  # most images per batch
     second_order: bool = False  # differentiates the model's gradient again: smooth activations match best
+    one_client: bool = False  # replays one client's training, so needs its own update (not a secure aggregate)
 
     def describe(self) -> str:
         """The needs in words, for --help and the docs."""
@@ -42,6 +43,8 @@ class Capabilities:
             parts.append(f"at most {self.max_batch} image(s)")
         if self.second_order:
             parts.append("a twice-differentiable model")
+        if self.one_client:
+            parts.append("one client's own update (not under secure aggregation)")
         return "; ".join(parts)
 
 
@@ -62,9 +65,22 @@ def first_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
 
 
 def check(
-    name: str, needs: Capabilities, model: nn.Module, num_images: int, num_classes: int, update: bool, labels: bool
+    name: str,
+    needs: Capabilities,
+    model: nn.Module,
+    num_images: int,
+    num_classes: int,
+    update: bool,
+    labels: bool,
+    aggregate: bool = False,
 ) -> None:
-    """Refuse, in one line, a server model, batch and share (`update`, granted `labels`) that `needs` rules out."""
+    """Refuse, in one line, a server model, batch and share (`update`, granted `labels`, a secure `aggregate` of
+    a round rather than one client's share) that `needs` rules out."""
+    if aggregate and needs.one_client:
+        raise UsageError(
+            f"--attack {name} replays one client's local training and needs that client's own update; under "
+            "--secure_aggregation the server sees only the round's aggregate"
+        )
     if labels and not needs.known_labels:
         raise UsageError(f"--known_labels: --attack {name} does not take known labels")
     if num_images < needs.min_batch:

@@ -14,6 +14,11 @@ the sources are the images; otherwise they are embeddings, and feature inversion
 --fi_epochs) optimises images whose embedding matches each recovered one (cosine) with a TV prior.
 The same holds for a FedAvg update: the first layer of an MLP sees the same images at every local
 step, so its update is still a mixture of them.
+
+Secure aggregation, the paper's setting ("gradients aggregated over as many as 1024 samples"): the FedAvg
+mean of K clients' first-layer updates is sum_j a_j x_j^T over the union of their N images, a_j absorbing each
+client's weight and steps, so CPA unmixes N sources, the images of all the round's clients, none of them
+attributed to a client; the bias row carries the same a_j, so the scale is still resolved exactly.
 """
 
 import math
@@ -24,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Budget, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities, first_linear
 from fedprivacy.attacks.labels import restore_labels
 from fedprivacy.attacks.options import option
@@ -242,6 +247,7 @@ def separate(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, nn.M
         "layer": name,
         "sources": "images" if images_are_sources else "embeddings",
         "scale_from_bias": bias_grad is not None,
+        "clients_mixed": obs.num_clients or 1,  # a secure aggregate's sources: the round's clients' images
     }
     return sources.float(), layer, images_are_sources, stats
 
@@ -281,4 +287,7 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 1000, "rec_lr": 1e-3, "tv": 3.1},
     needs=Capabilities(label_layer=True, linear_width=True, min_batch=2),
     options=CPAOptions,
+    budget=lambda config: Budget(
+        (config.options or CPAOptions()).fi_epochs, exact=False, restarts=False, unit="feature-inversion steps"
+    ),
 )

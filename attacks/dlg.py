@@ -32,8 +32,9 @@ from functools import partial
 
 import torch
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Budget, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.options import option
 from fedprivacy.attacks.parallel_trials import Step, trial_results
 from fedprivacy.attacks.restarts import best_trial
@@ -47,6 +48,8 @@ CONVERGED = 1e-6
 # STALL_STEPS steps is stalled; trials that succeed are below 0.25 after two steps.
 STALL_STEPS = 10
 STALL_LEVEL = 0.5
+# torch's L-BFGS evaluates the objective at most max_iter x 5/4 times per step (max_iter 20 by default).
+EVALUATIONS_PER_STEP = 25
 
 
 @dataclass(frozen=True)
@@ -63,13 +66,15 @@ def in_float64(obs: Observation) -> Observation:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one trial found, and what it cost: steps, gradient evaluations, abandoned as stalled."""
+    """What one trial found, and what it cost: steps, gradient evaluations, abandoned as stalled, and its
+    curve of relative distance against evaluations."""
 
     images: torch.Tensor
     logits: torch.Tensor
     steps: int
     evaluations: int
     stalled: bool
+    curve: list[tuple[int, float]]
 
 
 def draw_starts(obs: Observation, restarts: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -122,8 +127,11 @@ def run_trial(
             variable.grad = grad
         return loss
 
+    curve = Curve()
+
     def outcome(stalled: bool) -> Outcome:
-        return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled)
+        points = curve.finish(evaluations)
+        return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled, points)
 
     loss, previous, steps = math.inf, None, 0
     best_loss, best = math.inf, None
@@ -131,6 +139,7 @@ def run_trial(
         before = (images.detach().clone(), logits.detach().clone())
         steps += 1
         loss = float(optimizer.step(closure).detach())  # the distance at the start of this step
+        curve.add(evaluations, loss / max(energy, 1e-30))
         if not step(loss) or not math.isfinite(loss):  # cancelled by the caller, or diverged
             break
         if loss < best_loss:
@@ -172,25 +181,39 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
         counts["stalled"] += outcome.stalled
         return loss, outcome
 
+    # With at least two trials wanted (the spread), a good-enough first trial must not cancel the second.
+    cancel = good_enough if config.min_trials <= 1 else (lambda loss: False)
     with (
         loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar,
-        trial_results(trial, config.restarts, config.workers, bar, good_enough) as results,
+        trial_results(trial, config.restarts, config.workers, bar, cancel) as results,
     ):
-        best = best_trial(name, config.restarts, counted, bar, good_enough)
+        best = best_trial(name, config.restarts, counted, bar, good_enough, config.min_trials)
     outcome = best.result
+
+    def images_of(found: Outcome) -> torch.Tensor:
+        return obs.normalization.clamp(found.images.to(dtype))
+
+    relative = best.loss / max(energy, 1e-30)
+    matches, others = trial_evidence(best.finished, outcome, lambda loss, _: loss / max(energy, 1e-30), images_of)
     return Reconstruction(
-        images=obs.normalization.clamp(outcome.images.to(dtype)),
+        images=images_of(outcome),
         labels=labels if labels is not None else outcome.logits.argmax(dim=1),
         stats={
             "gradient_distance": best.loss,
-            "relative_distance": best.loss / max(energy, 1e-30),
+            "relative_distance": relative,
             "trials": best.trials,
             "diverged_trials": best.diverged,
             "stalled_trials": counts["stalled"],
             "iterations": counts["steps"],
-            "gradient_evaluations": counts["evaluations"],
+            **match_stats(RELATIVE_DISTANCE, relative, outcome.curve, matches, counts["evaluations"]),
         },
+        alternatives=others,
     )
+
+
+def lbfgs_budget(config: AttackConfig) -> Budget:
+    """L-BFGS steps evaluate the distance up to EVALUATIONS_PER_STEP times each (fewer once converged)."""
+    return Budget(config.rec_epochs * config.restarts * EVALUATIONS_PER_STEP, exact=False, unit="L-BFGS steps")
 
 
 def run(obs: Observation, config: AttackConfig) -> Reconstruction:
@@ -203,4 +226,5 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
     needs=Capabilities(second_order=True),
     options=MatchOptions,
+    budget=lbfgs_budget,
 )

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from torch.func import vmap
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
+from fedprivacy.attacks.base import AttackConfig, AttackSpec, Budget, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.labels import restore_labels
 from fedprivacy.attacks.options import option
 from fedprivacy.attacks.restarts import best_of_batches
@@ -76,8 +77,11 @@ class LatentLoss:
         return losses + self.kl_weight * kl_divergence(latents)
 
 
-def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) -> tuple[float, np.ndarray, int]:
-    """CMA-ES from the zero latent (step size 1) for `budget` evaluations; best loss, latent, evaluations."""
+def search_cma(
+    objective: LatentLoss, size: int, budget: int, seed: int, bar, curve: Curve | None = None
+) -> tuple[float, np.ndarray, int]:
+    """CMA-ES from the zero latent (step size 1) for `budget` evaluations; best loss, latent, evaluations
+    (each generation's best loss goes on `curve`)."""
     options = {"maxfevals": budget, "seed": seed + 1, "verbose": -9}
     strategy = cma.CMAEvolutionStrategy(np.zeros(size), 1.0, options)
     best = (math.inf, np.zeros(size))
@@ -93,13 +97,15 @@ def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) ->
         index = int(losses.argmin())
         if losses[index] < best[0]:
             best = (float(losses[index]), np.asarray(candidates[index]))
+        if curve is not None:
+            curve.add(strategy.countevals, best[0])
         bar.set_postfix(loss=f"{best[0]:.3g}")
         bar.update(len(candidates))
     return (*best, strategy.countevals)
 
 
 def search_adam(
-    objective: LatentLoss, size: int, config: AttackConfig, seeds: list[int], bar
+    objective: LatentLoss, size: int, config: AttackConfig, seeds: list[int], bar, curves: list[Curve] | None = None
 ) -> list[tuple[float, np.ndarray]]:
     """Adam over one Gaussian-initialised latent per seed for rec_epochs steps, all at once (the rows share
     nothing: Adam is element-wise); each row's best loss and latent, inf for a row whose loss turned NaN/inf."""
@@ -110,7 +116,7 @@ def search_adam(
     best_losses = [math.inf] * len(seeds)
     best_latents = latents.detach().clone()
     running = set(range(len(seeds)))
-    for _ in range(config.rec_epochs):
+    for step in range(config.rec_epochs):
         losses = objective(latents)
         values = losses.detach().tolist()
         for row in [row for row in running if not math.isfinite(values[row])]:
@@ -121,6 +127,8 @@ def search_adam(
         for row in [row for row in running if values[row] < best_losses[row]]:
             best_losses[row] = values[row]
             best_latents[row] = latents.detach()[row]
+        for row in running if curves is not None else ():
+            curves[row].add(step + 1, best_losses[row])
         (grad,) = torch.autograd.grad(losses.sum(), [latents])
         latents.grad = grad
         optimizer.step()
@@ -138,41 +146,68 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
     obs.model_in_mode()
     objective = LatentLoss(obs, config, generator, labels)
     steps = options.budget if options.search == "cma" else config.rec_epochs
+    energy = float(sum((g**2).sum() for g in obs.gradient))
+    relative = len(obs.gradient) / max(energy, 1e-30)  # the loss is the squared distance over the layer count
     evaluations = 0
 
-    def trials(indices: range) -> list[tuple[float, np.ndarray]]:
+    def trials(indices: range) -> list[tuple[float, Latent]]:
         nonlocal evaluations
         seeds = [config.seed * 1000 + index for index in indices]
+        curves = [Curve() for _ in seeds]
         if options.search == "adam":
             evaluations += config.rec_epochs * len(seeds)
-            return search_adam(objective, meta["latent"], config, seeds, bar)
+            found = search_adam(objective, meta["latent"], config, seeds, bar, curves)
+            return [(loss, Latent(latent, curve)) for (loss, latent), curve in zip(found, curves, strict=True)]
         results = []
-        for seed in seeds:
-            loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar)
+        for seed, curve in zip(seeds, curves, strict=True):
+            loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar, curve)
             evaluations += count
-            results.append((loss, latent))
+            results.append((loss, Latent(latent, curve)))
         return results
 
     batch = config.trials_at_once if options.search == "adam" else 1  # CMA-ES: one by one
     with loss_bar(steps * config.restarts, f"ggl {options.search}", config.progress) as bar:
-        best = best_of_batches("ggl", config.restarts, batch, trials, bar)
-    with torch.no_grad():
-        images = objective.images(torch.tensor(best.result[None], dtype=torch.float32, device=obs.gradient[0].device))
-    energy = float(sum((g**2).sum() for g in obs.gradient))
+        best = best_of_batches("ggl", config.restarts, batch, trials, bar, at_least=config.min_trials)
+    device = obs.gradient[0].device
+
+    def images_of(found: Latent) -> torch.Tensor:
+        with torch.no_grad():
+            latent = torch.tensor(found.latent[None], dtype=torch.float32, device=device)
+            return obs.normalization.clamp(objective.images(latent))
+
+    matches, others = trial_evidence(best.finished, best.result, lambda loss, _: loss * relative, images_of)
+    curve = [(e, v * relative) for e, v in best.result.curve.finish(best.result.curve.seen)]
     return Reconstruction(
-        images=obs.normalization.clamp(images),
+        images=images_of(best.result),
         labels=labels,
+        alternatives=others,
         stats={
             "loss": best.loss,
-            "relative_loss": best.loss * len(obs.gradient) / max(energy, 1e-30),
+            "relative_loss": best.loss * relative,
             "search": options.search,
             "evaluations": evaluations,
             "iterations": evaluations,
             "generator": meta["dataset"],
             "generator_steps": meta["steps"],
             "latent": meta["latent"],
+            **match_stats(RELATIVE_DISTANCE, best.loss * relative, curve, matches, evaluations),
         },
     )
+
+
+@dataclass(frozen=True)
+class Latent:
+    """One search's best latent and its curve of the loss."""
+
+    latent: np.ndarray
+    curve: Curve
+
+
+def ggl_budget(config: AttackConfig) -> Budget:
+    """CMA-ES spends --budget loss evaluations per trial, Adam --rec_epochs."""
+    options = config.options or GGLOptions()
+    steps = options.budget if options.search == "cma" else config.rec_epochs
+    return Budget(steps * config.restarts, unit="CMA-ES evaluations" if options.search == "cma" else "Adam steps")
 
 
 SPEC = AttackSpec(
@@ -181,4 +216,5 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 1000, "rec_lr": 0.1, "tv": 0.0},
     needs=Capabilities(label_layer=True, max_batch=1, second_order=True),
     options=GGLOptions,
+    budget=ggl_budget,
 )

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.restarts import best_of_batches
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models.generators import GRNNGenerator
@@ -60,13 +61,15 @@ def sampled(matrix: torch.Tensor, entries: torch.Tensor | None) -> torch.Tensor:
 
 @dataclass
 class Trial:
-    """One generator's training: its first loss and its lowest-loss iterate (images None if it diverged)."""
+    """One generator's training: its first loss and its lowest-loss iterate (images None if it diverged), and
+    the curve of its squared gradient distance."""
 
     first_loss: float = math.inf
     loss: float = math.inf
     terms: dict = field(default_factory=dict)
     images: torch.Tensor | None = None
     labels: torch.Tensor | None = None
+    curve: Curve = field(default_factory=Curve)
 
 
 def fresh_generators(obs: Observation, seeds: list[int]) -> tuple[GRNNGenerator, dict, dict, torch.Tensor]:
@@ -89,6 +92,7 @@ def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tq
     element-wise state are per trial, so each ends where it would alone, up to float rounding; a trial
     whose loss turns NaN/inf stops and the others go on."""
     count = len(seeds)
+    energy = float(sum((g**2).sum() for g in obs.gradient))
     shape, weights, generator_buffers, noise = fresh_generators(obs, seeds)
     optimizer = torch.optim.RMSprop(list(weights.values()), lr=config.rec_lr, momentum=MOMENTUM)
     parameters, model_buffers = obs.parameters(), trial_buffers(obs.buffers(), count)
@@ -124,13 +128,14 @@ def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tq
         if config.tv:
             terms["tv"] = config.tv * vmap(total_variation)(images)
         loss = sum(terms.values())
-        values = loss.detach().tolist()
+        values, distances = loss.detach().tolist(), terms["l2"].detach().tolist()
         for index in list(running):
             trial, value = trials[index], values[index]
             if not math.isfinite(value):
                 trials[index] = Trial(first_loss=trial.first_loss)
                 running.remove(index)
                 continue
+            trial.curve.add(step + 1, distances[index] / max(energy, 1e-30))
             if step == 0:
                 trial.first_loss = value
             if value < trial.loss:
@@ -161,19 +166,29 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
     with loss_bar(config.rec_epochs * config.restarts, "grnn", config.progress) as bar:
         best = best_of_batches("grnn", config.restarts, batch, trial_batch, bar)
     kept = best.result
+    relative = kept.terms["l2"] / max(energy, 1e-30)
+    matches, others = trial_evidence(
+        best.finished,
+        kept,
+        lambda _, trial: trial.terms["l2"] / max(energy, 1e-30),
+        lambda trial: obs.normalization.clamp(trial.images),
+    )
+    evaluations = config.rec_epochs * best.trials  # one simulated gradient per iteration and trial
     return Reconstruction(
         images=obs.normalization.clamp(kept.images),
         labels=kept.labels,
+        alternatives=others,
         stats={
             "first_loss": kept.first_loss,
             "loss": kept.loss,
             "gradient_distance": kept.terms["l2"],
-            "relative_distance": kept.terms["l2"] / max(energy, 1e-30),
+            "relative_distance": relative,
             "wasserstein": kept.terms["wasserstein"],
             "trials": best.trials,
             "trial_batch": batch,
             "diverged_trials": best.diverged,
             "iterations": config.rec_epochs * config.restarts,
+            **match_stats(RELATIVE_DISTANCE, relative, kept.curve.finish(kept.curve.seen), matches, evaluations),
         },
     )
 

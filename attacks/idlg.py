@@ -11,7 +11,7 @@ import torch
 
 from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
-from fedprivacy.attacks.dlg import MatchOptions, match_gradient
+from fedprivacy.attacks.dlg import MatchOptions, lbfgs_budget, match_gradient
 from fedprivacy.attacks.label_strategies import LabelOptions, restore
 from fedprivacy.fl.observation import Observation
 
@@ -32,4 +32,5 @@ SPEC = AttackSpec(
     defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
     needs=Capabilities(label_layer=True, second_order=True),
     options=IdlgOptions,
+    budget=lbfgs_budget,
 )

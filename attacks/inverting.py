@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.evidence import COSINE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.label_strategies import LabelOptions, restore
 from fedprivacy.attacks.options import option
 from fedprivacy.attacks.restarts import best_of_batches
@@ -120,11 +121,14 @@ def attack_labels(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor,
 
 @dataclass(frozen=True)
 class Trials:
-    """The outcome of R trials run together: final match losses (inf: diverged), images, steps each ran."""
+    """The outcome of R trials run together: final match losses (inf: diverged), images, steps each ran,
+    and each trial's final cosine distance (the loss without its TV prior) and curve of it."""
 
     losses: list[float]
     images: torch.Tensor
     steps: list[int]
+    cosines: list[float]
+    curves: list[list[tuple[int, float]]]
 
 
 def run_trials(
@@ -148,15 +152,19 @@ def run_trials(
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
     steps = [config.rec_epochs] * trials
     running = list(range(trials))
+    curves = [Curve() for _ in range(trials)]
 
-    def losses() -> torch.Tensor:
-        loss = cosine_distances(target.simulated(images, labels), target.observed, weights, observed_norm)
-        return loss + config.tv * vmap(total_variation)(images) if config.tv else loss
+    def losses() -> tuple[torch.Tensor, list[float]]:
+        cosine = cosine_distances(target.simulated(images, labels), target.observed, weights, observed_norm)
+        loss = cosine + config.tv * vmap(total_variation)(images) if config.tv else cosine
+        return loss, cosine.detach().tolist()
 
     for step in range(1, config.rec_epochs + 1):
-        loss = losses()
+        loss, cosines = losses()
         (gradient,) = torch.autograd.grad(loss.sum(), images)
         values = loss.detach().tolist()
+        for index in running:
+            curves[index].add(step, cosines[index])
         for index in [index for index in running if not math.isfinite(values[index])]:
             steps[index] = step
             running.remove(index)
@@ -169,9 +177,24 @@ def run_trials(
             images.clamp_(*box)
         bar.set_postfix(loss=f"{min(values[index] for index in running):.4g}", refresh=False)
         bar.update(len(running))
-    final = losses().detach().tolist()
+    final, cosines = losses()
+    final = final.detach().tolist()
     finals = [final[index] if index in running and math.isfinite(final[index]) else math.inf for index in range(trials)]
-    return Trials(finals, images.detach(), steps)
+    cosines = [cosines[index] if math.isfinite(finals[index]) else math.inf for index in range(trials)]
+    for index in running:
+        curves[index].add(steps[index] + 1, cosines[index])
+    return Trials(
+        finals, images.detach(), steps, cosines, [curve.finish(steps[i] + 1) for i, curve in enumerate(curves)]
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    """One trial's final images, its cosine distance without the TV prior, and its curve of that distance."""
+
+    images: torch.Tensor
+    cosine: float
+    curve: list[tuple[int, float]]
 
 
 def invert(obs: Observation, config: AttackConfig, target: Target, name: str) -> Reconstruction:
@@ -192,16 +215,23 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
     box = obs.normalization.box(starts[0])
     steps = 0
 
-    def trial_batch(indices: range) -> list[tuple[float, torch.Tensor]]:
+    def trial_batch(indices: range) -> list[tuple[float, Found]]:
         nonlocal steps
         trials = run_trials(config, target, labels, weights, starts[indices.start : indices.stop], box, bar)
         steps += sum(trials.steps)
-        return list(zip(trials.losses, trials.images, strict=True))
+        found = [Found(*parts) for parts in zip(trials.images, trials.cosines, trials.curves, strict=True)]
+        return list(zip(trials.losses, found, strict=True))
 
     with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        best = best_of_batches(name, config.restarts, config.trials_at_once, trial_batch, bar)
+        best = best_of_batches(
+            name, config.restarts, config.trials_at_once, trial_batch, bar, at_least=config.min_trials
+        )
+    kept = best.result
+    matches, others = trial_evidence(
+        best.finished, kept, lambda _, found: found.cosine, lambda found: obs.normalization.clamp(found.images)
+    )
     return Reconstruction(
-        images=obs.normalization.clamp(best.result),
+        images=obs.normalization.clamp(kept.images),
         labels=labels,
         stats={
             "cosine_distance": best.loss,
@@ -211,10 +241,13 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
             "trial_batch": config.trials_at_once,
             "diverged_trials": best.diverged,
             "iterations": steps,
+            **match_stats(COSINE_DISTANCE, kept.cosine, kept.curve, matches, steps),
         },
+        alternatives=others,
     )
 
 
 def spec(name: str, run: Callable[[Observation, AttackConfig], Reconstruction], defaults: dict, update: bool):
-    """The registry entry of one Inverting Gradients variant."""
-    return AttackSpec(name, run, defaults, replace(NEEDS, update=update), InvertingOptions)
+    """The registry entry of one Inverting Gradients variant; one that matches an `update` replays one client's
+    training, so it needs that client's own update."""
+    return AttackSpec(name, run, defaults, replace(NEEDS, update=update, one_client=update), InvertingOptions)

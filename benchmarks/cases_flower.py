@@ -68,7 +68,7 @@ def audit_quickstart(attack: str, count: int, epochs: int, mods: tuple = (), ste
 
         name = f"flower_{count}img_{epochs}ep{'_dp' + str(mods[0].epsilon) if mods else ''}"
         name += "" if steps is None else f"_{steps}steps"
-        sink = AttackAudit(attack, IMAGES / "flower", truth, True, name, rec_epochs=steps or BUDGET[attack])
+        sink = AttackAudit(attack, IMAGES / "flower", truth, True, name, wait=True, rec_epochs=steps or BUDGET[attack])
         knowledge = ServerKnowledge({"lr": ConfigKey("lr"), "epochs": epochs, "batch_size": 32, "momentum": 0.9})
         fedavg = FedAvg(min_train_nodes=1, min_available_nodes=1)
         strategy = AuditingStrategy(fedavg, Net(), knowledge, PublicFacts((3, 32, 32), norm), sink)

@@ -139,17 +139,25 @@ def fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def verdict_words(verdicts: dict[str, int]) -> str:
+    """'verdict recovered' for one experiment, 'verdicts 3 recovered, 1 not_converged' for several."""
+    if sum(verdicts.values()) == 1:
+        return f"verdict {next(iter(verdicts))}"
+    return "verdicts " + ", ".join(f"{count} {name}" for name, count in verdicts.items())
+
+
 def summary_line(attack: str, summary: dict, png: Path) -> str:
-    """attack | PSNR | SSIM | label accuracy | seconds | where the grid is."""
+    """attack | PSNR | SSIM | label accuracy | verdicts | seconds | where the grid is."""
     label = fmt(None if summary["label_acc"] is None else 100 * summary["label_acc"], ".1f")
     failed = f" | {summary['failed']} failed" if summary.get("failed") else ""
     warnings = summary.get("warnings", [])
     warned = (
         f" | warning: {warnings[0]}{f' (+{len(warnings) - 1} more)' if len(warnings) > 1 else ''}" if warnings else ""
     )
+    verdicts = f" | {verdict_words(summary['verdicts'])}" if summary.get("verdicts") else ""
     return (
         f"{attack} | PSNR {fmt(summary['psnr'], '.2f')} dB | SSIM {fmt(summary['ssim'], '.3f')} | "
-        f"label acc {label}% | {summary['seconds']:.1f} s{failed}{warned} | {png}"
+        f"label acc {label}%{verdicts} | {summary['seconds']:.1f} s{failed}{warned} | {png}"
     )
 
 

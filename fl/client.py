@@ -7,7 +7,6 @@ the batch labels only when the threat model grants them (--known_labels).
 """
 
 import copy
-import math
 from dataclasses import replace
 
 import torch
@@ -16,16 +15,12 @@ from torch import nn
 from fedprivacy.data.normalization import Normalization
 from fedprivacy.defenses import NO_DEFENSE, Defense
 from fedprivacy.defenses.base import trainable_parameters
-from fedprivacy.fl.observation import LocalTraining, Observation, in_mode
+from fedprivacy.fl.observation import LocalTraining, Observation, client_steps, in_mode
+from fedprivacy.fl.view import observed as observed_by_server
 
 
 def trainable(model: nn.Module) -> list[torch.Tensor]:
     return list(trainable_parameters(model).values())
-
-
-def local_steps(local: LocalTraining, num_images: int) -> int:
-    """Number of SGD steps: epochs times mini-batches per epoch."""
-    return local.epochs * math.ceil(num_images / local.batch_size)
 
 
 def privacy_history(local: LocalTraining | None, num_images: int) -> list[tuple[float, int]]:
@@ -33,7 +28,7 @@ def privacy_history(local: LocalTraining | None, num_images: int) -> list[tuple[
     step over the whole batch."""
     if local is None:
         return [(1.0, 1)]
-    return [(min(1.0, local.batch_size / num_images), local_steps(local, num_images))]
+    return [(min(1.0, local.batch_size / num_images), local.steps(num_images))]
 
 
 def train_locally(
@@ -88,19 +83,10 @@ def observed(
     num_images: int | None = None,
     **shared,
 ) -> Observation:
-    """The Observation of a batch: the broadcast model, public shapes, and what was shared; the attack
-    reconstructs `num_images` images (default: the whole batch)."""
-    with torch.no_grad():
-        num_classes = copy.deepcopy(model).eval()(images[:1]).shape[1]
-    return Observation(
-        model=copy.deepcopy(model),
-        num_images=images.shape[0] if num_images is None else num_images,
-        image_shape=tuple(images.shape[1:]),
-        num_classes=num_classes,
-        normalization=normalization,
-        model_mode=model_mode,
-        **shared,
-    )
+    """The Observation of a batch (the server sees only its count and shape); the attack reconstructs
+    `num_images` images (default: the whole batch)."""
+    count = images.shape[0] if num_images is None else num_images
+    return observed_by_server(model, tuple(images.shape[1:]), count, normalization, model_mode, **shared)
 
 
 def share_gradient(
@@ -144,7 +130,7 @@ def observe_update(
     """What the server sees of a client that shared `update` of broadcast `model` after training on `images`:
     the update, the public settings, the number of examples, and the pseudo-gradient; the attack
     reconstructs `num_images` of the images (default: all)."""
-    scale = local.lr * local_steps(local, len(images))
+    scale = local.lr * client_steps(local, len(images))
     return observed(
         model,
         images,

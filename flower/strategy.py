@@ -1,6 +1,7 @@
 """A Flower strategy wrapper that audits what clients send: it keeps each round's broadcast, turns every
 chosen reply into our Observation (update = reply - broadcast, the configured local training, the reply's
-example count) for a sink, then lets the wrapped strategy aggregate the untouched replies."""
+example count) for a sink, then lets the wrapped strategy aggregate the untouched replies. A sink that
+works off the round's critical path (flower/audit.py) is waited for when the strategy's run ends."""
 
 import sys
 from collections.abc import Callable, Collection, Iterable
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
-from flwr.serverapp.strategy import Strategy
+from flwr.serverapp.strategy import Result, Strategy
 from torch import nn
 
 from fedprivacy.data.normalization import Normalization
@@ -55,6 +56,15 @@ class AuditingStrategy(Strategy):
 
     def summary(self) -> None:
         self.strategy.summary()
+
+    def start(self, grid: Grid, initial_arrays: ArrayRecord, *args, **kwargs) -> Result:
+        """Flower's round loop (Strategy.start) over this wrapper; then wait for the sink's queued audits."""
+        try:
+            return super().start(grid, initial_arrays, *args, **kwargs)
+        finally:
+            finish = getattr(self.sink, "finish", None)
+            if finish is not None:
+                finish()
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
