@@ -162,13 +162,12 @@ def summary_line(attack: str, summary: dict, png: Path) -> str:
 
 
 CHANCE_MARGIN = 0.05  # a federation within 5 points of always guessing the commonest class has learnt nothing
-RECOGNISABLE_SSIM = 0.5  # a reconstruction above this mean SSIM shows its image, whatever its PSNR
 
 
 def federation_notes(report: dict) -> list[str]:
     """What a federation's numbers mean, for its summary line and JSON: a warning when its test accuracy is at
-    chance, and that the attacked client was the realistic one (where, when nothing was recovered, failure is the
-    expected outcome rather than a fault)."""
+    chance, and that the attacked client was the realistic one (where, when no experiment's verdict is
+    'recovered', failure is the expected outcome rather than a fault)."""
     summary, notes = report["summary"], []
     final, chance = summary.get("final_accuracy"), summary.get("chance_accuracy")
     if final is not None and chance is not None and final < chance + CHANCE_MARGIN:
@@ -181,7 +180,7 @@ def federation_notes(report: dict) -> list[str]:
         args = report["args"]
         steps = sorted({args["local_epochs"] * math.ceil(count / args["batch_size"]) for count in held})
         images, local_steps = ("-".join(map(str, sorted({values[0], values[-1]}))) for values in (held, steps))
-        failed = not summary.get("success_rate") and (summary.get("ssim") or 0) < RECOGNISABLE_SSIM
+        failed = not summary.get("verdicts", {}).get("recovered")  # no experiment's verdict: recovered
         notes.append(
             f"a realistic client (it trained on all its {images} images, {local_steps} local steps)"
             + (": failure is the expected outcome here, not a fault" if failed else "")
