@@ -29,10 +29,13 @@ def demo_flags() -> list[list[str]]:
     return commands
 
 
+OUTCOME_KEYED = ("verdict", "verdicts", "verdict_evidence")  # their fields depend on the outcome
+
+
 def shape(value: object) -> object:
     """The fields of a JSON value, recursively: a dict's keys, a list's first item, any other value alike."""
     if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
+        return {key: "value" if key in OUTCOME_KEYED else shape(item) for key, item in value.items()}
     if isinstance(value, list):
         return [shape(value[0])] if value and isinstance(value[0], dict | list) else []
     return "value"
