@@ -47,7 +47,7 @@ from fedprivacy.evaluation.report import (
 from fedprivacy.evaluation.runner import RunResult, attack_cases
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import with_labels
-from fedprivacy.fl.federation import MODEL_MODE, FedData, FedSettings, run_federation
+from fedprivacy.fl.federation import MODEL_MODE, FedData, FedSettings, check_lr_schedule, run_federation
 from fedprivacy.fl.partition import P_TYPES, partition
 from fedprivacy.fl.public import PublicData, imprint_server, server_normalization
 from fedprivacy.flower.cli import add_engine_arguments, check_engine, run_on_flower
@@ -56,9 +56,11 @@ from fedprivacy.utils.atomic import prepare_out_dir, write_together
 from fedprivacy.utils.domains import FRACTION, NON_NEGATIVE, POSITIVE, SEED, UNIT_INTERVAL_OPEN_TOP
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 from fedprivacy.utils.seeding import seed_everything
+from fedprivacy.utils.signals import stopped_by
 from fedprivacy.utils.threads import use_threads
 
 NO_ATTACK = "none"
+CURVE = "_accuracy.png"  # the accuracy curve beside the JSON: {name}_accuracy.png
 
 
 def parse_args(argv: list[str] | None = None) -> Namespace:
@@ -156,6 +158,12 @@ def output_stem(args: Namespace, attack_settings: dict | None, defense: Defense)
     )
 
 
+def planned_stem(args: Namespace) -> str:
+    """output_stem of the run the flags describe, before it starts (its name is claimed then)."""
+    spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
+    return output_stem(args, None if spec is None else settings_of(attack_config(spec, args)), defense_from_args(args))
+
+
 def scenario(args: Namespace) -> dict:
     """Which attacked client the run simulated: the realistic one (all its data) or a small one."""
     if args.victim_images is None:
@@ -244,6 +252,7 @@ def check_flags(args: Namespace) -> Checked:
     """Every check that needs no data: the rounds, the attack, the scenario, the defense, the device (the
     protocol's numbers are checked by their flags' domains)."""
     attacked_rounds = parse_rounds(args.attack_rounds, args.num_rounds)
+    check_lr_schedule(args.lr, args.lr_decay, args.num_rounds)
     spec = None if args.attack == NO_ATTACK else get_attack(args.attack)
     config = None if spec is None else attack_config(spec, args)
     check_known_labels(spec, args)
@@ -262,9 +271,9 @@ def dry_run(args: Namespace) -> str:
     checked = check_flags(args)
     attack = NO_ATTACK if checked.spec is None else f"{args.attack} at rounds {sorted(checked.attacked_rounds)}"
     settings = None if checked.config is None else settings_of(checked.config)
-    stem = f"{args.out_dir}/{output_stem(args, settings, checked.defense)}"
+    stem = output_paths(args.out_dir, output_stem(args, settings, checked.defense), args.overwrite, (CURVE,), False)[1]
     if args.dry_run == "flags":
-        return f"dry run (flags): FedAvg on --dataset {args.dataset}, attack {attack}; would write {stem}.json"
+        return f"dry run (flags): FedAvg on --dataset {args.dataset}, attack {attack}; would write {stem}"
     seed_everything(args.seed)
     model, data, _ = build_federation(args, checked.spec, checked.device)
     sizes = sorted(len(share) for share in data.shares)
@@ -274,7 +283,7 @@ def dry_run(args: Namespace) -> str:
         f"dry run: FedAvg of --model {args.model} ({parameters} parameters) for {args.num_rounds} rounds, "
         f"{args.total_clients} clients holding {sizes[0]}-{sizes[-1]} of {len(data.train_labels)} "
         f"--dataset {args.dataset} training images, {args.local_epochs} local epoch(s) at batch {args.batch_size}; "
-        f"attack {attack}; defense {defense}; would write {stem}.json"
+        f"attack {attack}; defense {defense}; would write {stem}"
     )
 
 
@@ -351,11 +360,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(line)
         return {"dry_run": line}
     prepare_out_dir(args.out_dir)
+    png, json_path = output_paths(args.out_dir, planned_stem(args), args.overwrite, also=(CURVE,))
     report, attacked, defense = run(args)
-    png, json_path = output_paths(
-        args.out_dir, output_stem(args, report.get("attack_settings"), defense), args.overwrite
-    )
-    curve = json_path.with_name(f"{json_path.stem}_accuracy.png")
+    curve = json_path.with_name(f"{json_path.stem}{CURVE}")
     accuracies = [report["initial_accuracy"], *report["summary"]["accuracy"]]
     writers = {curve: lambda path: save_curve(accuracies, path, "test accuracy", curve_title(report))}
     report["curve"] = str(curve)
@@ -376,7 +383,7 @@ def main(argv: list[str] | None = None) -> dict:
     if "error" in report:
         raise RunFailed(f"{report['error']}; written to {json_path}")
     if report.get("interrupted"):
-        raise Interrupted(f"Ctrl-C; the rounds and experiments finished before it are in {json_path}")
+        raise Interrupted(f"{stopped_by()}; the rounds and experiments finished before it are in {json_path}")
     print(
         with_notes(one_line(args, report, png if attacked is not None else curve, defense), report["summary"]["notes"])
     )

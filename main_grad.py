@@ -45,9 +45,10 @@ from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.fl.public import PublicData, imprint_server, server_normalization
 from fedprivacy.models import build_model, check_runs, load_pretrained
 from fedprivacy.utils.atomic import prepare_out_dir, write_together
-from fedprivacy.utils.domains import NON_NEGATIVE_COUNT, SEED
+from fedprivacy.utils.domains import NON_NEGATIVE_COUNT, SEED, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 from fedprivacy.utils.seeding import seed_everything
+from fedprivacy.utils.signals import stopped_by
 from fedprivacy.utils.threads import use_threads
 
 
@@ -62,6 +63,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--model_mode", choices=("train", "eval"), default="train", help="mode of the model when the gradient is taken")
     add(
         "--pretrained",
+        type=path_text,
         default=None,
         help="state dict to load into --model (e.g. ../shared/weights/resnet20_cifar10.th)",
     )
@@ -153,7 +155,7 @@ def check_flags(args: Namespace) -> Checked:
 def dry_run(args: Namespace) -> str:
     """--dry_run: check the flags (and with 'full' build the cases) and describe the run without attacking."""
     checked = check_flags(args)
-    stem = f"{args.out_dir}/{output_stem(args, checked.defense)}.png"
+    stem = output_paths(args.out_dir, output_stem(args, checked.defense), args.overwrite, claim=False)[0]
     if args.dry_run == "flags":
         return f"dry run (flags): {args.attack} on --dataset {args.dataset} would write {stem}"
     seed_everything(args.seed)
@@ -202,8 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(line)
         return {"dry_run": line}
     prepare_out_dir(args.out_dir)
+    png, json_path = output_paths(args.out_dir, output_stem(args, defense_from_args(args)), args.overwrite)
     report, result, defense = run(args)
-    png, json_path = output_paths(args.out_dir, output_stem(args, defense), args.overwrite)
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
     report["grid"] = str(png)
     failed = mark_failed(report, result.summary)
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
         }
     )
     if result.interrupted:
-        raise Interrupted(f"Ctrl-C; the {len(result.experiments)} finished experiment(s) are in {json_path}")
+        raise Interrupted(f"{stopped_by()}; the {len(result.experiments)} finished experiment(s) are in {json_path}")
     print(summary_line(attack_label(args.attack, defense), result.summary, png))
     if failed:
         raise RunFailed(f"{failed}; written to {json_path}")

@@ -8,6 +8,7 @@ import torch
 
 from fedprivacy.attacks.capabilities import Capabilities, check
 from fedprivacy.fl.observation import Observation
+from fedprivacy.utils.errors import AttackDiverged
 
 
 @dataclass(frozen=True)
@@ -88,4 +89,9 @@ class AttackSpec:
         self.check(obs)
         if config.options is None and self.options is not None:
             config = replace(config, options=self.options())
-        return self.attack(obs, config)
+        try:
+            return self.attack(obs, config)
+        except RuntimeError as error:  # torch cannot take a step beyond float32 (e.g. --rec_lr 1e38 with Adam)
+            if "without overflow" not in str(error):
+                raise
+            raise AttackDiverged(f"{self.name}: a step overflowed float32 ({str(error).splitlines()[0]})") from None

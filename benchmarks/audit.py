@@ -7,13 +7,16 @@ defense costs FedAvg in accuracy. Fast CPU settings (two images or one small bat
 Each cell runs main_grad.run with the row's flags plus the column's defense flags, so it measures exactly
 what the command line does. Cells are cached in benchmarks/audit/cells/ (an interrupted audit resumes;
 --fresh recomputes; with --ray the cells run as Ray tasks, flower/tasks.py, instead of local processes); the
-table (audit.md), the numbers (audit.json) and the picture (audit.png, one reconstruction per cell) are
-rebuilt from the cache every time. A cell that fails says why in the table.
+table (audit.md) and the numbers (audit.json) are rebuilt from the cache, and from the committed audit.json
+for cells not run in this checkout, so a partial audit changes only its cells; the picture (audit.png, one
+reconstruction per cell) is redrawn when every cell's reconstruction is cached. A cell that fails says why in
+the table; data missing from --data_dir is refused before any cell runs.
 """
 
 import argparse
 import json
 import os
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,7 +30,12 @@ from tqdm import tqdm
 import main_fed
 import main_grad
 from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
-from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, positive
+from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, positive, run_cli
+from fedprivacy.flower.simulation import ray_address
+from fedprivacy.utils.atomic import prepare_out_dir, write_together
+from fedprivacy.utils.domains import path_text
+from fedprivacy.utils.errors import Interrupted, UsageError
+from fedprivacy.utils.signals import stopped_by
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -180,17 +188,21 @@ def cell_path(name: str, column: Column) -> Path:
 
 
 def compute_cell(name: str, column: Column, data_dir: Path) -> dict:
-    """One cell, timed (in a worker process or a Ray task; the driver caches it)."""
+    """One cell, timed (in a worker process or a Ray task; the driver caches it). Missing data is raised
+    (MissingData), never cached as the cell's result."""
     started = time.perf_counter()
-    try:
-        if name == "fedavg":
-            cell = fed_cell(column, data_dir)
-        else:
-            cell = attack_cell(ROWS[name], column, data_dir, cell_path(name, column).with_suffix(".pt"))
-    except MissingData as missing:
-        cell = {"status": "failed", "why": f"missing data: {missing}"}
+    if name == "fedavg":
+        cell = fed_cell(column, data_dir)
+    else:
+        cell = attack_cell(ROWS[name], column, data_dir, cell_path(name, column).with_suffix(".pt"))
     cell["wall_seconds"] = time.perf_counter() - started
     return cell
+
+
+def worker_setup(threads: int) -> None:
+    """A local cell process: its share of the cores; Ctrl-C is the driver's (it stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(threads)
 
 
 def cell_pool(jobs: int, ray: str | None):
@@ -200,29 +212,55 @@ def cell_pool(jobs: int, ray: str | None):
 
         return RayExecutor(ray)
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    return ProcessPoolExecutor(jobs, initializer=torch.set_num_threads, initargs=(threads,))
+    return ProcessPoolExecutor(jobs, initializer=worker_setup, initargs=(threads,))
+
+
+def stop_workers(pool) -> None:
+    """Ctrl-C or SIGTERM: end the local cell processes now (the executor would wait for their cells)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # ProcessPoolExecutor's own
+        process.terminate()
 
 
 def run_cells(
     rows: list[str], columns: list[Column], data_dir: Path, fed: bool, fresh: bool, jobs: int, ray: str | None = None
-) -> None:
+) -> int:
     """Compute every missing (or, with fresh, every) cell in `jobs` processes (or as Ray tasks), with a
-    progress bar over cells; the driver caches each cell as it arrives."""
+    progress bar over cells; the driver caches each cell as it arrives (written whole). Returns the number
+    computed. Ctrl-C or SIGTERM stops the workers and keeps the cells finished so far (Interrupted)."""
     CELLS.mkdir(parents=True, exist_ok=True)
     todo = [(name, column) for name in [*rows, *(["fedavg"] if fed else [])] for column in columns]
     todo = [(name, column) for name, column in todo if fresh or not cell_path(name, column).exists()]
-    with (
-        cell_pool(jobs, ray) as pool,
-        tqdm(total=len(todo), desc="audit", unit="cell") as bar,
-    ):
-        futures = {pool.submit(compute_cell, name, column, data_dir): (name, column) for name, column in todo}
-        for future in as_completed(futures):
-            name, column = futures[future]
-            cell = future.result()
-            cell_path(name, column).write_text(json.dumps(cell, indent=1, default=str) + "\n")
-            tqdm.write(f"{name:10s} {column.key:18s} {cell_text(name, cell)}  ({cell['wall_seconds']:.0f} s)")
-            bar.set_postfix_str(f"last: {name} vs {column.key}")
-            bar.update()
+    done = 0
+    with cell_pool(jobs, ray) as pool, tqdm(total=len(todo), desc="audit", unit="cell") as bar:
+        try:
+            futures = {pool.submit(compute_cell, name, column, data_dir): (name, column) for name, column in todo}
+            for future in as_completed(futures):
+                name, column = futures[future]
+                cell = future.result()
+                write_together({cell_path(name, column): lambda path, cell=cell: write_cell(path, cell)})
+                done += 1
+                tqdm.write(f"{name:10s} {column.key:18s} {cell_text(name, cell)}  ({cell['wall_seconds']:.0f} s)")
+                bar.set_postfix_str(f"last: {name} vs {column.key}")
+                bar.update()
+        except (KeyboardInterrupt, Interrupted):
+            stop_workers(pool)
+            raise Interrupted(
+                f"{stopped_by()} after {done} of {len(todo)} cells; they are cached in {shown(CELLS)}, "
+                "the same command resumes; the table is unchanged"
+            ) from None
+        except MissingData as missing:
+            stop_workers(pool)
+            raise UsageError(f"missing data: {missing}; the table is unchanged") from None
+    return done
+
+
+def shown(path: Path) -> Path:
+    """A path as the user reads it: relative to the checkout when it lies inside."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def write_cell(path: Path, cell: dict) -> None:
+    path.write_text(json.dumps(cell, indent=1, default=str) + "\n")
 
 
 def cell_text(name: str, cell: dict | None) -> str:
@@ -239,12 +277,33 @@ def cell_text(name: str, cell: dict | None) -> str:
 
 
 def load_cells(names: list[str]) -> dict[str, dict[str, dict | None]]:
-    """Every cached cell of `names` by row and column key (None where a cell has not been run)."""
-    paths = {name: {c.key: cell_path(name, c) for c in COLUMNS} for name in names}
+    """Every cell of `names` by row and column key: this checkout's cached cell, else the committed table's
+    (audit.json), else None (never run). A partial audit thus changes only the cells it ran."""
+    committed = committed_cells()
     return {
-        name: {key: json.loads(path.read_text()) if path.exists() else None for key, path in row.items()}
-        for name, row in paths.items()
+        name: {
+            column.key: read_cell(cell_path(name, column)) or committed.get(name, {}).get(column.key)
+            for column in COLUMNS
+        }
+        for name in names
     }
+
+
+def read_cell(path: Path) -> dict | None:
+    """A cached cell, or None when there is none (or it is unreadable: computed again next time)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def committed_cells() -> dict[str, dict[str, dict | None]]:
+    """The cells of the committed audit.json ({} when it is missing or unreadable)."""
+    try:
+        cells = json.loads((OUT / "audit.json").read_text())["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return cells if isinstance(cells, dict) else {}
 
 
 def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> None:
@@ -267,12 +326,17 @@ def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> No
     lines += ["", "Settings:", ""]
     lines += [f"- {name}: {ROWS[name].setting}" for name in rows]
     lines += [f"- fedavg: {FED_SETTING}", f"- machine: {machine()}", ""]
-    (OUT / "audit.md").write_text("\n".join(lines))
     settings = {name: ROWS[name].setting for name in rows} | {"fedavg": FED_SETTING}
-    (OUT / "audit.json").write_text(json.dumps({"settings": settings, "cells": cells}, indent=1) + "\n")
+    numbers = json.dumps({"settings": settings, "cells": cells}, indent=1) + "\n"
+    write_together(
+        {
+            OUT / "audit.md": lambda path: path.write_text("\n".join(lines)),
+            OUT / "audit.json": lambda path: path.write_text(numbers),
+        }
+    )
 
 
-def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> None:
+def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]], path: Path = OUT / "audit.png") -> None:
     """audit.png from the cached cells and their pictured examples."""
 
     def example(name: str, column: Column) -> dict | None:
@@ -280,7 +344,7 @@ def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> 
         return torch.load(path) if path.exists() else None
 
     figure = audit_figure(rows, cells, example)
-    figure.savefig(OUT / "audit.png", dpi=110)
+    figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
@@ -339,12 +403,30 @@ def image_array(image: torch.Tensor):
     return image[0].numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy()
 
 
-def main(argv: list[str] | None = None) -> None:
+def missing_examples(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> int:
+    """How many pictured cells have no reconstruction in this checkout's cache (committed cells have none)."""
+    return sum(
+        1
+        for name in rows
+        for column in COLUMNS
+        if not (cells[name][column.key] and cell_path(name, column).with_suffix(".pt").exists())
+    )
+
+
+def cluster_address(text: str) -> str:
+    """--ray: local, or a cluster address Ray takes (flower/simulation.py)."""
+    return text if text == "local" else ray_address(text)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--data_dir", type=Path, default=CIFAR10.parent, help="folder with cifar10_subset.npz and mnist_test.npz"
+        "--data_dir",
+        type=path_text,
+        default=str(CIFAR10.parent),
+        help="folder with cifar10_subset.npz and mnist_test.npz",
     )
-    parser.add_argument("--rows", nargs="+", choices=tuple(ROWS), default=list(ROWS), help="attacks to run")
+    parser.add_argument("--rows", nargs="+", choices=tuple(ROWS), default=None, help="attacks to run (default: all)")
     parser.add_argument(
         "--columns", nargs="+", choices=[c.key for c in COLUMNS], default=None, help="defense columns to run"
     )
@@ -352,28 +434,63 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fresh", action="store_true", help="recompute cells already in the cache")
     parser.add_argument("--jobs", type=positive, default=2, help="cells computed at once (processes)")
     parser.add_argument(
-        "--ray", default=None, help="run the cells as Ray tasks: local (start Ray here), auto or HOST:PORT (a cluster)"
+        "--ray",
+        type=cluster_address,
+        default=None,
+        help="run the cells as Ray tasks: local (start Ray here), auto or HOST:PORT (a cluster)",
     )
     add_dry_run_argument(parser)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def runnable_rows(args: argparse.Namespace) -> list[str]:
+    """The rows to run; their data must be in --data_dir (else UsageError: nothing is run, the table is kept).
+    GGL's generator checkpoint is needed when --rows names ggl; by default a missing one skips its row."""
+    rows = list(ROWS) if args.rows is None else args.rows
+    data_dir = Path(args.data_dir)
+    needed = {ROWS[row].data for row in rows} | (set() if args.no_fed else {CIFAR10.name})
+    missing = sorted(name for name in needed if not (data_dir / name).is_file())
+    if missing:
+        raise UsageError(
+            f"--data_dir {data_dir}: {', '.join(missing)} missing; nothing was run, the table is unchanged"
+        )
+    if "ggl" in rows and not GENERATOR.is_file():
+        train = f"python -m fedprivacy.cli.train_generator (docs/attacks/ggl.md) --out {shown(GENERATOR)}"
+        if args.rows is not None:
+            raise UsageError(f"--rows ggl: {shown(GENERATOR)} is missing; train it with {train}")
+        print(f"note: skipping the ggl row ({shown(GENERATOR)} is missing; train it with {train})")
+        rows.remove("ggl")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    run_cli(lambda: audit(parse_args(argv)))
+
+
+def audit(args: argparse.Namespace) -> None:
+    """Check, run the missing cells, then rebuild the table (and the picture when every cell's
+    reconstruction is at hand) from the cache and the committed table; one line per outcome."""
     columns = [c for c in COLUMNS if args.columns is None or c.key in args.columns]
     if args.dry_run:
+        rows = list(ROWS) if args.rows is None else args.rows
         if args.dry_run == "full":
-            missing = [
-                name
-                for name in {ROWS[row].data for row in args.rows} | {CIFAR10.name}
-                if not (args.data_dir / name).exists()
-            ]
-            if missing:
-                parser.error(f"--data_dir {args.data_dir}: {', '.join(sorted(missing))} missing")
-        cells = len(columns) * (len(args.rows) + (0 if args.no_fed else 1))
+            rows = runnable_rows(args)
+        cells = len(columns) * (len(rows) + (0 if args.no_fed else 1))
         print(f"dry run ({args.dry_run}): {cells} audit cells from {args.data_dir}; would write {OUT / 'audit.md'}")
         return
-    run_cells(args.rows, columns, args.data_dir, fed=not args.no_fed, fresh=args.fresh, jobs=args.jobs, ray=args.ray)
+    rows = runnable_rows(args)
+    prepare_out_dir(CELLS, "benchmarks/audit/cells")
+    prepare_out_dir(OUT, "benchmarks/audit")
+    computed = run_cells(rows, columns, Path(args.data_dir), not args.no_fed, args.fresh, args.jobs, args.ray)
     cells = load_cells([*ROWS, "fedavg"])
     write_table(list(ROWS), cells)
-    write_picture(list(ROWS), cells)
-    print(f"table: {OUT / 'audit.md'} | picture: {OUT / 'audit.png'}")
+    unpictured = missing_examples(list(ROWS), cells)
+    if unpictured:
+        picture = f"picture kept: {unpictured} cells have no reconstruction in this checkout (a full audit redraws it)"
+    else:
+        write_together({OUT / "audit.png": lambda path: write_picture(list(ROWS), cells, path)})
+        picture = f"picture: {OUT / 'audit.png'}"
+    print(f"{computed} cells computed | table: {OUT / 'audit.md'} | {picture}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from fedprivacy.utils import claims, signals
 from fedprivacy.utils.data_dir import DATA_DIR, base_data_dir
-from fedprivacy.utils.domains import COUNT, IMAGE_SIZE
+from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, THREADS, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
 if TYPE_CHECKING:
@@ -53,22 +54,45 @@ positive = COUNT  # argparse type for counts that must be at least 1 (utils/doma
 
 
 def run_cli(main: Callable[[], None]) -> None:
-    """Run an entry point; a UsageError becomes one `error:` line and exit code 2, a fault after the
-    results were written one line and exit 1, Ctrl-C one line and exit 130 (never a traceback)."""
+    """Run an entry point: a UsageError becomes one `error:` line and exit code 2; a fault during the work
+    (RunFailed, or the machine's OSError or MemoryError) one line and exit 1; Ctrl-C or SIGTERM (handled
+    alike, utils/signals.py) one line and exit 130 or 143. Never a traceback; names it claimed but did not
+    write are released."""
     try:
-        main()
+        with signals.sigterm_as_interrupt():
+            main()
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(str(error), 2)
     except RunFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(str(error), 1)
     except Interrupted as error:
-        print(f"interrupted: {error}", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(str(error), signals.exit_code(), "interrupted")
     except KeyboardInterrupt:
-        print("interrupted: Ctrl-C before any experiment finished; nothing was written", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(
+            f"{signals.stopped_by()} before any experiment finished; nothing was written",
+            signals.exit_code(),
+            "interrupted",
+        )
+    except MemoryError:
+        fail(OUT_OF_MEMORY, 1)
+    except RuntimeError as error:  # torch reports an allocation it could not make as a RuntimeError
+        if not any(words in str(error) for words in ("can't allocate memory", "out of memory")):
+            raise
+        fail(f"{OUT_OF_MEMORY} ({str(error).strip().splitlines()[0][:160]})", 1)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        fail(f"{error.strerror or error}{where}", 1)
+    finally:
+        claims.release_all()
+
+
+OUT_OF_MEMORY = "out of memory during the run; lower the sizes (batch, image size, model) or free memory"
+
+
+def fail(message: str, code: int, kind: str = "error") -> None:
+    """One line on stderr, then exit with `code`."""
+    print(f"{kind}: {message}", file=sys.stderr)
+    raise SystemExit(code) from None
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
@@ -82,6 +106,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
     add("--dataset", default=dataset, help=f"one of: {', '.join(DATASETS)}")
     add(
         "--base_data_dir",
+        type=path_text,
         default=base_data_dir(),
         help=f"folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR, else {DATA_DIR}",
     )
@@ -115,11 +140,11 @@ def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
     add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add(
         "--threads",
-        type=COUNT,
+        type=THREADS,
         default=None,
         help="CPU threads, and processes for dlg/idlg restarts (default: $OMP_NUM_THREADS, else every usable core)",
     )
-    add("--out_dir", default="images", help=f"where {outputs} go")
+    add("--out_dir", type=path_text, default="images", help=f"where {outputs} go (created if missing)")
     add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
     add("--quiet", action="store_true", help="no progress bars")
 

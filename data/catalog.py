@@ -204,5 +204,10 @@ def make_normalization(info: DatasetInfo, normalize: bool, stats: str = "half") 
     if stats == "dataset":
         return info.stats
     if stats == "imagenet":
+        if info.channels != len(IMAGENET_STATS[0]):
+            raise UsageError(
+                f"--norm_stats imagenet: ImageNet's statistics are for {len(IMAGENET_STATS[0])} channels, --dataset "
+                f"{info.name} has {info.channels}; use --norm_stats half or dataset, or --rgb for grey images"
+            )
         return Normalization(*IMAGENET_STATS)
     return Normalization((0.5,) * info.channels, (0.5,) * info.channels)

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from fedprivacy.defenses import Defense  # noqa: E402
-from fedprivacy.utils import strict_json  # noqa: E402
+from fedprivacy.utils import claims, strict_json  # noqa: E402
 
 COLUMNS = 10
 CHARS_PER_INCH = 13  # characters of an 8-point title per inch of figure width, with a margin
@@ -23,18 +23,20 @@ MIN_TITLED_WIDTH = 3.2  # inches: a grid of one or two pairs is widened so its t
 MAX_STEM = 180  # file names stay under the usual 255-byte limit with a run number, suffixes and temporary marks
 
 
-def output_paths(out_dir: str | Path, stem: str, overwrite: bool) -> tuple[Path, Path]:
-    """PNG and JSON paths for `stem` (a long stem is cut and given a hash of the whole); an existing result
-    gets a numbered sibling unless `overwrite`."""
+def output_paths(
+    out_dir: str | Path, stem: str, overwrite: bool, also: tuple[str, ...] = (), claim: bool = True
+) -> tuple[Path, Path]:
+    """PNG and JSON paths for `stem` (a long stem is cut and given a hash of the whole). The name is claimed
+    in `out_dir` for this run (utils/claims.py): an existing result, or one another run is writing, gets a
+    numbered sibling unless `overwrite`; `also` lists the other suffixes the result writes (e.g.
+    "_accuracy.png"). Without `claim` nothing is reserved: the name a run would write now (--dry_run)."""
     out_dir = Path(out_dir)
     if len(stem.encode()) > MAX_STEM:
         stem = f"{stem.encode()[: MAX_STEM - 9].decode(errors='ignore')}_{hashlib.sha1(stem.encode()).hexdigest()[:8]}"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    candidate, run = stem, 1
-    while not overwrite and ((out_dir / f"{candidate}.png").exists() or (out_dir / f"{candidate}.json").exists()):
-        run += 1
-        candidate = f"{stem}_run{run}"
-    return out_dir / f"{candidate}.png", out_dir / f"{candidate}.json"
+    if claim:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    name = claims.claim_name(out_dir, stem, (".png", ".json", *also), overwrite, reserve=claim)
+    return out_dir / f"{name}.png", out_dir / f"{name}.json"
 
 
 def grid_figure(

@@ -20,6 +20,7 @@ only defended updates. A defense with a formal guarantee (DP-SGD) is accounted p
 rounds it took part in.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -34,6 +35,8 @@ from fedprivacy.fl.case import Case
 from fedprivacy.fl.client import client_update, observe_update, privacy_history
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.fl.server import accuracy, fedavg
+from fedprivacy.utils.domains import FLOAT32_MAX
+from fedprivacy.utils.errors import UsageError
 
 MODEL_MODE = "train"  # clients train, and the server attacks, with the model in training mode
 
@@ -69,6 +72,27 @@ class FedSettings:
             momentum=self.momentum,
             weight_decay=self.weight_decay,
         )
+
+
+def check_lr_schedule(lr: float, lr_decay: float, num_rounds: int) -> None:
+    """Before any work: every round's learning rate, lr * lr_decay^(round - 1), must be a step torch can take
+    (a float32); a decay above 1 grows it every round."""
+    if lr_decay <= 1 or math.log(lr) + (num_rounds - 1) * math.log(lr_decay) <= math.log(FLOAT32_MAX):
+        return
+    first = math.floor((math.log(FLOAT32_MAX) - math.log(lr)) / math.log(lr_decay)) + 2
+    raise UsageError(
+        f"--lr {lr:g} with --lr_decay {lr_decay:g} per round exceeds {FLOAT32_MAX:.3g} (what float32 holds) in "
+        f"round {first} of --num_rounds {num_rounds}; use --lr_decay <= 1, a smaller --lr or fewer rounds"
+    )
+
+
+def divergence_hint(settings: "FedSettings", round_number: int) -> str:
+    """What to change when the global model turned non-finite in `round_number`: the decay if it grew the
+    learning rate, else the learning rate."""
+    lr = settings.local_training(round_number).lr
+    if settings.lr_decay > 1 and round_number > 1:
+        return f"its learning rate had grown to {lr:.3g} by --lr_decay {settings.lr_decay:g}; try --lr_decay <= 1"
+    return f"its learning rate was {lr:.3g}; try a smaller --lr"
 
 
 @dataclass(frozen=True)
@@ -168,7 +192,8 @@ def run_federation(
                 if non_finite(model):
                     result.failure = (
                         f"round {round_number}: the global model turned non-finite (NaN or inf) after averaging; "
-                        f"the {round_number - 1} round(s) before it are kept (try a smaller --lr)"
+                        f"the {round_number - 1} round(s) before it are kept "
+                        f"({divergence_hint(settings, round_number)})"
                     )
                     break
                 record = {

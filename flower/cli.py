@@ -8,7 +8,7 @@ from torch import nn
 
 from fedprivacy.fl.federation import FedData, FedResult, FedSettings
 from fedprivacy.flower import require_flwr
-from fedprivacy.flower.simulation import Resources, reachable
+from fedprivacy.flower.simulation import Resources, ray_address, reachable
 from fedprivacy.utils.domains import NON_NEGATIVE, POSITIVE
 
 ENGINES = ("local", "flower")
@@ -20,7 +20,12 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     add("--engine", choices=ENGINES, default="local", help="local: our own loop; flower: a Flower app on Ray")
     add("--client_cpus", type=POSITIVE, default=1.0, help=f"CPUs per virtual Flower client ({POSITIVE})")
     add("--client_gpus", type=NON_NEGATIVE, default=0.0, help=f"GPUs per virtual Flower client ({NON_NEGATIVE})")
-    add("--ray_address", default=None, help="join this Ray cluster ('auto' or HOST:PORT) instead of starting one")
+    add(
+        "--ray_address",
+        type=ray_address,
+        default=None,
+        help="join this Ray cluster ('auto' or HOST:PORT) instead of starting one",
+    )
 
 
 def resources(args: Namespace) -> Resources:

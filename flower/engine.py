@@ -26,7 +26,7 @@ from fedprivacy.fl.observation import LocalTraining, Observation
 from fedprivacy.fl.server import accuracy, fedavg
 from fedprivacy.flower.knowledge import ConfigKey, ServerKnowledge
 from fedprivacy.flower.records import to_record, to_state
-from fedprivacy.flower.simulation import Resources, simulate, start_ray
+from fedprivacy.flower.simulation import Resources, quiet, simulate, start_ray
 
 PARTITION = "partition-id"  # in each train config: the client whose data the node trains on
 CONFIG_KEYS = {
@@ -122,6 +122,20 @@ def nodes_by_client(grid: Grid, expected: int, patience: float = 600.0) -> dict[
     return dict(enumerate(nodes))
 
 
+class Stopped(Exception):
+    """The federation was interrupted: raised by the Grid in the ServerApp's thread, which it ends."""
+
+
+def stop(grid: Grid) -> None:
+    """End the ServerApp's thread at its next message exchange (it would wait for replies that never come,
+    keeping the process alive after the results were written)."""
+
+    def stopped(*_args, **_kwargs):
+        raise Stopped
+
+    grid.push_messages = grid.pull_messages = stopped
+
+
 def run_flower_federation(
     model: nn.Module,
     data: FedData,
@@ -142,9 +156,11 @@ def run_flower_federation(
     test_labels = data.test_labels.to(device)
     result = FedResult(model=model, initial_accuracy=accuracy(model, test_images, test_labels))
     server = ServerApp()
+    grids: list[Grid] = []
 
     @server.main()
     def main(grid: Grid, context: Context) -> None:
+        grids.append(grid)
         node_of = nodes_by_client(grid, settings.total_clients)
         planned = PlannedFedAvg(data.shares, settings, node_of)
 
@@ -185,9 +201,17 @@ def run_flower_federation(
 
         audit.start(grid, to_record(model.state_dict()), num_rounds=settings.num_rounds, evaluate_fn=evaluate)
 
-    simulate(server, client_app(ref, settings, client_device), settings.total_clients, resources)
+    try:
+        simulate(server, client_app(ref, settings, client_device), settings.total_clients, resources)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep the rounds finished before it
+        quiet()
+        for grid in grids:
+            stop(grid)
+        result.interrupted = True
+        result.rounds = list(result.rounds)
+        result.cases = [case for case in result.cases if case.meta["round"] <= len(result.rounds)]
     history: dict[int, list[tuple[float, int]]] = {}
-    for round_number in range(1, settings.num_rounds + 1):
+    for round_number in range(1, len(result.rounds) + 1):
         plan, local = plan_round(data.shares, settings, round_number), settings.local_training(round_number)
         for client in plan.selected:
             history.setdefault(client, []).extend(privacy_history(local, len(plan.samples[client])))

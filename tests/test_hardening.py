@@ -102,7 +102,7 @@ def test_a_failed_rename_puts_the_old_pair_back(tmp_path: Path, monkeypatch: pyt
         real_replace(source, target)
 
     monkeypatch.setattr(atomic.os, "replace", flaky)
-    with pytest.raises(OSError):
+    with pytest.raises(atomic.WriteFailed, match="disk full"):
         atomic.write_together({png: lambda p: p.write_text("new png"), js: lambda p: p.write_text("new json")})
     assert (png.read_text(), js.read_text()) == ("old png", "old json")
     assert outputs(tmp_path) == ["r.json", "r.png"]
