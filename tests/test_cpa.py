@@ -67,4 +67,5 @@ def test_a_single_image_is_refused_before_any_work_with_the_flag_that_works(tmp_
     """The README's `--attack cpa --model fc2` at the default batch of 1: nothing to separate."""
     with pytest.raises(UsageError, match=r"--rec_batch_size 1: cpa needs at least 2 images") as error:
         main_grad.main(["--attack", "cpa", "--model", "fc2", "--quiet", "--out_dir", str(tmp_path)])
-    assert "pass --rec_batch_size 2 or more" in str(error.value) and not any(tmp_path.iterdir())
+    written = [path for path in tmp_path.iterdir() if not path.name.startswith(".")]  # a name's claim is hidden
+    assert "pass --rec_batch_size 2 or more" in str(error.value) and not written

@@ -26,6 +26,7 @@ from fedprivacy.cli.common import run_cli
 from fedprivacy.evaluation.report import output_paths
 from fedprivacy.fl.public import PublicData, generator_record
 from fedprivacy.utils import atomic, signals
+from fedprivacy.utils.errors import RunFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--attack", "idlg", "--rec_epochs", "1", "--model", "mlp", "--quiet"]
@@ -446,7 +447,10 @@ def test_omp_num_threads_beyond_torch_is_one_line(
 
 def test_a_step_that_overflows_float32_is_that_case_diverging(tmp_path: Path) -> None:
     flags = ["--attack", "ig_single", "--rec_epochs", "3", "--rec_lr", "3e38", "--model", "mlp", "--quiet"]
-    report = main_grad.main([*flags, "--out_dir", str(tmp_path)])
+    with pytest.raises(RunFailed, match="every experiment failed"):  # its only case diverged: exit 1 (issue 27)
+        main_grad.main([*flags, "--out_dir", str(tmp_path)])
+    (written,) = tmp_path.glob("*.json")
+    report = json.loads(written.read_text())
     assert (
         report["experiments"][0]["status"] == "diverged" and "overflowed float32" in report["experiments"][0]["error"]
     )
