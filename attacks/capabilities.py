@@ -18,6 +18,7 @@ class Capabilities:
     label_layer: bool = False  # restores labels from a final nn.Linear with one output per class
     imprint: bool = False  # the server's imprint block before the model (--imprint)
     linear_width: bool = False  # a first nn.Linear with at least as many inputs and outputs as images
+    min_batch: int = 1  # fewest images per batch (separating a mixture needs at least two)
     max_batch: int | None = None  # most images per batch
     second_order: bool = False  # differentiates the model's gradient again: smooth activations match best
     generator: bool = False  # a trained image generator: its options' `generator` checkpoint (public data)
@@ -32,6 +33,8 @@ class Capabilities:
             parts.append("--imprint")
         if self.linear_width:
             parts.append("a linear layer as wide as the batch")
+        if self.min_batch > 1:
+            parts.append(f"at least {self.min_batch} images")
         if self.max_batch is not None:
             parts.append(f"at most {self.max_batch} image(s)")
         if self.second_order:

@@ -43,6 +43,11 @@ def check(
         )
     if labels and not needs.known_labels:
         raise UsageError(f"--known_labels: --attack {name} does not take known labels")
+    if num_images < needs.min_batch:
+        raise UsageError(
+            f"--rec_batch_size {num_images}: {name} needs at least {needs.min_batch} images per batch; "
+            f"pass --rec_batch_size {needs.min_batch} or more"
+        )
     if needs.max_batch is not None and num_images > needs.max_batch:
         raise UsageError(f"--rec_batch_size {num_images}: {name} handles at most {needs.max_batch} image(s) per batch")
     if needs.imprint and find_imprint(model) is None:

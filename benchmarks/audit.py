@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from fedprivacy.utils.signals import stopped_by
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "audit"
 CELLS = OUT / "cells"
@@ -366,25 +368,40 @@ def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> No
 
 
 def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]], path: Path = OUT / "audit.png") -> None:
-    """audit.png: per attack, the first private image, then its reconstruction under every column, captioned
-    with that reconstruction's own PSNR and, in brackets, the cell's mean PSNR over all its images."""
+    """audit.png from the cached cells and their pictured examples."""
+
+    def example(name: str, column: Column) -> dict | None:
+        path = cell_path(name, column).with_suffix(".pt")
+        return torch.load(path) if path.exists() else None
+
+    figure = audit_figure(rows, cells, example)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+BELOW_MEAN_DB = 3.0  # a pictured image this far below its cell's mean is said not to be the cell's best
+
+
+def audit_figure(rows: list[str], cells: dict[str, dict[str, dict | None]], example: Callable) -> Figure:
+    """Per attack, the first private image, then its reconstruction under every column (`example(row, column)`:
+    {"truth", "reconstructed"} or None), captioned with that reconstruction's own PSNR and the cell's mean;
+    a picture well below its cell's mean says that the cell's other images were recovered better."""
     figure, axes = plt.subplots(
-        len(rows), len(COLUMNS) + 1, figsize=(0.9 * (len(COLUMNS) + 1), 1.0 * len(rows) + 0.8), squeeze=False
+        len(rows), len(COLUMNS) + 1, figsize=(0.9 * (len(COLUMNS) + 1), 1.3 * len(rows) + 0.8), squeeze=False
     )
     for r, name in enumerate(rows):
         truth = None
         for c, column in enumerate(COLUMNS):
             axis = axes[r][c + 1]
-            example = cell_path(name, column).with_suffix(".pt")
             cell = cells[name][column.key]
-            if example.exists() and cell and cell["status"] == "ok":
-                saved = torch.load(example)
+            saved = example(name, column) if cell and cell["status"] == "ok" else None
+            if saved is not None:
                 truth = saved["truth"]
                 axis.imshow(image_array(saved["reconstructed"]), cmap="gray", vmin=0, vmax=1)
-                own = "diverged" if cell["example_psnr"] is None else f"{cell['example_psnr']:.0f} dB"
-                axis.set_xlabel(f"{own}\n(mean {cell['psnr']:.0f})", fontsize=5, labelpad=1)
+                axis.set_xlabel(example_caption(cell), fontsize=5, labelpad=1)
             else:
                 axis.text(0.5, 0.5, "failed" if cell else "not run", ha="center", va="center", fontsize=6)
+                axis.set_aspect(1)  # square like the pictures beside it
             if r == 0:
                 axis.set_title(f"{column.defense}\n{column.strength}", fontsize=6)
         if truth is not None:
@@ -395,13 +412,21 @@ def write_picture(rows: list[str], cells: dict[str, dict[str, dict | None]], pat
     for axis in axes.flat:
         axis.set_xticks([]), axis.set_yticks([])
     figure.suptitle(
-        "Each picture: the reconstruction of the private image on the left, with its own PSNR; "
-        "in brackets the cell's mean PSNR over all its images",
+        "Privacy audit: each attack (row) against each client-side defense and strength (column). Each picture is "
+        "the reconstruction of the private image on the left, with its own PSNR and, in brackets, the cell's mean "
+        "PSNR over all its images; 'others better': the cell recovered its other images better than this one",
         fontsize=6,
+        wrap=True,
     )
-    figure.tight_layout(pad=0.2, rect=(0, 0, 1, 0.965))  # keep the title clear of the column headers
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    figure.tight_layout(pad=0.2, rect=(0, 0, 1, 0.955))  # keep the title clear of the column headers
+    return figure
+
+
+def example_caption(cell: dict) -> str:
+    """The pictured reconstruction's PSNR, the cell's mean, and whether the picture is below the cell's best."""
+    own, mean = cell["example_psnr"], cell["psnr"]
+    caption = f"{'diverged' if own is None else f'{own:.0f} dB'} (mean {mean:.0f})"
+    return f"{caption}\nothers better" if own is not None and own < mean - BELOW_MEAN_DB else caption
 
 
 def image_array(image: torch.Tensor):

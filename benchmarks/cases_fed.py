@@ -97,9 +97,23 @@ def grid_case(attack: str, model: str, local_steps: int, images: int, note: str 
             attack, "--model", model, "--num_rounds", "1", "--C", "0.1", "--rec_batch_size", str(images),
             "--victim_images", str(images), "--client.epochs", str(local_steps), **options,
         )  # fmt: skip
-        return {**attack_row(report, GRID_TABLE, local_steps=local_steps), "notes": f"{note}{SHARED_MACHINE}"}
+        return {
+            **attack_row(report, GRID_TABLE, local_steps=local_steps),
+            "notes": f"{note}{spent(report)}{SHARED_MACHINE}",
+        }
 
     return case
+
+
+def spent(report: dict) -> str:
+    """What an L-BFGS attack's budget went to: steps run, and trials abandoned as stalled (none when not counted)."""
+    experiments = report["experiments"]
+    if not all("stalled_trials" in e for e in experiments):
+        return ""
+    steps, stalled = (sum(e[key] for e in experiments) for key in ("iterations", "stalled_trials"))
+    return (
+        f"{steps} L-BFGS steps run, {stalled} trial(s) abandoned as stalled after 10 steps (attacks.dlg.STALL_STEPS); "
+    )
 
 
 REALISTIC_TABLE = (

@@ -58,7 +58,7 @@ def speed_case(attack: str, images: int):
             "notes": (
                 f"LeNet, CIFAR-10 test images 0-{images - 1} in [0, 1], 300 L-BFGS steps, seed = image index; "
                 f"sequential trials used per image {trials}; fewer than 10 images to keep the run under 15 "
-                "minutes; the machine's load at the time is in docs/speed.md"
+                "minutes"
             ),
         }
 

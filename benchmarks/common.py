@@ -96,7 +96,8 @@ def run_grad(*flags: str, stem: str | None = None) -> dict:
 def row_from_report(report: dict, **extra: object) -> dict:
     """The standard columns of a gradient-attack row from a main_grad report."""
     args, summary = report["args"], report["summary"]
-    iterations = sum(e.get("iterations", 0) for e in report["experiments"])
+    counted = [e["iterations"] for e in report["experiments"] if "iterations" in e]  # cpa, rtf count none
+    iterations = sum(counted) if counted else None
     return {
         "attack": args["attack"],
         "model": args["model"],
@@ -109,7 +110,7 @@ def row_from_report(report: dict, **extra: object) -> dict:
         "label_acc": summary["label_acc"],
         "success_rate": summary["success_rate"],
         "seconds": summary["seconds"],
-        "it_per_s": iterations / summary["seconds"] if summary["seconds"] else None,
+        "it_per_s": iterations / summary["seconds"] if iterations is not None and summary["seconds"] else None,
         "threads": report.get("threads"),
         "grid": str(Path(report["grid"]).relative_to(ROOT)),
         **extra,

@@ -126,6 +126,11 @@ def attack_options(spec: AttackSpec, args: argparse.Namespace) -> Any:
     return spec.options(**values)
 
 
+def option_flags(spec: AttackSpec | None, options: Any) -> dict[str, Any]:
+    """The report's record of the attack's options, every one as `<attack>.<field>` (none without an attack)."""
+    return {} if spec is None else {f"{spec.name}.{item.name}": getattr(options, item.name) for item in fields(options)}
+
+
 def option_of(options: Any, alias: str) -> Any:
     """The value of the option whose older name is `alias` (e.g. rec_epochs), or None if the attack has none."""
     for item in fields(options):

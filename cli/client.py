@@ -10,7 +10,7 @@ scripts' older names stay accepted (main_grad: --local_steps, --local_epochs, --
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fedprivacy.attacks import ATTACKS, AttackSpec
@@ -20,6 +20,7 @@ from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE, UNIT_INTERVA
 from fedprivacy.utils.errors import UsageError
 
 PREFIX = "client."
+OLDER = "older.client."  # the Namespace key prefix of an older name (e.g. `older.client.local_epochs`)
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,9 @@ def add_client_arguments(
         )
         for alias in aliases:
             group.add_argument(
-                alias, dest=alias[2:], type=spec.domain, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                alias, dest=OLDER + alias[2:], type=spec.domain, default=argparse.SUPPRESS, help=argparse.SUPPRESS
             )
-        for dest in (PREFIX + name, *(alias[2:] for alias in aliases)):
+        for dest in (PREFIX + name, *(OLDER + alias[2:] for alias in aliases)):
             if rule is not None:
                 parser.applies(dest, rule)
 
@@ -93,7 +94,7 @@ def client_values(args: argparse.Namespace, older: Mapping[str, str]) -> dict[st
     """The local-training fields the user set, by field (of two spellings of one field, the one given last)."""
     values = {}
     for name in FIELDS:
-        given = last_given(args, [PREFIX + name, *(alias for alias, target in older.items() if target == name)])
+        given = last_given(args, [PREFIX + name, *(OLDER + alias for alias, target in older.items() if target == name)])
         if given is not None:
             values[name] = getattr(args, given)
     return values
@@ -113,7 +114,7 @@ def simulated_training(spec: AttackSpec, args: argparse.Namespace, num_images: i
     batch_size = values.get("batch_size", paper.batch_size) or num_images
     if paper.equal_batches and num_images % batch_size:
         typed = passed(args)
-        flag = typed.get(PREFIX + "batch_size") or typed.get("local_batch_size") or f"--{PREFIX}batch_size"
+        flag = typed.get(PREFIX + "batch_size") or typed.get(OLDER + "local_batch_size") or f"--{PREFIX}batch_size"
         raise UsageError(
             f"--rec_batch_size {num_images} is not divisible by {flag} {batch_size}; {spec.name} needs equal "
             "mini-batches"
@@ -125,3 +126,8 @@ def simulated_training(spec: AttackSpec, args: argparse.Namespace, num_images: i
         momentum=values.get("momentum", paper.momentum),
         weight_decay=values.get("weight_decay", paper.weight_decay),
     )
+
+
+def client_flags(local: LocalTraining | None) -> dict[str, Any]:
+    """The report's record of the client's training, as `client.<field>` (none without local training)."""
+    return {} if local is None else {PREFIX + name: value for name, value in asdict(local).items()}

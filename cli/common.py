@@ -3,7 +3,6 @@ it): a parser that reports a bad flag in one line, knows which flags the user ac
 that does not apply to the run; the flag groups both entry scripts share; and run_cli's one-line endings."""
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fedprivacy.data import DATASETS, NORM_STATS
 from fedprivacy.models import BUILDERS
 from fedprivacy.utils import claims, signals
+from fedprivacy.utils.data_dir import DATA_DIR, base_data_dir
 from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, SEED, THREADS, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
@@ -127,9 +127,12 @@ def last_given(args: argparse.Namespace, dests: Sequence[str]) -> str | None:
     return given[-1] if given else None
 
 
-def flag_values(args: argparse.Namespace) -> dict:
-    """The parsed flags for the report (without the parser's own bookkeeping)."""
-    return {key: value for key, value in vars(args).items() if not key.startswith("_")}
+def flag_values(args: argparse.Namespace, resolved: dict[str, Any] | None = None) -> dict:
+    """The flags for the report: the plain flags as parsed, then `resolved`, what the namespaced flags and their
+    older names resolved to (every option of the chosen attack, the client's training), whatever was typed
+    (dotted keys are namespaced or older flags; the parser's own bookkeeping starts with `_`)."""
+    plain = {key: value for key, value in vars(args).items() if not key.startswith("_") and "." not in key}
+    return plain | (resolved or {})
 
 
 def device_name(text: str) -> str:
@@ -189,9 +192,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str
     flags = FlagGroup(parser, "data and model")
     flags.value("--model", model, f"one of: {', '.join(BUILDERS)}")
     flags.value("--dataset", dataset, f"one of: {', '.join(DATASETS)}")
-    data_dir = os.environ.get("BASE_DATADIR", "data_files")
     where = "folder of real datasets (or the .npz file for --dataset npz)"
-    flags.value("--base_data_dir", data_dir, where, shown=f"$BASE_DATADIR, else {data_dir}", type=path_text)
+    flags.value("--base_data_dir", base_data_dir(), where, shown=f"$BASE_DATADIR, else {DATA_DIR}", type=path_text)
     flags.switch("--download", "download a torchvision dataset into --base_data_dir")
     flags.value("--image_size", None, "resize images to this square size, in pixels", shown="the dataset's size",
                 type=IMAGE_SIZE)  # fmt: skip

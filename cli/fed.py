@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
-from fedprivacy.cli.attack_flags import option_of
+from fedprivacy.cli.attack_flags import option_flags, option_of
+from fedprivacy.cli.client import client_flags
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.federation import federation_settings
@@ -20,7 +21,18 @@ from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_
 from fedprivacy.data import DatasetInfo, load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, defense_from_args
-from fedprivacy.evaluation.report import attack_label, save_curve, save_grid, summary_line
+from fedprivacy.evaluation.metrics import chance_accuracy
+from fedprivacy.evaluation.report import (
+    attack_label,
+    curve_title,
+    federation_notes,
+    grid_title,
+    mark_failed,
+    save_curve,
+    save_grid,
+    summary_line,
+    with_notes,
+)
 from fedprivacy.evaluation.runner import RunResult, attack_cases
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.federation import MODEL_MODE, FedData, FedResult, run_federation
@@ -63,6 +75,13 @@ def check(args: Namespace) -> Checked:
         require_flwr("--engine flower")
         resources(args).check_local()
     return Checked(spec, config, replace(settings, defense=defense), defense, resolve_device(args.device))
+
+
+def flags(args: Namespace, checked: Checked) -> dict:
+    """The report's record of the flags: as parsed, with the attack's options (if any) and the clients'
+    training as they resolved."""
+    options = None if checked.config is None else checked.config.options
+    return flag_values(args, option_flags(checked.spec, options) | client_flags(checked.settings.local))
 
 
 def stem(args: Namespace, checked: Checked) -> str:
@@ -226,11 +245,15 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     report = {
         **({"status": "failed", "error": fed.failure} if fed.failure else {}),
         **({"interrupted": True} if fed.interrupted else {}),
-        "args": flag_values(args),
+        "args": flags(args, checked),
         "threads": threads,
         "public_knowledge": knowledge.report(),
         "defense": {**checked.defense.settings(), "privacy": fed.privacy},
-        "summary": {"accuracy": accuracies, "final_accuracy": accuracies[-1] if accuracies else None},
+        "summary": {
+            "accuracy": accuracies,
+            "final_accuracy": accuracies[-1] if accuracies else None,
+            "chance_accuracy": chance_accuracy(data.test_labels),
+        },
         "initial_accuracy": fed.initial_accuracy,
         "rounds": fed.rounds,
     }
@@ -242,22 +265,26 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     accuracy = [report["initial_accuracy"], *report["summary"]["accuracy"]]
 
     def curve(path: Path) -> None:
-        save_curve(accuracy, path, "test accuracy", path.stem.removesuffix(CURVE))
+        save_curve(accuracy, path, "test accuracy", curve_title(report))
 
     pictures = {"curve": (CURVE, curve)}
+    failure = fed.failure
     if attacked is not None:
         rounds = report["case_rounds"]
         captions = [
             "diverged" if row["psnr"] is None else f"r{rounds[row['case']]} {row['psnr']:.1f} dB"
             for row in attacked.per_image
         ]
-        pictures["grid"] = ("", lambda path: save_grid(attacked.truth, attacked.reconstructed, captions, path))
+        title = grid_title(report)
+        pictures["grid"] = ("", lambda path: save_grid(attacked.truth, attacked.reconstructed, captions, path, title))
+        failure = failure or mark_failed(report, attacked.summary)
+    report["summary"]["notes"] = notes = federation_notes(report)
     return Outcome(
         report,
         attacked,
         pictures,
-        lambda paths: one_line(args, report, paths.get("grid", paths["curve"]), checked.defense),
-        failure=fed.failure,
+        lambda paths: with_notes(one_line(args, report, paths.get("grid", paths["curve"]), checked.defense), notes),
+        failure=failure,
         interrupted="the rounds and experiments finished before it are" if report.get("interrupted") else None,
     )
 

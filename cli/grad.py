@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
-from fedprivacy.cli.client import simulated_training
+from fedprivacy.cli.attack_flags import option_flags
+from fedprivacy.cli.client import client_flags, simulated_training
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.runner import Outcome, planned_paths
@@ -18,7 +19,7 @@ from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_
 from fedprivacy.data import load_split
 from fedprivacy.data.catalog import dataset_label
 from fedprivacy.defenses import Defense, defense_from_args
-from fedprivacy.evaluation.report import attack_label, save_grid, summary_line
+from fedprivacy.evaluation.report import attack_label, grid_title, mark_failed, save_grid, summary_line
 from fedprivacy.evaluation.runner import attack_cases
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.exchange import client_share, share_privacy
@@ -49,6 +50,12 @@ def check(args: Namespace) -> Checked:
     spec = get_attack(args.attack)
     local = simulated_training(spec, args, args.rec_batch_size)
     return Checked(spec, attack_config(spec, args), local, defense_from_args(args), resolve_device(args.device))
+
+
+def flags(args: Namespace, checked: Checked) -> dict:
+    """The report's record of the flags: as parsed, with the attack's options and the simulated client's
+    training (if any) as they resolved."""
+    return flag_values(args, option_flags(checked.spec, checked.config.options) | client_flags(checked.local))
 
 
 def stem(args: Namespace, checked: Checked) -> str:
@@ -128,7 +135,7 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     defense = checked.defense
     report = {
         **({"interrupted": True} if result.interrupted else {}),
-        "args": flag_values(args),
+        "args": flags(args, checked),
         "attack_settings": checked.config.settings(),
         "threads": threads,
         "public_knowledge": knowledge.report(),
@@ -139,9 +146,10 @@ def run(args: Namespace, checked: Checked) -> Outcome:
         "wall_seconds": time.perf_counter() - started,
     }
     captions = ["diverged" if row["psnr"] is None else f"{row['psnr']:.1f} dB" for row in result.per_image]
+    unscored = mark_failed(report, result.summary)
 
     def grid(path: Path) -> None:
-        save_grid(result.truth, result.reconstructed, captions, path)
+        save_grid(result.truth, result.reconstructed, captions, path, grid_title(report))
 
     return Outcome(
         report,
@@ -149,4 +157,5 @@ def run(args: Namespace, checked: Checked) -> Outcome:
         {"grid": ("", grid)},
         lambda paths: summary_line(attack_label(args.attack, defense), result.summary, paths["grid"]),
         interrupted=f"the {len(result.experiments)} finished experiment(s) are" if result.interrupted else None,
+        unscored=unscored,
     )

@@ -24,6 +24,7 @@ class Outcome:
     summary: Callable[[dict[str, Path]], str] = lambda paths: ""
     failure: str | None = None  # a fault during the run (exit 1), after what it finished is written
     interrupted: str | None = None  # Ctrl-C: what the written result holds
+    unscored: str | None = None  # every experiment failed: the summary line, then exit 1
 
 
 class Entry(Protocol):
@@ -76,4 +77,6 @@ def main(entry: Entry, args: Any) -> dict:
     if outcome.interrupted:
         raise Interrupted(f"{stopped_by()}; {outcome.interrupted} in {json_path}")
     print(outcome.summary(paths))
+    if outcome.unscored:
+        raise RunFailed(f"{outcome.unscored}; written to {json_path}")
     return outcome.report

@@ -29,6 +29,7 @@ from fedprivacy.fl.public import source_name
 from fedprivacy.models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
 from fedprivacy.utils import claims, signals
 from fedprivacy.utils.atomic import prepare_out_dir, write_together
+from fedprivacy.utils.data_dir import base_data_dir
 from fedprivacy.utils.domains import IMAGE_SIZE, NON_NEGATIVE, POSITIVE, SEED, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 from fedprivacy.utils.memory import require_memory
@@ -45,12 +46,7 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     parser = OneLineParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
     add("--dataset", default="digits", help=f"one of: {', '.join(DATASETS)}")
-    add(
-        "--base_data_dir",
-        type=path_text,
-        default=os.environ.get("BASE_DATADIR", "data_files"),
-        help="as in main_grad.py",
-    )
+    add("--base_data_dir", type=path_text, default=base_data_dir(), help="as in main_grad.py")
     add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
     add("--split", choices=("train", "test"), default="train", help="split to learn from")
     add("--num_images", type=positive, default=None, help="use only the first N images of the split")

@@ -12,6 +12,7 @@ from torchvision.transforms import v2
 from fedprivacy.data import embedded, real
 from fedprivacy.data.names import DATASETS, IMAGENET_STATS, KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
 from fedprivacy.data.normalization import Normalization
+from fedprivacy.utils.data_dir import DATA_DIR
 from fedprivacy.utils.domains import IMAGE_SIZE
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.memory import require_memory
@@ -116,7 +117,7 @@ def measured_stats(dataset: Dataset, shape: torch.Size) -> Normalization:
 def load_split(
     name: str,
     split: str = "test",
-    base_dir: str | Path = "data_files",
+    base_dir: str | Path = DATA_DIR,
     download: bool = False,
     image_size: int | None = None,
     augment: bool = False,

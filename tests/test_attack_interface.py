@@ -57,6 +57,7 @@ MLP = nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3))
     [
         (Capabilities(), 1, False, True, "does not take known labels"),
         (Capabilities(max_batch=1), 2, False, False, "at most 1 image"),
+        (Capabilities(min_batch=2), 1, False, False, "at least 2 images per batch; pass --rec_batch_size 2"),
         (Capabilities(imprint=True), 1, False, False, "needs --imprint"),
         (Capabilities(update=True), 1, False, False, "needs a shared weight update"),
         (Capabilities(linear_width=True), 9, False, False, "separates at most 8"),

@@ -61,3 +61,11 @@ def test_batch_beyond_the_layer_is_a_one_line_error(tmp_path) -> None:
     with pytest.raises(UsageError) as error:
         main_grad.main(flags)
     assert "at most 10" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_single_image_is_refused_before_any_work_with_the_flag_that_works(tmp_path) -> None:
+    """The README's `--attack cpa --model fc2` at the default batch of 1: nothing to separate."""
+    with pytest.raises(UsageError, match=r"--rec_batch_size 1: cpa needs at least 2 images") as error:
+        main_grad.main(["--attack", "cpa", "--model", "fc2", "--quiet", "--out_dir", str(tmp_path)])
+    written = [path for path in tmp_path.iterdir() if not path.name.startswith(".")]  # a name's claim is hidden
+    assert "pass --rec_batch_size 2 or more" in str(error.value) and not written

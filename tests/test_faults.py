@@ -26,7 +26,7 @@ from fedprivacy.cli.common import run_cli
 from fedprivacy.evaluation.report import output_paths
 from fedprivacy.fl.public import PublicData, generator_record
 from fedprivacy.utils import atomic, signals
-from fedprivacy.utils.errors import UsageError
+from fedprivacy.utils.errors import RunFailed, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--attack", "idlg", "--rec_epochs", "1", "--model", "mlp", "--quiet"]
@@ -448,7 +448,10 @@ def test_omp_num_threads_beyond_torch_is_one_line(
 
 def test_a_step_that_overflows_float32_is_that_case_diverging(tmp_path: Path) -> None:
     flags = ["--attack", "ig_single", "--rec_epochs", "3", "--rec_lr", "3e38", "--model", "mlp", "--quiet"]
-    report = main_grad.main([*flags, "--out_dir", str(tmp_path)])
+    with pytest.raises(RunFailed, match="every experiment failed"):  # its only case diverged: exit 1 (issue 27)
+        main_grad.main([*flags, "--out_dir", str(tmp_path)])
+    (written,) = tmp_path.glob("*.json")
+    report = json.loads(written.read_text())
     assert (
         report["experiments"][0]["status"] == "diverged" and "overflowed float32" in report["experiments"][0]["error"]
     )
@@ -466,17 +469,13 @@ def test_a_generator_trained_on_an_embedded_sample_gets_possible_fixes_only() ->
     assert "--start_index" not in str(fed_side.value) and "another dataset" in str(fed_side.value)
 
 
-# Issue 27: a committed output unchanged since the commit is the canonical result a first run replaces.
-def test_a_first_run_in_a_fresh_clone_writes_the_canonical_name(tmp_path: Path) -> None:
-    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    for name in ("r.png", "r.json"):
-        (tmp_path / name).write_text("shipped")
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-qm", "demo outputs"], check=True)
-    assert output_paths(tmp_path, "r", overwrite=False, claim=False)[0].name == "r.png"
-    (tmp_path / "r.json").write_text("a result of the user's")
-    assert output_paths(tmp_path, "r", overwrite=False, claim=False)[0].name == "r_run2.png"
+# Issue 27: the runs' default folder holds no committed result, so a first run in a fresh clone writes the
+# canonical name; the committed examples live apart, in images/examples/.
+def test_a_first_run_in_a_fresh_clone_writes_the_canonical_name() -> None:
+    root = Path(__file__).resolve().parent.parent
+    tracked = subprocess.run(["git", "-C", str(root), "ls-files", "images"], capture_output=True, text=True, check=True)
+    assert tracked.stdout.split() and all(name.startswith("images/examples/") for name in tracked.stdout.split())
+    assert main_grad.parse_args([]).out_dir == "images"
 
 
 def test_dry_run_announces_the_name_the_run_writes(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:

@@ -203,12 +203,15 @@ def test_a_folder_with_only_train_is_not_one_class_named_train(capsys: pytest.Ca
     assert "has train/ but no test/" in one_error(capsys, lambda: main_grad.main(flags))
 
 
-def test_a_single_class_gives_a_warning_not_a_perfect_score(tmp_path: Path) -> None:
+def test_a_single_class_gives_a_warning_not_a_perfect_score(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     root = image_folder(tmp_path / "folder", ("only",))
-    report = main_grad.main(
-        [*TINY, "--dataset", "imagefolder", "--base_data_dir", str(root), "--out_dir", str(tmp_path)]
-    )
-    assert report["summary"]["warnings"] and report["summary"]["psnr"] is None
+    flags = [*TINY, "--dataset", "imagefolder", "--base_data_dir", str(root), "--out_dir", str(tmp_path)]
+    line = one_error(capsys, lambda: main_grad.main(flags), code=1)  # nothing could be attacked: a failed run
+    assert line.startswith("error: every experiment failed (1 of 1 image(s) unscored)")
+    (written,) = tmp_path.glob("*.json")
+    report = json.loads(written.read_text())
+    assert report["status"] == "failed" and "exactly zero" in report["summary"]["warnings"][0]
+    assert report["summary"]["psnr"] is None
     assert report["summary"]["label_acc"] == 0.0 and report["experiments"][0]["status"] == "zero_gradient"
 
 

@@ -3,8 +3,8 @@
 A run reserves its result's name when it starts: an exclusive create (O_EXCL) of the hidden marker
 `.{name}.claim` holding its process id. A second run into the same folder finds the marker and numbers its
 own result (`_run2`, ...), so both are kept whichever finishes first; the marker goes when the result is
-written or the run ends. A name is free when none of its files exists, or when they are committed
-outputs of the checkout, unchanged since (the shipped demo results; git restores them). Temporary files
+written or the run ends. A name is free when none of its files exists (the committed example outputs live
+in images/examples/, apart from the runs' default folder, so a first run writes the canonical name). Temporary files
 carry the writer's process id (utils/atomic.py), so the next run in a folder removes those of runs that
 are gone, and puts back an earlier result a killed --overwrite had set aside. Process ids are those of
 this machine: a folder shared by several machines' runs is not cleaned across them."""
@@ -12,7 +12,6 @@ this machine: a folder shared by several machines' runs is not cleaned across th
 import atexit
 import os
 import re
-import subprocess
 import sys
 import time
 from contextlib import suppress
@@ -113,27 +112,9 @@ def release_for(targets: list[Path]) -> None:
             release(marker)
 
 
-def committed_unchanged(path: Path) -> bool:
-    """Whether `path` is a file git tracks in its checkout, unchanged since the last commit (a shipped
-    output that git restores); False outside a checkout or without git."""
-    try:
-        tracked = subprocess.run(
-            ["git", "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
-            capture_output=True,
-            timeout=10,
-        )
-        changed = subprocess.run(
-            ["git", "-C", str(path.parent), "diff", "--quiet", "HEAD", "--", path.name], capture_output=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return tracked.returncode == 0 and changed.returncode == 0
-
-
-def free(target: Path, canonical: bool = True) -> bool:
-    """A result may be written under `target`: nothing there, or (for a canonical, unnumbered name) a
-    committed output unchanged since."""
-    return not os.path.lexists(target) or (canonical and target.is_file() and committed_unchanged(target))
+def free(target: Path) -> bool:
+    """A result may be written under `target`: nothing is there."""
+    return not os.path.lexists(target)
 
 
 def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bool, reserve: bool = True) -> str:
@@ -145,7 +126,7 @@ def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bo
         run += 1
         name = stem if run == 1 else f"{stem}_run{run}"
         targets = [folder / f"{name}{suffix}" for suffix in suffixes]
-        if not overwrite and not all(free(target, run == 1) for target in targets):
+        if not overwrite and not all(free(target) for target in targets):
             continue
         if overwrite:
             squatted = [target for target in targets if target.is_dir()]
@@ -156,7 +137,7 @@ def claim_name(folder: Path, stem: str, suffixes: tuple[str, ...], overwrite: bo
             if holder(marker) is None:
                 return name
         elif take(marker) or (overwrite and marker in _held):  # an earlier run of this process that failed
-            if overwrite or all(free(target, run == 1) for target in targets):
+            if overwrite or all(free(target) for target in targets):
                 _claimed.update(dict.fromkeys(targets, marker))
                 return name
             release(marker)  # a run that held the name finished in between

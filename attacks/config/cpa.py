@@ -55,7 +55,7 @@ SPEC = AttackSpec(
     summary="Cocktail Party Attack: independent component analysis of the first linear layer's gradient",
     method="fedprivacy.attacks.cpa",
     options=CPAOptions,
-    needs=Capabilities(label_layer=True, linear_width=True),
+    needs=Capabilities(label_layer=True, linear_width=True, min_batch=2),
     budget=unmixing_budget,
     presets={"paper": PAPER, "original_vgg16": ORIGINAL_VGG16},
 )

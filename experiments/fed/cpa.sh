@@ -2,7 +2,7 @@
 # Cocktail Party Attack by an honest-but-curious FedAvg server: ICA on the first fully connected layer's update.
 # Run from anywhere: sh experiments/fed/cpa.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"

@@ -4,7 +4,7 @@
 # batch size, momentum) to match the update itself.
 # Run from anywhere: sh experiments/fed/ig.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 

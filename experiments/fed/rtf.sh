@@ -3,7 +3,7 @@
 # recovers the attacked client's images in closed form from its update.
 # Run from anywhere: sh experiments/fed/rtf.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"

@@ -3,7 +3,7 @@
 # Run from anywhere: sh experiments/grad/ggl.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
 # Generator checkpoints go to checkpoints/: trained once, resumed or reused when the script runs again.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 

@@ -2,7 +2,7 @@
 # GRNN (Ren et al. 2022): a generator learns the whole batch (images and labels) from one observed gradient.
 # Run from anywhere: sh experiments/grad/grnn.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 

@@ -2,7 +2,7 @@
 # Inverting Gradients (Geiping et al. 2020) in its three variants on the original implementation's ConvNet.
 # Run from anywhere: sh experiments/grad/ig.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"  # small models: one thread is fastest on a shared CPU
