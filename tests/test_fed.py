@@ -183,13 +183,15 @@ def test_bad_flags_are_one_line_errors(flags: list[str], named: str, capsys, tmp
 
 
 def test_a_run_whose_every_attack_diverged_exits_non_zero(monkeypatch, capsys, tmp_path) -> None:
+    import importlib
+
     from fedprivacy.attacks import ATTACKS
     from fedprivacy.utils.errors import AttackDiverged
 
     def diverge(observation, config):
         raise AttackDiverged("idlg: diverged on purpose")
 
-    monkeypatch.setitem(ATTACKS, "idlg", replace(ATTACKS["idlg"], attack=diverge))
+    monkeypatch.setattr(importlib.import_module(ATTACKS["idlg"].method), "run", diverge)
     argv = ["--attack", "idlg", "--model", "lenet", "--num_rounds", "1", "--quiet", "--out_dir", str(tmp_path)]
     with pytest.raises(SystemExit) as exit_info:
         run_cli(lambda: main_fed.main(argv))
