@@ -10,3 +10,7 @@ checkout's own code, installed or not.
 from pathlib import Path
 
 __path__ = [str(Path(__file__).resolve().parent)]
+
+from fedprivacy.utils.plotting import usable_backend  # noqa: E402 (needs __path__)
+
+usable_backend()  # before anything imports matplotlib (utils/plotting.py)

@@ -1,29 +1,14 @@
-"""Attack registry: `--attack` names to their specs."""
+"""Attack registry: `--attack` names to their specs (attacks/config/: options, capabilities, presets). Torch-free:
+an attack's method (attacks/<name>.py) is loaded only when it runs."""
 
-from fedprivacy.attacks import cpa, dlg, ggl, grnn, idlg, ig_multi, ig_single, ig_weight, rtf
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
 from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.config import SPECS
+from fedprivacy.attacks.spec import AttackConfig, AttackSpec, Preset, SimulatedClient
 from fedprivacy.utils.errors import UsageError
 
-ATTACKS: dict[str, AttackSpec] = {
-    spec.name: spec
-    for spec in (
-        dlg.SPEC,
-        idlg.SPEC,
-        ig_single.SPEC,
-        ig_weight.SPEC,
-        ig_multi.SPEC,
-        grnn.SPEC,
-        ggl.SPEC,
-        rtf.SPEC,
-        cpa.SPEC,
-    )
-}
-
-
-def option_classes() -> list[type]:
-    """Every attack's options dataclass once (attacks that share options share the class)."""
-    return list(dict.fromkeys(spec.options for spec in ATTACKS.values() if spec.options is not None))
+ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in SPECS}
+DEFAULT_ATTACK = SPECS[0].name  # what the entry scripts attack without --attack or --preset
+UPDATE_AUDIT_ATTACK = "ig_multi"  # what an audit of clients' weight updates runs unless told (flower/config.py)
 
 
 def get_attack(name: str) -> AttackSpec:
@@ -33,4 +18,31 @@ def get_attack(name: str) -> AttackSpec:
     return ATTACKS[name]
 
 
-__all__ = ["ATTACKS", "AttackConfig", "AttackSpec", "Capabilities", "Reconstruction", "get_attack", "option_classes"]
+def find_preset(name: str) -> tuple[AttackSpec, str]:
+    """`attack.preset` -> the attack's spec and the preset's name (a UsageError listing the known presets)."""
+    attack, _, preset = name.partition(".")
+    if attack not in ATTACKS or not preset:
+        raise UsageError(f"--preset {name!r} is unknown; choose one of: {', '.join(all_presets())}")
+    spec = ATTACKS[attack]
+    spec.preset(preset)  # refuses an unknown one, naming the attack's presets
+    return spec, preset
+
+
+def all_presets() -> dict[str, Preset]:
+    """Every preset by its full name (`attack.preset`)."""
+    return {f"{spec.name}.{name}": preset for spec in ATTACKS.values() for name, preset in spec.presets.items()}
+
+
+__all__ = [
+    "ATTACKS",
+    "DEFAULT_ATTACK",
+    "UPDATE_AUDIT_ATTACK",
+    "AttackConfig",
+    "AttackSpec",
+    "Capabilities",
+    "Preset",
+    "SimulatedClient",
+    "all_presets",
+    "find_preset",
+    "get_attack",
+]

@@ -1,34 +1,14 @@
-"""The shared attack interface: what an attack needs and its options, settings in, images and labels out."""
+"""Running an attack: what it returns, and the one place an attack is started (capabilities checked, the
+broadcast model put in the client's mode, the method called)."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 import torch
 
-from fedprivacy.attacks.capabilities import Capabilities, check
+from fedprivacy.attacks.fits import check
+from fedprivacy.attacks.spec import AttackConfig, AttackSpec
 from fedprivacy.fl.observation import Observation
-
-
-@dataclass(frozen=True)
-class AttackConfig:
-    """Settings common to the optimisation attacks (each attack documents which it uses), and the
-    attack's own options: an instance of its spec's `options` dataclass (None: the defaults)."""
-
-    rec_epochs: int
-    rec_lr: float
-    tv: float
-    restarts: int = 1
-    seed: int = 0
-    progress: bool = True
-    options: Any = None
-    workers: int = 1  # processes the L-BFGS attacks (dlg, idlg) may run their trials in (cli: --threads)
-    trial_batch: int | None = None  # trials the Adam-family attacks run as one batched computation (None: all)
-
-    @property
-    def trials_at_once(self) -> int:
-        """How many trials the Adam-family attacks run as one batched computation."""
-        return self.trial_batch or self.restarts
+from fedprivacy.utils.errors import AttackDiverged
 
 
 @dataclass
@@ -38,34 +18,33 @@ class Reconstruction:
     images: torch.Tensor
     labels: torch.Tensor
     stats: dict = field(default_factory=dict)
+    alternatives: list[tuple[float, torch.Tensor]] = field(default_factory=list)  # other trials' (match, images)
 
 
-@dataclass(frozen=True)
-class AttackSpec:
-    """A registered attack: its method, default settings, what it needs from the observation and the
-    dataclass of its own options (attacks/options.py; None when it has none)."""
+def check_observation(spec: AttackSpec, obs: Observation) -> None:
+    """One-line UsageError when `obs` lacks what the attack needs (attacks/fits.py)."""
+    check(
+        spec.name,
+        spec.needs,
+        obs.model,
+        obs.num_images,
+        obs.num_classes,
+        update=obs.update is not None,
+        labels=obs.labels is not None,
+        aggregate=obs.num_clients is not None,
+    )
 
-    name: str
-    attack: Callable[[Observation, AttackConfig], Reconstruction]
-    defaults: dict[str, float]
-    needs: Capabilities
-    options: type | None = None
 
-    def check(self, obs: Observation) -> None:
-        """One-line UsageError when `obs` lacks what the attack needs (attacks/capabilities.py)."""
-        check(
-            self.name,
-            self.needs,
-            obs.model,
-            obs.num_images,
-            obs.num_classes,
-            update=obs.update is not None,
-            labels=obs.labels is not None,
-        )
-
-    def run(self, obs: Observation, config: AttackConfig) -> Reconstruction:
-        """Check the observation, fill in the default options, and attack."""
-        self.check(obs)
-        if config.options is None and self.options is not None:
-            config = replace(config, options=self.options())
-        return self.attack(obs, config)
+def run_attack(spec: AttackSpec, obs: Observation, config: AttackConfig) -> Reconstruction:
+    """Check the observation and the options' type, put the broadcast model in the client's mode once, and run
+    the attack's method."""
+    if not isinstance(config.options, spec.options):
+        raise TypeError(f"{spec.name} takes {spec.options.__name__}, not {type(config.options).__name__}")
+    check_observation(spec, obs)
+    obs.model_in_mode()
+    try:
+        return spec.method_run()(obs, config)
+    except RuntimeError as error:  # torch cannot take a step beyond float32 (e.g. an lr of 1e38 with Adam)
+        if "without overflow" not in str(error):
+            raise
+        raise AttackDiverged(f"{spec.name}: a step overflowed float32 ({str(error).splitlines()[0]})") from None

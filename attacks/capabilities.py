@@ -1,16 +1,11 @@
-"""What an attack needs from the observation, typed (after LeakPro's AttackerCapabilities), and the one
-check that turns a mismatch into a one-line error.
+"""What an attack needs from the observation, typed (after LeakPro's AttackerCapabilities): data only, no
+torch, so the entry layer reads it for --help. attacks/fits.py turns a mismatch into a one-line error.
 
-The entry scripts run the check on the server's model before any work starts; AttackSpec.run runs it
+The entry scripts run that check on the server's model before any work starts; AttackSpec.run runs it
 again on each observation, so an attack's body never re-checks its inputs.
 """
 
 from dataclasses import dataclass
-
-from torch import nn
-
-from fedprivacy.models.imprint import find_imprint
-from fedprivacy.utils.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -23,8 +18,11 @@ class Capabilities:
     label_layer: bool = False  # restores labels from a final nn.Linear with one output per class
     imprint: bool = False  # the server's imprint block before the model (--imprint)
     linear_width: bool = False  # a first nn.Linear with at least as many inputs and outputs as images
+    min_batch: int = 1  # fewest images per batch (separating a mixture needs at least two)
     max_batch: int | None = None  # most images per batch
     second_order: bool = False  # differentiates the model's gradient again: smooth activations match best
+    generator: bool = False  # a trained image generator: its options' `generator` checkpoint (public data)
+    one_client: bool = False  # replays one client's training, so needs its own update (not a secure aggregate)
 
     def describe(self) -> str:
         """The needs in words, for --help and the docs."""
@@ -35,54 +33,14 @@ class Capabilities:
             parts.append("--imprint")
         if self.linear_width:
             parts.append("a linear layer as wide as the batch")
+        if self.min_batch > 1:
+            parts.append(f"at least {self.min_batch} images")
         if self.max_batch is not None:
             parts.append(f"at most {self.max_batch} image(s)")
         if self.second_order:
             parts.append("a twice-differentiable model")
+        if self.generator:
+            parts.append("a generator trained on public data")
+        if self.one_client:
+            parts.append("one client's own update (not under secure aggregation)")
         return "; ".join(parts)
-
-
-def final_linear(model: nn.Module, num_classes: int) -> tuple[str, nn.Linear] | None:
-    """The last nn.Linear producing the logits (one output per class), or None."""
-    for name, module in reversed(list(model.named_modules())):
-        if isinstance(module, nn.Linear) and module.out_features == num_classes:
-            return name, module
-    return None
-
-
-def first_linear(model: nn.Module) -> tuple[str, nn.Linear] | None:
-    """The first nn.Linear of the model (registration order, which is the forward order here), or None."""
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear):
-            return name, module
-    return None
-
-
-def check(
-    name: str, needs: Capabilities, model: nn.Module, num_images: int, num_classes: int, update: bool, labels: bool
-) -> None:
-    """Refuse, in one line, a server model, batch and share (`update`, granted `labels`) that `needs` rules out."""
-    if labels and not needs.known_labels:
-        raise UsageError(f"--known_labels: --attack {name} does not take known labels")
-    if needs.max_batch is not None and num_images > needs.max_batch:
-        raise UsageError(f"--rec_batch_size {num_images}: {name} handles at most {needs.max_batch} image(s) per batch")
-    if needs.imprint and find_imprint(model) is None:
-        raise UsageError(f"--attack {name} needs --imprint (the server's imprint block before the model)")
-    if needs.update and not update:
-        raise UsageError(f"--attack {name} needs a shared weight update (FedAvg); this client shared only a gradient")
-    if needs.linear_width:
-        found = first_linear(model)
-        if found is None:
-            raise UsageError(f"--attack {name} needs a fully connected layer; {type(model).__name__} has no nn.Linear")
-        layer_name, layer = found
-        limit = min(layer.in_features, layer.out_features)
-        if num_images > limit:
-            raise UsageError(
-                f"--rec_batch_size {num_images}: {name} separates at most {limit} inputs with layer '{layer_name}' "
-                f"({layer.in_features} -> {layer.out_features}); use a batch of at most {limit}"
-            )
-    if needs.label_layer and not labels and final_linear(model, num_classes) is None:
-        hint = "; pass --known_labels" if needs.known_labels else ""
-        raise UsageError(
-            f"--attack {name}: label restoration needs a final nn.Linear layer with one output per class{hint}"
-        )

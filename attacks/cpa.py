@@ -5,31 +5,35 @@ mixture of the layer's B inputs x_j. Centring and whitening G's rows (keeping th
 principal directions) and optimising an unmixing matrix U with Adam to maximise each source's
 non-Gaussianity (negentropy, log-cosh approximation), with a decorrelation penalty
 decor * mean_{i != j} (exp(T |cos(u_i, u_j)|) - 1) and priors (total variation on image sources,
-a one-sign penalty --nv and sparsity --l1 on ReLU embeddings) recovers the inputs up to sign and
+a one-sign penalty --cpa.one_sign and sparsity --cpa.l1 on ReLU embeddings) recovers the inputs up to sign and
 scale. Both are resolved exactly from the bias gradient db = sum_j delta_j: with the estimated
 mixing matrix A (G = A S), db = A k gives each source's factor k_j, and x_j = s_j / k_j.
 
 The attacked layer is the model's first nn.Linear. If its input is the image itself (fc2, mlp)
-the sources are the images; otherwise they are embeddings, and feature inversion (--fi, --fi_lr,
---fi_epochs) optimises images whose embedding matches each recovered one (cosine) with a TV prior.
+the sources are the images; otherwise they are embeddings, and feature inversion (--cpa.fi_weight, --cpa.fi_lr,
+--cpa.fi_iterations) optimises images whose embedding matches each recovered one (cosine) with a TV prior.
 The same holds for a FedAvg update: the first layer of an MLP sees the same images at every local
 step, so its update is still a mixture of them.
+
+Secure aggregation, the paper's setting ("gradients aggregated over as many as 1024 samples"): the FedAvg
+mean of K clients' first-layer updates is sum_j a_j x_j^T over the union of their N images, a_j absorbing each
+client's weight and steps, so CPA unmixes N sources, the images of all the round's clients, none of them
+attributed to a client; the bias row carries the same a_j, so the scale is still resolved exactly.
 """
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities, first_linear
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.cpa import CPAOptions
+from fedprivacy.attacks.fits import first_linear
 from fedprivacy.attacks.labels import restore_labels
-from fedprivacy.attacks.options import option
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
-from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE
 from fedprivacy.utils.errors import AttackDiverged, UsageError
 from fedprivacy.utils.gradients import total_variation
 from fedprivacy.utils.progress import loss_bar
@@ -37,19 +41,6 @@ from fedprivacy.utils.progress import loss_bar
 START_ITERATIONS = 200
 OUT_OF_BOX = 0.2  # share of pixels outside the valid box above which a recovered scale is distrusted
 GAUSSIAN_LOGCOSH = 0.3745672075  # E[log cosh(v)] for a standard normal v (the negentropy reference)
-
-
-@dataclass(frozen=True)
-class CPAOptions:
-    """CPA's own flags."""
-
-    decor: float = option(1.47, "cpa: weight of the decorrelation penalty", NON_NEGATIVE)
-    T: float = option(12.4, "cpa: temperature of the decorrelation penalty", POSITIVE)
-    nv: float = option(0.0, "cpa: weight of the one-sign prior on embeddings", NON_NEGATIVE)
-    l1: float = option(0.0, "cpa: weight of the sparsity prior on embeddings", NON_NEGATIVE)
-    fi: float = option(1.0, "cpa: feature-inversion weight (conv models); 0 = skip", NON_NEGATIVE)
-    fi_lr: float = option(0.1, "cpa: Adam step size of the feature inversion", POSITIVE)
-    fi_epochs: int = option(1000, "cpa: feature-inversion iterations", COUNT)
 
 
 def layer_inputs(obs: Observation, layer: nn.Module, images: torch.Tensor, params: dict | None = None) -> torch.Tensor:
@@ -130,7 +121,7 @@ def fixed_point_start(whitened: torch.Tensor, iterations: int) -> torch.Tensor:
 def unmix(
     whitened: torch.Tensor,
     raw: torch.Tensor,
-    config: AttackConfig,
+    config: AttackConfig[CPAOptions],
     source_shape: tuple[int, ...] | None,
 ) -> torch.Tensor:
     """Optimise the unmixing matrix (Adam from the identity); returns its unit-norm rows (B x B).
@@ -140,24 +131,24 @@ def unmix(
     options = config.options
     count = len(whitened)
     unmixing = fixed_point_start(whitened, START_ITERATIONS).requires_grad_()
-    optimizer = torch.optim.Adam([unmixing], lr=config.rec_lr)
+    optimizer = torch.optim.Adam([unmixing], lr=config.options.lr)
 
     def objective() -> torch.Tensor:
         rows = unmixing / unmixing.norm(dim=1, keepdim=True)
         loss = -negentropy(rows @ whitened).mean()
         if options.decor:
-            loss = loss + options.decor * decorrelation(rows, options.T)
+            loss = loss + options.decor * decorrelation(rows, options.temperature)
         sources = rows @ raw
-        if config.tv and source_shape is not None:
-            loss = loss + config.tv * total_variation(sources.view(count, *source_shape))
-        if options.nv:
-            loss = loss + options.nv * one_sign(sources)
+        if config.options.tv and source_shape is not None:
+            loss = loss + config.options.tv * total_variation(sources.view(count, *source_shape))
+        if options.one_sign:
+            loss = loss + options.one_sign * one_sign(sources)
         if options.l1:
             loss = loss + options.l1 * sources.abs().mean()
         return loss
 
-    with loss_bar(config.rec_epochs, "cpa unmixing", config.progress) as bar:
-        for step in range(config.rec_epochs):
+    with loss_bar(config.options.iterations, "cpa unmixing", config.progress) as bar:
+        for step in range(config.options.iterations):
             optimizer.zero_grad()
             loss = objective()
             if not torch.isfinite(loss):
@@ -182,7 +173,9 @@ def resolve_scale(mixtures: torch.Tensor, sources: torch.Tensor, bias_grad: torc
     return sources / torch.where(factors.abs() < 1e-30, 1e-30, factors)[:, None]
 
 
-def invert_features(obs: Observation, layer: nn.Module, embeddings: torch.Tensor, config: AttackConfig) -> torch.Tensor:
+def invert_features(
+    obs: Observation, layer: nn.Module, embeddings: torch.Tensor, config: AttackConfig[CPAOptions]
+) -> torch.Tensor:
     """Images whose embedding at `layer` matches `embeddings` in cosine, with a TV prior (Adam, box-clamped)."""
     options = config.options
     generator = torch.Generator().manual_seed(config.seed)
@@ -190,14 +183,13 @@ def invert_features(obs: Observation, layer: nn.Module, embeddings: torch.Tensor
     noise = torch.rand((len(embeddings), *obs.image_shape), generator=generator).to(embeddings.device)
     images = (low + (high - low) * noise).requires_grad_()
     optimizer = torch.optim.Adam([images], lr=options.fi_lr)
-    obs.model_in_mode()
     parameters = {name: p.detach() for name, p in obs.parameters().items()}
-    with loss_bar(options.fi_epochs, "cpa feature inversion", config.progress) as bar:
-        for _ in range(options.fi_epochs):
+    with loss_bar(options.fi_iterations, "cpa feature inversion", config.progress) as bar:
+        for _ in range(options.fi_iterations):
             optimizer.zero_grad()
             features = layer_inputs(obs, layer, images, parameters)
-            loss = options.fi * (1 - F.cosine_similarity(features, embeddings, dim=1)).mean()
-            loss = loss + config.tv * total_variation(images)
+            loss = options.fi_weight * (1 - F.cosine_similarity(features, embeddings, dim=1)).mean()
+            loss = loss + config.options.tv * total_variation(images)
             value = loss.item()  # the step's one synchronisation: the NaN check and the bar share it
             if not math.isfinite(value):
                 raise AttackDiverged("cpa: feature inversion diverged to NaN/inf")
@@ -215,7 +207,7 @@ def unmix_gradient(
     bias_grad: torch.Tensor | None,
     count: int,
     image_shape: tuple[int, ...] | None,
-    config: AttackConfig,
+    config: AttackConfig[CPAOptions],
 ) -> torch.Tensor:
     """The `count` sources mixed in a weight gradient (rows = mixtures), at their true scale when the
     bias gradient is given. Image sources (`image_shape`) are separated on their spatial differences."""
@@ -227,7 +219,7 @@ def unmix_gradient(
     return resolve_scale(mixtures, rows @ raw, None if bias_grad is None else bias_grad.double())
 
 
-def separate(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, nn.Module, bool, dict]:
+def separate(obs: Observation, config: AttackConfig[CPAOptions]) -> tuple[torch.Tensor, nn.Module, bool, dict]:
     """The recovered inputs of the first linear layer (B x features), the layer, whether they are
     images, and statistics."""
     name, layer = first_linear(obs.model)  # present and wide enough: AttackSpec.run checked the capabilities
@@ -242,6 +234,7 @@ def separate(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, nn.M
         "layer": name,
         "sources": "images" if images_are_sources else "embeddings",
         "scale_from_bias": bias_grad is not None,
+        "clients_mixed": obs.num_clients or 1,  # a secure aggregate's sources: the round's clients' images
     }
     return sources.float(), layer, images_are_sources, stats
 
@@ -263,22 +256,13 @@ def to_box(obs: Observation, sources: torch.Tensor, exact_scale: bool) -> tuple[
     return obs.normalization.clamp(images), int(rescale.sum())
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+def run(obs: Observation, config: AttackConfig[CPAOptions]) -> Reconstruction:
     sources, layer, images_are_sources, stats = separate(obs, config)
     if images_are_sources:
         images, stats["rescaled_by_min_max"] = to_box(obs, sources, stats["scale_from_bias"])
-    elif config.options.fi > 0:
+    elif config.options.fi_weight > 0:
         images = invert_features(obs, layer, sources, config)
     else:
-        raise UsageError("--fi 0: cpa on a convolutional model needs feature inversion to produce images")
+        raise UsageError("--cpa.fi_weight 0: cpa on a convolutional model needs feature inversion to produce images")
     labels = restore_labels(obs, torch.Generator().manual_seed(config.seed))
     return Reconstruction(images=images, labels=labels, stats=stats)
-
-
-SPEC = AttackSpec(
-    name="cpa",
-    attack=run,
-    defaults={"rec_epochs": 1000, "rec_lr": 1e-3, "tv": 3.1},
-    needs=Capabilities(label_layer=True, linear_width=True),
-    options=CPAOptions,
-)

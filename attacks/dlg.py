@@ -1,7 +1,7 @@
 """Deep Leakage from Gradients (Zhu, Liu and Han, NeurIPS 2019).
 
 Dummy images and dummy label logits start from Gaussian noise and are optimised jointly with
-L-BFGS so that their gradient matches the shared one in squared L2 distance. `--restarts`
+L-BFGS so that their gradient matches the shared one in squared L2 distance. `--dlg.restarts`
 trials are run and the one with the lowest gradient distance is kept (no further trial
 starts once the distance is negligible). With `workers` > 1 the trials run side by side in worker
 processes (attacks/parallel_trials.py), from the same starts and with the same answer.
@@ -28,7 +28,7 @@ them mere rounding. On one shared observation (benchmarks fidelity_dlg: DLG LeNe
 images 0-1, 300 steps) stopping at the stall gave 40.2 / 44.3 dB, the official code's plain loop 44.5 /
 50.0 dB, and polishing 43.4 / 54.6 dB. A trial that stalls below 1e-9 (most digits) stops there.
 
-`--float64` matches in double precision (the broadcast weights and the shared gradient in float64). Some
+`--dlg.float64` matches in double precision (the broadcast weights and the shared gradient in float64). Some
 images end every float32 trial at a relative distance near 2e-7 where the line search can resolve no
 further decrease, a few dB short of the rest (CIFAR-10 test image 15 on LeNet: 28.8 dB in float32,
 33.6 dB in float64, about the same CPU time); GPUs other than data-centre ones run float64 far slower.
@@ -40,11 +40,12 @@ from functools import partial
 
 import torch
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
-from fedprivacy.attacks.options import option
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.dlg import DLGOptions
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.parallel_trials import Step, trial_results
 from fedprivacy.attacks.restarts import best_trial
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.utils.gradients import model_gradient, squared_distance, total_variation
 from fedprivacy.utils.progress import loss_bar
@@ -59,13 +60,6 @@ STALL_STEPS = 10
 STALL_LEVEL = 0.5
 
 
-@dataclass(frozen=True)
-class MatchOptions:
-    """The option of the L-BFGS gradient-matching attacks (dlg, idlg)."""
-
-    float64: bool = option(False, "dlg, idlg: match gradients in float64 (a few dB more where float32 stops short)")
-
-
 def in_float64(obs: Observation) -> Observation:
     """The observation with its shared gradient in float64: run_trial then matches in float64."""
     return replace(obs, gradient=tuple(g.double() for g in obs.gradient))
@@ -73,13 +67,15 @@ def in_float64(obs: Observation) -> Observation:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one trial found, and what it cost: steps, gradient evaluations, abandoned as stalled."""
+    """What one trial found, and what it cost: steps, gradient evaluations, abandoned as stalled, and its
+    curve of relative distance against evaluations."""
 
     images: torch.Tensor
     logits: torch.Tensor
     steps: int
     evaluations: int
     stalled: bool
+    curve: list[tuple[int, float]]
 
 
 def draw_starts(obs: Observation, restarts: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -97,7 +93,7 @@ def draw_starts(obs: Observation, restarts: int, seed: int) -> list[tuple[torch.
 
 def run_trial(
     obs: Observation,
-    config: AttackConfig,
+    config: AttackConfig[DLGOptions],
     labels: torch.Tensor | None,
     energy: float,
     starts: list[tuple[torch.Tensor, torch.Tensor]],
@@ -112,14 +108,14 @@ def run_trial(
     buffers = {name: b.to(like.dtype) if b.is_floating_point() else b for name, b in obs.buffers().items()}
     images, logits = (start.to(like).requires_grad_() for start in starts[index])
     variables = [images] if labels is not None else [images, logits]
-    optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(variables, lr=config.options.lr, line_search_fn="strong_wolfe")
     plain_steps = False
 
     def objective() -> torch.Tensor:
         targets = labels if labels is not None else logits.softmax(dim=1)
         dummy = model_gradient(obs.model, parameters, buffers, images, targets)
         loss = squared_distance(dummy, obs.gradient)
-        return loss + config.tv * total_variation(images) if config.tv else loss
+        return loss + config.options.tv * total_variation(images) if config.options.tv else loss
 
     evaluations = 0
 
@@ -132,15 +128,19 @@ def run_trial(
             variable.grad = grad
         return loss
 
+    curve = Curve()
+
     def outcome(stalled: bool) -> Outcome:
-        return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled)
+        points = curve.finish(evaluations)
+        return Outcome(images.detach().clone(), logits.detach().clone(), steps, evaluations, stalled, points)
 
     loss, previous, steps = math.inf, None, 0
     best_loss, best = math.inf, None
-    while steps < config.rec_epochs:
+    while steps < config.options.steps:
         before = (images.detach().clone(), logits.detach().clone())
         steps += 1
         loss = float(optimizer.step(closure).detach())  # the distance at the start of this step
+        curve.add(evaluations, loss / max(energy, 1e-30))
         if not step(loss) or not math.isfinite(loss):  # cancelled by the caller, or diverged
             break
         if loss < best_loss:
@@ -148,7 +148,7 @@ def run_trial(
         if loss == previous:  # no decrease: float32 cannot resolve one, or the line search is stuck at a kink
             if plain_steps or loss <= POLISHED * energy:
                 break
-            optimizer = torch.optim.LBFGS(variables, lr=config.rec_lr, tolerance_grad=0.0, tolerance_change=0.0)
+            optimizer = torch.optim.LBFGS(variables, lr=config.options.lr, tolerance_grad=0.0, tolerance_change=0.0)
             plain_steps, previous = True, None
             continue
         if steps == STALL_STEPS and loss > STALL_LEVEL * energy:
@@ -163,15 +163,16 @@ def run_trial(
     return loss, outcome(False)
 
 
-def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor | None, name: str) -> Reconstruction:
+def match_gradient(
+    obs: Observation, config: AttackConfig[DLGOptions], labels: torch.Tensor | None, name: str
+) -> Reconstruction:
     """L-BFGS gradient matching with restarts; learns soft labels too unless `labels` are given (iDLG).
     Trials run side by side in up to `config.workers` processes, with the sequential run's answer."""
     dtype = obs.gradient[0].dtype
-    if config.options is not None and config.options.float64:
+    if config.options.float64:
         obs = in_float64(obs)
-    obs.model_in_mode()
     energy = float(sum((g**2).sum() for g in obs.gradient))
-    trial = partial(run_trial, obs, config, labels, energy, draw_starts(obs, config.restarts, config.seed))
+    trial = partial(run_trial, obs, config, labels, energy, draw_starts(obs, config.options.restarts, config.seed))
     counts = {"steps": 0, "evaluations": 0, "stalled": 0}
 
     def good_enough(loss: float) -> bool:
@@ -184,35 +185,35 @@ def match_gradient(obs: Observation, config: AttackConfig, labels: torch.Tensor 
         counts["stalled"] += outcome.stalled
         return loss, outcome
 
+    # With at least two trials wanted (the spread), a good-enough first trial must not cancel the second.
+    cancel = good_enough if config.min_trials <= 1 else (lambda loss: False)
     with (
-        loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar,
-        trial_results(trial, config.restarts, config.workers, bar, good_enough) as results,
+        loss_bar(config.options.steps * config.options.restarts, name, config.progress) as bar,
+        trial_results(trial, config.options.restarts, config.workers, bar, cancel) as results,
     ):
-        best = best_trial(name, config.restarts, counted, bar, good_enough)
+        best = best_trial(name, config.options.restarts, counted, bar, good_enough, config.min_trials)
     outcome = best.result
+
+    def images_of(found: Outcome) -> torch.Tensor:
+        return obs.normalization.clamp(found.images.to(dtype))
+
+    relative = best.loss / max(energy, 1e-30)
+    matches, others = trial_evidence(best.finished, outcome, lambda loss, _: loss / max(energy, 1e-30), images_of)
     return Reconstruction(
-        images=obs.normalization.clamp(outcome.images.to(dtype)),
+        images=images_of(outcome),
         labels=labels if labels is not None else outcome.logits.argmax(dim=1),
         stats={
             "gradient_distance": best.loss,
-            "relative_distance": best.loss / max(energy, 1e-30),
+            "relative_distance": relative,
             "trials": best.trials,
             "diverged_trials": best.diverged,
             "stalled_trials": counts["stalled"],
             "iterations": counts["steps"],
-            "gradient_evaluations": counts["evaluations"],
+            **match_stats(RELATIVE_DISTANCE, relative, outcome.curve, matches, counts["evaluations"]),
         },
+        alternatives=others,
     )
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+def run(obs: Observation, config: AttackConfig[DLGOptions]) -> Reconstruction:
     return match_gradient(obs, config, labels=None, name="dlg")
-
-
-SPEC = AttackSpec(
-    name="dlg",
-    attack=run,
-    defaults={"rec_epochs": 300, "rec_lr": 1.0, "tv": 0.0},
-    needs=Capabilities(second_order=True),
-    options=MatchOptions,
-)

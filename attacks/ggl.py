@@ -6,8 +6,8 @@ latent space for the image whose gradient matches the shared one,
 
     loss(z) = ||g(G(z)) - g||^2 / layers + kl_weight * KL(N(mean z, var z) || N(0, 1)),
 
-with CMA-ES (the `cma` package; --budget loss evaluations, starting from the zero latent with step
-size 1) or, with --search adam, Adam over the latent for --rec_epochs steps at --rec_lr. The KL term
+with CMA-ES (the `cma` package; --ggl.budget loss evaluations, starting from the zero latent with step
+size 1) or, with --ggl.search adam, Adam over the latent for --ggl.iterations steps at --ggl.lr. The KL term
 keeps the latent's statistics those of the prior the generator was trained on. The label is read off
 the gradient (iDLG), so the attack handles one image per batch.
 """
@@ -20,29 +20,17 @@ import numpy as np
 import torch
 from torch.func import vmap
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.ggl import GGLOptions
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.labels import restore_labels
-from fedprivacy.attacks.options import option
 from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models.generators import ImageGenerator, load_image_generator
-from fedprivacy.utils.domains import COUNT, NON_NEGATIVE
 from fedprivacy.utils.errors import AttackDiverged
 from fedprivacy.utils.gradients import batched_model_gradient, total_variation
 from fedprivacy.utils.progress import loss_bar
-
-
-@dataclass(frozen=True)
-class GGLOptions:
-    """GGL's own flags."""
-
-    generator: str | None = option(
-        None, "ggl: generator checkpoint from `python -m fedprivacy.cli.train_generator` (same image size and channels)"
-    )
-    budget: int = option(2000, "ggl: loss evaluations of the CMA-ES search", COUNT)
-    search: str = option("cma", "ggl: CMA-ES (the paper's) or Adam over the latent", choices=("cma", "adam"))
-    kl_weight: float = option(0.1, "ggl: weight of the KL term on the latent", NON_NEGATIVE)
 
 
 def kl_divergence(latents: torch.Tensor) -> torch.Tensor:
@@ -54,9 +42,11 @@ def kl_divergence(latents: torch.Tensor) -> torch.Tensor:
 class LatentLoss:
     """GGL's objective over latents of one generator, for the observed gradient and restored label."""
 
-    def __init__(self, obs: Observation, config: AttackConfig, generator: ImageGenerator, labels: torch.Tensor):
+    def __init__(
+        self, obs: Observation, config: AttackConfig[GGLOptions], generator: ImageGenerator, labels: torch.Tensor
+    ):
         self.obs, self.generator, self.labels = obs, generator, labels
-        self.tv, self.kl_weight = config.tv, config.options.kl_weight
+        self.tv, self.kl_weight = config.options.tv, config.options.kl_weight
         self.parameters, self.buffers = obs.parameters(), obs.buffers()
 
     def images(self, latents: torch.Tensor) -> torch.Tensor:
@@ -76,8 +66,11 @@ class LatentLoss:
         return losses + self.kl_weight * kl_divergence(latents)
 
 
-def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) -> tuple[float, np.ndarray, int]:
-    """CMA-ES from the zero latent (step size 1) for `budget` evaluations; best loss, latent, evaluations."""
+def search_cma(
+    objective: LatentLoss, size: int, budget: int, seed: int, bar, curve: Curve | None = None
+) -> tuple[float, np.ndarray, int]:
+    """CMA-ES from the zero latent (step size 1) for `budget` evaluations; best loss, latent, evaluations
+    (each generation's best loss goes on `curve`)."""
     options = {"maxfevals": budget, "seed": seed + 1, "verbose": -9}
     strategy = cma.CMAEvolutionStrategy(np.zeros(size), 1.0, options)
     best = (math.inf, np.zeros(size))
@@ -93,24 +86,31 @@ def search_cma(objective: LatentLoss, size: int, budget: int, seed: int, bar) ->
         index = int(losses.argmin())
         if losses[index] < best[0]:
             best = (float(losses[index]), np.asarray(candidates[index]))
+        if curve is not None:
+            curve.add(strategy.countevals, best[0])
         bar.set_postfix(loss=f"{best[0]:.3g}")
         bar.update(len(candidates))
     return (*best, strategy.countevals)
 
 
 def search_adam(
-    objective: LatentLoss, size: int, config: AttackConfig, seeds: list[int], bar
+    objective: LatentLoss,
+    size: int,
+    config: AttackConfig[GGLOptions],
+    seeds: list[int],
+    bar,
+    curves: list[Curve] | None = None,
 ) -> list[tuple[float, np.ndarray]]:
     """Adam over one Gaussian-initialised latent per seed for rec_epochs steps, all at once (the rows share
     nothing: Adam is element-wise); each row's best loss and latent, inf for a row whose loss turned NaN/inf."""
     device = objective.obs.device
     starts = [torch.randn(1, size, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
     latents = torch.cat(starts).to(device).requires_grad_()
-    optimizer = torch.optim.Adam([latents], lr=config.rec_lr)
+    optimizer = torch.optim.Adam([latents], lr=config.options.lr)
     best_losses = [math.inf] * len(seeds)
     best_latents = latents.detach().clone()
     running = set(range(len(seeds)))
-    for _ in range(config.rec_epochs):
+    for step in range(config.options.iterations):
         losses = objective(latents)
         values = losses.detach().tolist()
         for row in [row for row in running if not math.isfinite(values[row])]:
@@ -121,6 +121,8 @@ def search_adam(
         for row in [row for row in running if values[row] < best_losses[row]]:
             best_losses[row] = values[row]
             best_latents[row] = latents.detach()[row]
+        for row in running if curves is not None else ():
+            curves[row].add(step + 1, best_losses[row])
         (grad,) = torch.autograd.grad(losses.sum(), [latents])
         latents.grad = grad
         optimizer.step()
@@ -130,55 +132,65 @@ def search_adam(
     return [(best_losses[row] if row in running else math.inf, kept[row]) for row in range(len(seeds))]
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+def run(obs: Observation, config: AttackConfig[GGLOptions]) -> Reconstruction:
     options = config.options
     generator, meta = load_image_generator(options.generator, obs.image_shape)
     generator = generator.to(obs.gradient[0].device)
     labels = restore_labels(obs)
-    obs.model_in_mode()
     objective = LatentLoss(obs, config, generator, labels)
-    steps = options.budget if options.search == "cma" else config.rec_epochs
+    steps = options.budget if options.search == "cma" else config.options.iterations
+    energy = float(sum((g**2).sum() for g in obs.gradient))
+    relative = len(obs.gradient) / max(energy, 1e-30)  # the loss is the squared distance over the layer count
     evaluations = 0
 
-    def trials(indices: range) -> list[tuple[float, np.ndarray]]:
+    def trials(indices: range) -> list[tuple[float, Latent]]:
         nonlocal evaluations
         seeds = [config.seed * 1000 + index for index in indices]
+        curves = [Curve() for _ in seeds]
         if options.search == "adam":
-            evaluations += config.rec_epochs * len(seeds)
-            return search_adam(objective, meta["latent"], config, seeds, bar)
+            evaluations += config.options.iterations * len(seeds)
+            found = search_adam(objective, meta["latent"], config, seeds, bar, curves)
+            return [(loss, Latent(latent, curve)) for (loss, latent), curve in zip(found, curves, strict=True)]
         results = []
-        for seed in seeds:
-            loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar)
+        for seed, curve in zip(seeds, curves, strict=True):
+            loss, latent, count = search_cma(objective, meta["latent"], options.budget, seed, bar, curve)
             evaluations += count
-            results.append((loss, latent))
+            results.append((loss, Latent(latent, curve)))
         return results
 
     batch = config.trials_at_once if options.search == "adam" else 1  # CMA-ES: one by one
-    with loss_bar(steps * config.restarts, f"ggl {options.search}", config.progress) as bar:
-        best = best_of_batches("ggl", config.restarts, batch, trials, bar)
-    with torch.no_grad():
-        images = objective.images(torch.tensor(best.result[None], dtype=torch.float32, device=obs.gradient[0].device))
-    energy = float(sum((g**2).sum() for g in obs.gradient))
+    with loss_bar(steps * config.options.restarts, f"ggl {options.search}", config.progress) as bar:
+        best = best_of_batches("ggl", config.options.restarts, batch, trials, bar, at_least=config.min_trials)
+    device = obs.gradient[0].device
+
+    def images_of(found: Latent) -> torch.Tensor:
+        with torch.no_grad():
+            latent = torch.tensor(found.latent[None], dtype=torch.float32, device=device)
+            return obs.normalization.clamp(objective.images(latent))
+
+    matches, others = trial_evidence(best.finished, best.result, lambda loss, _: loss * relative, images_of)
+    curve = [(e, v * relative) for e, v in best.result.curve.finish(best.result.curve.seen)]
     return Reconstruction(
-        images=obs.normalization.clamp(images),
+        images=images_of(best.result),
         labels=labels,
+        alternatives=others,
         stats={
             "loss": best.loss,
-            "relative_loss": best.loss * len(obs.gradient) / max(energy, 1e-30),
+            "relative_loss": best.loss * relative,
             "search": options.search,
             "evaluations": evaluations,
             "iterations": evaluations,
             "generator": meta["dataset"],
             "generator_steps": meta["steps"],
             "latent": meta["latent"],
+            **match_stats(RELATIVE_DISTANCE, best.loss * relative, curve, matches, evaluations),
         },
     )
 
 
-SPEC = AttackSpec(
-    name="ggl",
-    attack=run,
-    defaults={"rec_epochs": 1000, "rec_lr": 0.1, "tv": 0.0},
-    needs=Capabilities(label_layer=True, max_batch=1, second_order=True),
-    options=GGLOptions,
-)
+@dataclass(frozen=True)
+class Latent:
+    """One search's best latent and its curve of the loss."""
+
+    latent: np.ndarray
+    curve: Curve

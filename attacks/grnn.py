@@ -23,9 +23,11 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.grnn import GRNNOptions
+from fedprivacy.attacks.evidence import RELATIVE_DISTANCE, Curve, match_stats, trial_evidence
 from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models.generators import GRNNGenerator
 from fedprivacy.utils.gradients import func_model_gradient, trial_buffers
@@ -45,13 +47,15 @@ def squared_total_variation(images: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Trial:
-    """One generator's training: its first loss and its lowest-loss iterate (images None if it diverged)."""
+    """One generator's training: its first loss and its lowest-loss iterate (images None if it diverged), and
+    the curve of its squared gradient distance."""
 
     first_loss: float = math.inf
     loss: float = math.inf
     terms: dict = field(default_factory=dict)
     images: torch.Tensor | None = None
     labels: torch.Tensor | None = None
+    curve: Curve = field(default_factory=Curve)
 
 
 def fresh_generators(obs: Observation, seeds: list[int]) -> tuple[GRNNGenerator, dict, dict, torch.Tensor]:
@@ -68,14 +72,15 @@ def fresh_generators(obs: Observation, seeds: list[int]) -> tuple[GRNNGenerator,
     return generators[0], weights, buffers, torch.stack(noises).to(obs.device)
 
 
-def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tqdm) -> list[Trial]:
-    """Train one generator per seed for rec_epochs RMSprop steps, all at once (vmap over the stacked
+def run_trials(obs: Observation, config: AttackConfig[GRNNOptions], seeds: list[int], bar: tqdm) -> list[Trial]:
+    """Train one generator per seed for `iterations` RMSprop steps, all at once (vmap over the stacked
     generators when there are several). The trials share nothing: losses, gradients and RMSprop's
     element-wise state are per trial, so each ends where it would alone, up to float rounding; a trial
     whose loss turns NaN/inf stops and the others go on."""
     count = len(seeds)
+    energy = float(sum((g**2).sum() for g in obs.gradient))
     shape, weights, generator_buffers, noise = fresh_generators(obs, seeds)
-    optimizer = torch.optim.RMSprop(list(weights.values()), lr=config.rec_lr, momentum=MOMENTUM)
+    optimizer = torch.optim.RMSprop(list(weights.values()), lr=config.options.lr, momentum=MOMENTUM)
     parameters, model_buffers = obs.parameters(), trial_buffers(obs.buffers(), count)
 
     def fake_batch(own_weights: dict, own_buffers: dict, own_model_buffers: dict, own_noise: torch.Tensor) -> tuple:
@@ -96,20 +101,21 @@ def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tq
 
     trials = [Trial() for _ in seeds]
     running = list(range(count))
-    for step in range(config.rec_epochs):
+    for step in range(config.options.iterations):
         images, probabilities, dummy = all_trials()
         l2 = sum(((d - g) ** 2).flatten(1).sum(dim=1) for d, g in zip(dummy, obs.gradient, strict=True))
         terms = {"l2": l2, "norm": l2.clamp_min(1e-30).sqrt()}
-        if config.tv:
-            terms["tv"] = config.tv * vmap(squared_total_variation)(images)
+        if config.options.tv:
+            terms["tv"] = config.options.tv * vmap(squared_total_variation)(images)
         loss = sum(terms.values())
-        values = loss.detach().tolist()
+        values, distances = loss.detach().tolist(), terms["l2"].detach().tolist()
         for index in list(running):
             trial, value = trials[index], values[index]
             if not math.isfinite(value):
                 trials[index] = Trial(first_loss=trial.first_loss)
                 running.remove(index)
                 continue
+            trial.curve.add(step + 1, distances[index] / max(energy, 1e-30))
             if step == 0:
                 trial.first_loss = value
             if value < trial.loss:
@@ -128,8 +134,7 @@ def run_trials(obs: Observation, config: AttackConfig, seeds: list[int], bar: tq
     return trials
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
-    obs.model_in_mode()
+def run(obs: Observation, config: AttackConfig[GRNNOptions]) -> Reconstruction:
     energy = float(sum((g**2).sum() for g in obs.gradient))
 
     def trial_batch(indices: range) -> list[tuple[float, Trial]]:
@@ -137,29 +142,31 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
         return [((result.loss if result.images is not None else math.inf), result) for result in results]
 
     batch = config.trials_at_once
-    with loss_bar(config.rec_epochs * config.restarts, "grnn", config.progress) as bar:
-        best = best_of_batches("grnn", config.restarts, batch, trial_batch, bar)
+    with loss_bar(config.options.iterations * config.options.restarts, "grnn", config.progress) as bar:
+        best = best_of_batches("grnn", config.options.restarts, batch, trial_batch, bar)
     kept = best.result
+    relative = kept.terms["l2"] / max(energy, 1e-30)
+    matches, others = trial_evidence(
+        best.finished,
+        kept,
+        lambda _, trial: trial.terms["l2"] / max(energy, 1e-30),
+        lambda trial: obs.normalization.clamp(trial.images),
+    )
+    evaluations = config.options.iterations * best.trials  # one simulated gradient per iteration and trial
     return Reconstruction(
         images=obs.normalization.clamp(kept.images),
         labels=kept.labels,
+        alternatives=others,
         stats={
             "first_loss": kept.first_loss,
             "loss": kept.loss,
             "gradient_distance": kept.terms["l2"],
-            "relative_distance": kept.terms["l2"] / max(energy, 1e-30),
+            "relative_distance": relative,
             "gradient_norm": kept.terms["norm"],
             "trials": best.trials,
             "trial_batch": batch,
             "diverged_trials": best.diverged,
-            "iterations": config.rec_epochs * config.restarts,
+            "iterations": config.options.iterations * config.options.restarts,
+            **match_stats(RELATIVE_DISTANCE, relative, kept.curve.finish(kept.curve.seen), matches, evaluations),
         },
     )
-
-
-SPEC = AttackSpec(
-    name="grnn",
-    attack=run,
-    defaults={"rec_epochs": 1000, "rec_lr": 1e-4, "tv": 1e-3},
-    needs=Capabilities(second_order=True),
-)

@@ -5,24 +5,25 @@ would have shared for them (its gradient, or its weight update after local SGD) 
 1 - cosine similarity to the observed tensors over all parameters (optionally weighted per layer),
 plus `tv` times total variation. Adam runs on the sign of the image gradient; its step size drops
 tenfold at 3/8, 5/8 and 7/8 of the iterations; after every step the images are clamped to the valid
-pixel box. Of `--restarts` trials the one with the best final match is kept. Labels come from the
-shared gradient (--label_strategy, attacks/label_strategies.py) unless the observation carries them
+pixel box. Of `--<variant>.restarts` trials the one with the best final match is kept. Labels come from the
+shared gradient (`--<variant>.label_strategy`, attacks/label_strategies.py) unless the observation carries them
 (--known_labels).
 """
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch.func import vmap
 from tqdm import tqdm
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
-from fedprivacy.attacks.label_strategies import LabelOptions, restore
-from fedprivacy.attacks.options import option
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.inverting import InvertingOptions
+from fedprivacy.attacks.evidence import COSINE_DISTANCE, Curve, match_stats, trial_evidence
+from fedprivacy.attacks.label_strategies import restore
 from fedprivacy.attacks.restarts import best_of_batches
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.functional import batched_functional_update, functional_update
 from fedprivacy.fl.observation import Observation
 from fedprivacy.utils.allocator import reuse_large_blocks
@@ -31,18 +32,6 @@ from fedprivacy.utils.gradients import batched_model_gradient, model_gradient, t
 from fedprivacy.utils.progress import loss_bar
 
 LR_DROPS = (3 / 8, 5 / 8, 7 / 8)
-NEEDS = Capabilities(known_labels=True, label_layer=True, second_order=True)
-
-
-@dataclass(frozen=True)
-class InvertingOptions(LabelOptions):
-    """The options of ig_single, ig_weight and ig_multi."""
-
-    layer_weights: str = option(
-        "equal",
-        "per-layer weights of the cosine loss: equal; linear or exp favour the first layers (Geiping et al.)",
-        choices=("equal", "linear", "exp"),
-    )
 
 
 @dataclass(frozen=True)
@@ -110,7 +99,7 @@ def cosine_distances(
     return 1 - dot / (norm.sqrt() * observed_norm)
 
 
-def attack_labels(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor, str]:
+def attack_labels(obs: Observation, config: AttackConfig[InvertingOptions]) -> tuple[torch.Tensor, str]:
     """The labels to reconstruct with, and where they came from ("known" or "restored")."""
     if obs.labels is not None:
         return obs.labels, "known"
@@ -120,15 +109,18 @@ def attack_labels(obs: Observation, config: AttackConfig) -> tuple[torch.Tensor,
 
 @dataclass(frozen=True)
 class Trials:
-    """The outcome of R trials run together: final match losses (inf: diverged), images, steps each ran."""
+    """The outcome of R trials run together: final match losses (inf: diverged), images, steps each ran,
+    and each trial's final cosine distance (the loss without its TV prior) and curve of it."""
 
     losses: list[float]
     images: torch.Tensor
     steps: list[int]
+    cosines: list[float]
+    curves: list[list[tuple[int, float]]]
 
 
 def run_trials(
-    config: AttackConfig,
+    config: AttackConfig[InvertingOptions],
     target: Target,
     labels: torch.Tensor,
     weights: list[float],
@@ -143,20 +135,24 @@ def run_trials(
     labels = labels.expand(trials, *labels.shape)
     observed_norm = math.sqrt(float(sum(w * o.pow(2).sum() for w, o in zip(weights, target.observed, strict=True))))
     images = starts.clone().requires_grad_()
-    optimizer = torch.optim.Adam([images], lr=config.rec_lr)
-    milestones = [round(config.rec_epochs * share) for share in LR_DROPS]
+    optimizer = torch.optim.Adam([images], lr=config.options.lr)
+    milestones = [round(config.options.iterations * share) for share in LR_DROPS]
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
-    steps = [config.rec_epochs] * trials
+    steps = [config.options.iterations] * trials
     running = list(range(trials))
+    curves = [Curve() for _ in range(trials)]
 
-    def losses() -> torch.Tensor:
-        loss = cosine_distances(target.simulated(images, labels), target.observed, weights, observed_norm)
-        return loss + config.tv * vmap(total_variation)(images) if config.tv else loss
+    def losses() -> tuple[torch.Tensor, list[float]]:
+        cosine = cosine_distances(target.simulated(images, labels), target.observed, weights, observed_norm)
+        loss = cosine + config.options.tv * vmap(total_variation)(images) if config.options.tv else cosine
+        return loss, cosine.detach().tolist()
 
-    for step in range(1, config.rec_epochs + 1):
-        loss = losses()
+    for step in range(1, config.options.iterations + 1):
+        loss, cosines = losses()
         (gradient,) = torch.autograd.grad(loss.sum(), images)
         values = loss.detach().tolist()
+        for index in running:
+            curves[index].add(step, cosines[index])
         for index in [index for index in running if not math.isfinite(values[index])]:
             steps[index] = step
             running.remove(index)
@@ -169,16 +165,30 @@ def run_trials(
             images.clamp_(*box)
         bar.set_postfix(loss=f"{min(values[index] for index in running):.4g}", refresh=False)
         bar.update(len(running))
-    final = losses().detach().tolist()
+    final, cosines = losses()
+    final = final.detach().tolist()
     finals = [final[index] if index in running and math.isfinite(final[index]) else math.inf for index in range(trials)]
-    return Trials(finals, images.detach(), steps)
+    cosines = [cosines[index] if math.isfinite(finals[index]) else math.inf for index in range(trials)]
+    for index in running:
+        curves[index].add(steps[index] + 1, cosines[index])
+    return Trials(
+        finals, images.detach(), steps, cosines, [curve.finish(steps[i] + 1) for i, curve in enumerate(curves)]
+    )
 
 
-def invert(obs: Observation, config: AttackConfig, target: Target, name: str) -> Reconstruction:
-    """Run `config.restarts` trials against `target`, `config.trial_batch` at a time as one batched
+@dataclass(frozen=True)
+class Found:
+    """One trial's final images, its cosine distance without the TV prior, and its curve of that distance."""
+
+    images: torch.Tensor
+    cosine: float
+    curve: list[tuple[int, float]]
+
+
+def invert(obs: Observation, config: AttackConfig[InvertingOptions], target: Target, name: str) -> Reconstruction:
+    """Run the options' restarts against `target`, `config.trials_at_once` at a time as one batched
     computation, and keep the images with the best final match."""
     reuse_large_blocks()
-    obs.model_in_mode()
     device = target.observed[0].device
     labels, source = attack_labels(obs, config)
     labels = labels.to(device)
@@ -186,22 +196,29 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
     weights = layer_weights(kind, len(target.observed)).tolist()
     generator = torch.Generator().manual_seed(config.seed)
     starts = torch.stack(
-        [torch.randn((obs.num_images, *obs.image_shape), generator=generator) for _ in range(config.restarts)]
+        [torch.randn((obs.num_images, *obs.image_shape), generator=generator) for _ in range(config.options.restarts)]
     )
     starts = starts.to(device)
     box = obs.normalization.box(starts[0])
     steps = 0
 
-    def trial_batch(indices: range) -> list[tuple[float, torch.Tensor]]:
+    def trial_batch(indices: range) -> list[tuple[float, Found]]:
         nonlocal steps
         trials = run_trials(config, target, labels, weights, starts[indices.start : indices.stop], box, bar)
         steps += sum(trials.steps)
-        return list(zip(trials.losses, trials.images, strict=True))
+        found = [Found(*parts) for parts in zip(trials.images, trials.cosines, trials.curves, strict=True)]
+        return list(zip(trials.losses, found, strict=True))
 
-    with loss_bar(config.rec_epochs * config.restarts, name, config.progress) as bar:
-        best = best_of_batches(name, config.restarts, config.trials_at_once, trial_batch, bar)
+    with loss_bar(config.options.iterations * config.options.restarts, name, config.progress) as bar:
+        best = best_of_batches(
+            name, config.options.restarts, config.trials_at_once, trial_batch, bar, at_least=config.min_trials
+        )
+    kept = best.result
+    matches, others = trial_evidence(
+        best.finished, kept, lambda _, found: found.cosine, lambda found: obs.normalization.clamp(found.images)
+    )
     return Reconstruction(
-        images=obs.normalization.clamp(best.result),
+        images=obs.normalization.clamp(kept.images),
         labels=labels,
         stats={
             "cosine_distance": best.loss,
@@ -211,10 +228,7 @@ def invert(obs: Observation, config: AttackConfig, target: Target, name: str) ->
             "trial_batch": config.trials_at_once,
             "diverged_trials": best.diverged,
             "iterations": steps,
+            **match_stats(COSINE_DISTANCE, kept.cosine, kept.curve, matches, steps),
         },
+        alternatives=others,
     )
-
-
-def spec(name: str, run: Callable[[Observation, AttackConfig], Reconstruction], defaults: dict, update: bool):
-    """The registry entry of one Inverting Gradients variant."""
-    return AttackSpec(name, run, defaults, replace(NEEDS, update=update), InvertingOptions)

@@ -15,9 +15,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from fedprivacy.attacks.capabilities import final_linear
+from fedprivacy.attacks.fits import final_linear
+from fedprivacy.fl.knowledge import PROBE_IMAGES
 from fedprivacy.fl.observation import Observation
-from fedprivacy.fl.public import PROBE_IMAGES
 from fedprivacy.utils.errors import AttackDiverged
 
 
@@ -56,7 +56,7 @@ def probe_outputs(
     hook = layer.register_forward_hook(lambda _m, inputs, _o: features.append(inputs[0]))
     try:
         with torch.no_grad():
-            logits = functional_call(obs.model_in_mode(), (obs.parameters(), obs.buffers()), (images,))
+            logits = functional_call(obs.model, (obs.parameters(), obs.buffers()), (images,))
     finally:
         hook.remove()
     return logits.softmax(dim=1).mean(dim=0), features[0].sum(dim=1).mean()

@@ -21,7 +21,6 @@ averages the S probability matrices. One step is plain iLRG.
 import torch
 
 from fedprivacy.attacks.labels import counts_to_labels, last_linear
-from fedprivacy.fl.client import local_steps
 from fedprivacy.fl.observation import Observation
 
 
@@ -33,7 +32,7 @@ def layer_path(obs: Observation, layer: torch.nn.Linear) -> list[tuple[torch.Ten
     updates = dict(zip(obs.parameters(), obs.update, strict=True))
     name = next(name for name, module in obs.model.named_modules() if module is layer)
     weight_step, bias_step = updates[f"{name}.weight"].double(), updates[f"{name}.bias"].double()
-    steps = local_steps(obs.local_training, obs.num_images)
+    steps = obs.local_steps()
     return [(weight + t / steps * weight_step, bias + t / steps * bias_step) for t in range(steps)]
 
 

@@ -1,29 +1,46 @@
-"""Typed attack options: each attack's options are one frozen dataclass whose fields, made with `option`,
-carry the flag's default, its domain (utils/domains.py) or choices, and its help; cli/attack_args
-generates the flags from them and builds the dataclass from the parsed flags."""
+"""Typed attack options: each attack's options are one frozen dataclass holding all of its hyperparameters
+(budget, step size, priors, restarts and its own), whose fields, made with `option`, carry the default, its
+unit, its domain (utils/domains.py) or choices, its help and the flat flag names it used to have. The entry
+layer (cli/attack_flags.py) generates the `--<attack>.<field>` flags from them; nothing here imports torch,
+so `--help` reads them without loading an attack."""
 
 from collections.abc import Callable
-from dataclasses import MISSING, Field, field
+from dataclasses import MISSING, Field, field, fields, make_dataclass
 from typing import Any
 
 
 def option(
-    default: Any, help: str, domain: Callable[[str], Any] | None = None, choices: tuple[str, ...] | None = None
+    default: Any,
+    help: str,
+    domain: Callable[[str], Any] | None = None,
+    choices: tuple[str, ...] | None = None,
+    unit: str = "",
+    aliases: tuple[str, ...] = (),
 ) -> Any:
-    """A dataclass field that is also a --flag: a bool is a switch, else `domain` parses it or `choices` limit it."""
-    return field(default=default, metadata={"help": help, "domain": domain, "choices": choices})
+    """A dataclass field that is also a flag: a bool is a switch, else `domain` parses it or `choices` limit
+    it; `unit` says what one unit of its value is (e.g. "L-BFGS steps"); `aliases` are its older flat names
+    (e.g. "rec_epochs"), still accepted for the attack that has the field."""
+    metadata = {"help": help, "domain": domain, "choices": choices, "unit": unit, "aliases": aliases}
+    return field(default=default, metadata=metadata)
 
 
-def flag_of(item: Field) -> tuple[str, dict]:
-    """The argparse name and keyword arguments of one option field."""
-    meta = item.metadata
+def default_of(item: Field) -> Any:
+    """A field's default; every option has one."""
     if item.default is MISSING:
         raise TypeError(f"option {item.name} has no default")
-    if isinstance(item.default, bool):
-        return f"--{item.name}", {"action": "store_true", "help": meta["help"]}
-    kwargs: dict[str, Any] = {"default": item.default, "help": meta["help"]}
-    if meta["domain"] is not None:
-        kwargs["type"] = meta["domain"]
-    if meta["choices"] is not None:
-        kwargs["choices"] = meta["choices"]
-    return f"--{item.name}", kwargs
+    return item.default
+
+
+def with_defaults(base: type, name: str, doc: str, **defaults: Any) -> type:
+    """A frozen subclass of the options dataclass `base` whose named fields default to `defaults` (their help,
+    unit, domain and aliases unchanged): variants of one method that differ only in their settings."""
+    known = {item.name: item for item in fields(base)}
+    unknown = sorted(set(defaults) - set(known))
+    if unknown:
+        raise TypeError(f"{name}: {base.__name__} has no option(s) {unknown}")
+    changed = [
+        (key, known[key].type, field(default=value, metadata=known[key].metadata)) for key, value in defaults.items()
+    ]
+    variant = make_dataclass(name, changed, bases=(base,), frozen=True, namespace={"__doc__": doc})
+    variant.__module__ = base.__module__
+    return variant

@@ -15,13 +15,20 @@ n - m + 1 of them collided (reported); which bins hold one image it cannot tell.
 Federated averaging: the pseudo-gradient -update / (lr x steps) is a sum of per-step gradients of
 the same form (the block's thresholds barely move, see models/imprint.py), so the same ratio
 recovers the images from a multi-step update; the ratio does not depend on the scaling.
+
+Secure aggregation (the paper's "large aggregated batches"): the FedAvg mean of K clients' updates is the same
+sum over the union of their N images, each scaled by its client's weight, which the ratio cancels too. The
+server, which knows N, recovers up to N images and can attribute none of them to a client. With k bins of
+equal mass (quantiles of the public brightness) an image is alone in its bin with probability (1 - 1/k)^(N-1)
+(expected_alone_share), the share of the round's images the attack can recover exactly.
 """
 
 import torch
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec, Reconstruction
-from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.base import Reconstruction
+from fedprivacy.attacks.config.rtf import RtFOptions
 from fedprivacy.attacks.labels import restore_labels
+from fedprivacy.attacks.spec import AttackConfig
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models.imprint import find_imprint
 from fedprivacy.utils.errors import AttackDiverged
@@ -52,7 +59,13 @@ def recover_bins(
     return weights[chosen] / biases[chosen, None], chosen, len(nonempty)
 
 
-def run(obs: Observation, config: AttackConfig) -> Reconstruction:
+def expected_alone_share(num_images: int, bins: int) -> float:
+    """The expected share of `num_images` images alone in one of `bins` equal-mass bins (brightness i.i.d. from
+    the bins' distribution): each of the other images misses its bin with probability 1 - 1/bins."""
+    return (1 - 1 / bins) ** (num_images - 1)
+
+
+def run(obs: Observation, config: AttackConfig[RtFOptions]) -> Reconstruction:
     name, block = find_imprint(obs.model)  # present: AttackSpec.run checked the capabilities
     gradients = dict(zip(obs.parameters(), obs.gradient, strict=True))
     prefix = f"{name}.imprint" if name else "imprint"
@@ -70,14 +83,9 @@ def run(obs: Observation, config: AttackConfig) -> Reconstruction:
             "nonempty_bins": nonempty,
             "recovered_bins": [int(b) for b in bins],
             "collided_images_at_least": missing + 1 if missing > 0 else 0,  # n images in fewer non-empty bins
+            "expected_alone_share": expected_alone_share(obs.num_examples or obs.num_images, block.bins),
+            "clients_mixed": obs.num_clients or 1,  # a secure aggregate's: none of its images is attributed
             "source": "update" if obs.update is not None else "gradient",
+            "closed_form": True,  # exact where an image is alone in its bin: no optimisation to converge
         },
     )
-
-
-SPEC = AttackSpec(
-    name="rtf",
-    attack=run,
-    defaults={"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0},
-    needs=Capabilities(imprint=True, label_layer=True),
-)

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from benchmarks import breaching_env
-from benchmarks.common import CIFAR10, require
-from fedprivacy.attacks import ATTACKS, AttackConfig
+from benchmarks.common import CIFAR10_SUBSET
+from fedprivacy.attacks import ATTACKS
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import client_share
+from fedprivacy.fl.exchange import client_share
 from fedprivacy.models import build_model
 
 TABLE = "Speed: side by side with breaching 0.1.2"
@@ -47,7 +47,7 @@ class Setting:
     normalization: Normalization
     known_labels: bool
     iterations: int
-    config: dict
+    options: dict  # our attack's options: its budget (`iterations` in its unit) and settings
     images: tuple[int, ...]
     unit: str
     notes: str
@@ -87,19 +87,16 @@ def side_by_side(setting: Setting):
     """A benchmark row: time per unit of both sides, their ratio, and both PSNRs."""
 
     def case() -> dict:
-        arrays = np.load(require(CIFAR10))
+        split = CIFAR10_SUBSET.split("test")
         python = breaching_env.ensure()
         norm = setting.normalization
-        config = AttackConfig(setting.iterations, progress=False, **setting.config)
+        config = ATTACKS[setting.attack].configure(progress=False, **setting.options)
         ours, theirs, gaps = Side(), Side(), []
         threads = torch.get_num_threads()
         torch.set_num_threads(THREADS)
         try:
             for index in setting.images:
-                truth = (
-                    torch.from_numpy(arrays["test_x"][index : index + 1]).permute(0, 3, 1, 2).contiguous().float() / 255
-                )
-                labels = torch.from_numpy(arrays["test_y"][index : index + 1]).long()
+                truth, labels = split.batch([index])
                 torch.manual_seed(0)
                 model = build_model(setting.model, 3, (32, 32), 10)
                 obs = client_share(
@@ -174,7 +171,7 @@ def ig_setting(tv: float, notes: str) -> Setting:
         normalization=CIFAR10_NORMALIZATION,
         known_labels=True,
         iterations=200,
-        config={"rec_lr": 0.1, "tv": tv},
+        options={"iterations": 200, "lr": 0.1, "tv": tv},
         images=(0,),
         unit="iteration",
         notes="IG with labels given to both: signed Adam lr 0.1, step decay at 3/8, 5/8, 7/8, pixel box, CIFAR-10 "
@@ -193,7 +190,7 @@ CASES = {
             normalization=Normalization.identity(3),
             known_labels=False,
             iterations=300,
-            config={"rec_lr": 1.0, "tv": 0.0},
+            options={"steps": 300, "lr": 1.0, "tv": 0.0},
             images=(0, 1),
             unit="gradient evaluation",
             notes="DLG as published on both sides: images and soft labels learnt jointly by L-BFGS (lr 1, 20 "

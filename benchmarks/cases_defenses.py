@@ -5,7 +5,7 @@
 """
 
 from benchmarks.audit import GENERATOR
-from benchmarks.common import CIFAR10, MNIST, require, row_from_report, run_grad
+from benchmarks.common import CIFAR10_SUBSET, MNIST_TEST, Run, require, row_from_report, run_grad
 
 PRUNE_TABLE = "Pruning against DLG and iDLG: LeNet, CIFAR-10 test 0-3 in [0, 1], batch 1, 300 L-BFGS steps"
 GGL_TABLE = "GGL against DLG under noise and pruning: MNIST test 9000-9003 in [0, 1], LeNet, batch 1"
@@ -29,9 +29,8 @@ def defended(report: dict) -> dict:
 
 def prune_case(attack: str, ratio: str):
     def case() -> dict:
-        flags = ["--attack", attack, "--model", "lenet", "--dataset", "npz", "--num_exp", "4", "--restarts", "2"]
-        flags += ["--base_data_dir", str(require(CIFAR10)), "--defense", "prune", "--prune_ratio", ratio]
-        report = run_grad(*flags)
+        flags = ("--model", "lenet", "--num_exp", "4", "--defense", "prune", "--prune_ratio", ratio)
+        report = run_grad(*Run(f"{attack}.paper", CIFAR10_SUBSET, flags, {"restarts": 2}).argv())
         return {
             "table": PRUNE_TABLE,
             **row_from_report(report),
@@ -45,10 +44,9 @@ def prune_case(attack: str, ratio: str):
 
 def ggl_case(attack: str, defense: str):
     def case() -> dict:
-        flags = ["--attack", attack, "--model", "lenet", "--dataset", "npz", "--num_exp", "4"]
-        flags += ["--start_index", "9000", "--base_data_dir", str(require(MNIST)), *GGL_DEFENSES[defense]]
-        flags += ["--generator", str(require(GENERATOR))] if attack == "ggl" else ["--restarts", "2"]
-        report = run_grad(*flags)
+        flags = ("--model", "lenet", "--num_exp", "4", "--start_index", "9000", *GGL_DEFENSES[defense])
+        options = {"generator": require(GENERATOR)} if attack == "ggl" else {"restarts": 2}
+        report = run_grad(*Run(f"{attack}.paper", MNIST_TEST, flags, options).argv())
         return {
             "table": GGL_TABLE,
             **row_from_report(report),

@@ -1,30 +1,43 @@
 """DLG and iDLG on LeNet and real CIFAR-10 test images 0-9 and 10-19, and a plain-loop speed baseline."""
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import CIFAR10, require, row_from_report, run_grad
-from fedprivacy.attacks import AttackConfig, get_attack
+from benchmarks.common import CIFAR10_SUBSET, Run, row_from_report, run_grad
+from fedprivacy.attacks import get_attack
 from fedprivacy.data import Normalization
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 
-RESTARTS = "8"
+RESTARTS = 8
 TABLE = "DLG and iDLG: LeNet, CIFAR-10 test images, batch 1, 300 L-BFGS steps"
 SPEED_IMAGES = 3
 
 
-def dlg_case(attack: str, start: int = 0, float64: bool = False, stem: str | None = None):
-    """A row over 10 test images from `start`; a variant row (other images, float64) names its grid `stem`,
-    since main_grad's output name carries neither and would be the base row's."""
+@dataclass(frozen=True)
+class DlgRow:
+    """The paper's DLG or iDLG (its preset) with up to RESTARTS trials, on LeNet and 10 CIFAR-10 test images from
+    `start`; a variant row (other images, float64) names its grid `stem`, since main_grad's output name carries
+    neither and would be the base row's."""
 
+    attack: str
+    start: int = 0
+    float64: bool = False
+    stem: str | None = None
+
+    def run(self) -> Run:
+        flags = ("--model", "lenet", "--num_exp", "10", "--start_index", str(self.start))
+        return Run(f"{self.attack}.paper", CIFAR10_SUBSET, flags, {"restarts": RESTARTS, "float64": self.float64})
+
+
+def dlg_case(row: DlgRow):
     def case() -> dict:
-        flags = ["--attack", attack, "--model", "lenet", "--dataset", "npz", "--num_exp", "10", "--restarts", RESTARTS]
-        flags += ["--float64"] if float64 else []
-        report = run_grad(*flags, "--start_index", str(start), "--base_data_dir", str(require(CIFAR10)), stem=stem)
+        start, float64 = row.start, row.float64
+        report = run_grad(*row.run().argv(), stem=row.stem)
         trials = [e.get("trials", 0) for e in report["experiments"]]
         stalled = sum(e.get("stalled_trials", 0) for e in report["experiments"])
         return {
@@ -66,17 +79,16 @@ def plain_dlg(model, gradient, shape, classes, steps, seed) -> int:
 
 def speed_case() -> dict:
     """Milliseconds per gradient evaluation: our DLG against the plain loop, same images and seeds."""
-    arrays = np.load(require(CIFAR10))
+    split = CIFAR10_SUBSET.split("test")
     identity = Normalization.identity(3)
     ours = plain = ours_evals = plain_evals = 0.0
     for index in range(SPEED_IMAGES):
         torch.manual_seed(0)
         model = build_model("lenet", 3, (32, 32), 10)
-        image = torch.from_numpy(arrays["test_x"][index : index + 1]).permute(0, 3, 1, 2).float() / 255
-        label = torch.from_numpy(arrays["test_y"][index : index + 1])
+        image, label = split.batch([index])
         observation = share_gradient(model, image, label, identity, "train")
         started = time.perf_counter()
-        config = AttackConfig(rec_epochs=300, rec_lr=1.0, tv=0.0, restarts=1, seed=index, progress=False)
+        config = get_attack("dlg").configure("paper", seed=index, progress=False)
         ours_evals += get_attack("dlg").run(observation, config).stats["gradient_evaluations"]
         ours += time.perf_counter() - started
         started = time.perf_counter()
@@ -93,11 +105,11 @@ def speed_case() -> dict:
     }
 
 
-CASES = {
-    "dlg_lenet": dlg_case("dlg"),
-    "dlg_lenet_10_19": dlg_case("dlg", start=10, stem="dlg_lenet_10_19"),
-    "idlg_lenet": dlg_case("idlg"),
-    "dlg_lenet_10_19_float64": dlg_case("dlg", start=10, float64=True, stem="dlg_lenet_10_19_float64"),
-    "idlg_lenet_float64": dlg_case("idlg", float64=True, stem="idlg_lenet_float64"),
-    "dlg_speed_vs_plain": speed_case,
+ROWS = {
+    "dlg_lenet": DlgRow("dlg"),
+    "dlg_lenet_10_19": DlgRow("dlg", start=10, stem="dlg_lenet_10_19"),
+    "idlg_lenet": DlgRow("idlg"),
+    "dlg_lenet_10_19_float64": DlgRow("dlg", start=10, float64=True, stem="dlg_lenet_10_19_float64"),
+    "idlg_lenet_float64": DlgRow("idlg", float64=True, stem="idlg_lenet_float64"),
 }
+CASES = {name: dlg_case(row) for name, row in ROWS.items()} | {"dlg_speed_vs_plain": speed_case}

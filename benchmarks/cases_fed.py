@@ -5,13 +5,13 @@ quality against local steps and images, and every attack on a realistic client (
 from pathlib import Path
 
 import main_fed
-from benchmarks.common import CIFAR10, IMAGES, ROOT, require
+from benchmarks.common import CIFAR10_SUBSET, IMAGES, ROOT, Data, Run
 
-FEDERATION = [
-    *("--dataset", "npz", "--normalize", "--total_clients", "10", "--p_type", "dirichlet", "--beta", "0.5"),
-    *("--C", "1", "--local_epochs", "1", "--batch_size", "50", "--lr", "0.1", "--lr_decay", "0.95"),
-    *("--client_momentum", "0"),
-]  # the original implementation's federated protocol (main_fed's own defaults differ)
+NORMALISED = Data("npz", CIFAR10_SUBSET.path, ("--normalize",))
+FEDERATION = (
+    *("--total_clients", "10", "--p_type", "dirichlet", "--beta", "0.5", "--C", "1", "--client.epochs", "1"),
+    *("--client.batch_size", "50", "--client.lr", "0.1", "--lr_decay", "0.95", "--client.momentum", "0"),
+)  # the original implementation's federated protocol (main_fed's own defaults differ)
 SHARED_MACHINE = "timed on a 2-core machine shared with other jobs"
 CLEAN_ROUNDS = 10
 THREAT_TABLE = (
@@ -23,10 +23,11 @@ STEPS = (1, 5, 20)
 LOCAL_IMAGES = (1, 8, 32)
 
 
-def run_fed(*flags: str) -> dict:
-    """main_fed.py on the shared CIFAR-10 subset (quietly, into benchmarks/images)."""
-    argv = [*FEDERATION, "--base_data_dir", str(require(CIFAR10)), *flags]
-    return main_fed.main([*argv, "--quiet", "--overwrite", "--out_dir", str(IMAGES)])
+def run_fed(attack: str, *flags: str, **options: object) -> dict:
+    """main_fed.py with the original's federation on the shared CIFAR-10 subset (quietly, into benchmarks/images):
+    `attack` (a preset, an attack at its defaults, or none) with some `options` overridden."""
+    run = Run(attack, NORMALISED, (*FEDERATION, *flags), options)
+    return main_fed.main([*run.argv(), "--quiet", "--overwrite", "--out_dir", str(IMAGES)])
 
 
 def relative(path: str) -> str:
@@ -35,7 +36,7 @@ def relative(path: str) -> str:
 
 def clean_case() -> dict:
     """FedAvg with the original implementation's protocol and no attack: test accuracy and seconds per round."""
-    report = run_fed("--attack", "none", "--model", "cnn", "--num_rounds", str(CLEAN_ROUNDS))
+    report = run_fed("none", "--model", "cnn", "--num_rounds", str(CLEAN_ROUNDS))
     rounds = report["rounds"]
     accuracies = [record["accuracy"] for record in rounds]
     return {
@@ -72,14 +73,13 @@ def attack_row(report: dict, table: str, **extra: object) -> dict:
     }
 
 
-def threat_case(attack: str, model: str, images: int, rounds: str, *flags: str, note: str = ""):
+def threat_case(attack: str, model: str, images: int, rounds: str, *flags: str, note: str = "", **options: object):
     """The attacked client holds `images` images and takes one local step (batch 50 >= its images);
     2 rounds of FedAvg with all 10 clients, the server attacks one client in each of `rounds`."""
 
     def case() -> dict:
-        flags_ = ["--num_rounds", "2", "--attack_rounds", rounds, "--rec_batch_size", str(images), *flags]
-        flags_ += ["--victim_images", str(images)]
-        report = run_fed("--attack", attack, "--model", model, *flags_)
+        flags_ = ["--model", model, "--num_rounds", "2", "--attack_rounds", rounds, "--rec_batch_size", str(images)]
+        report = run_fed(attack, *flags_, *flags, "--victim_images", str(images), **options)
         return {
             **attack_row(report, THREAT_TABLE, local_steps=1),
             "final_acc": report["rounds"][-1]["accuracy"],
@@ -89,17 +89,31 @@ def threat_case(attack: str, model: str, images: int, rounds: str, *flags: str, 
     return case
 
 
-def grid_case(attack: str, model: str, steps: int, images: int, *flags: str, note: str = ""):
+def grid_case(attack: str, model: str, local_steps: int, images: int, note: str = "", **options: object):
     """One cell of the steps x images table: round 1, only the attacked client trains (C = 0.1)."""
 
     def case() -> dict:
         report = run_fed(
-            "--attack", attack, "--model", model, "--num_rounds", "1", "--C", "0.1",
-            "--rec_batch_size", str(images), "--victim_images", str(images), "--local_epochs", str(steps), *flags,
+            attack, "--model", model, "--num_rounds", "1", "--C", "0.1", "--rec_batch_size", str(images),
+            "--victim_images", str(images), "--client.epochs", str(local_steps), **options,
         )  # fmt: skip
-        return {**attack_row(report, GRID_TABLE, local_steps=steps), "notes": f"{note}{SHARED_MACHINE}"}
+        return {
+            **attack_row(report, GRID_TABLE, local_steps=local_steps),
+            "notes": f"{note}{spent(report)}{SHARED_MACHINE}",
+        }
 
     return case
+
+
+def spent(report: dict) -> str:
+    """What an L-BFGS attack's budget went to: steps run, and trials abandoned as stalled (none when not counted)."""
+    experiments = report["experiments"]
+    if not all("stalled_trials" in e for e in experiments):
+        return ""
+    steps, stalled = (sum(e[key] for e in experiments) for key in ("iterations", "stalled_trials"))
+    return (
+        f"{steps} L-BFGS steps run, {stalled} trial(s) abandoned as stalled after 10 steps (attacks.dlg.STALL_STEPS); "
+    )
 
 
 REALISTIC_TABLE = (
@@ -108,13 +122,13 @@ REALISTIC_TABLE = (
 )
 
 
-def realistic_case(attack: str, model: str, images: int, *flags: str, note: str = ""):
+def realistic_case(attack: str, model: str, images: int, *flags: str, note: str = "", **options: object):
     """Round 1 of the original's federation; the server attacks one client that trained on all its data."""
 
     def case() -> dict:
         report = run_fed(
-            "--attack", attack, "--model", model, "--num_rounds", "1", "--rec_batch_size", str(images), *flags
-        )  # fmt: skip
+            attack, "--model", model, "--num_rounds", "1", "--rec_batch_size", str(images), *flags, **options
+        )
         experiment = report["experiments"][0]
         client_images = len(experiment["dataset_indices"])
         steps = -(-client_images // 50)
@@ -130,51 +144,41 @@ def realistic_case(attack: str, model: str, images: int, *flags: str, note: str 
 IDLG_NOTE = "pseudo-gradient -update/(lr x steps), 100 L-BFGS steps, 1 trial; "
 IG_NOTE = "matches the update through the simulated local training, 2000 signed-Adam steps at 0.1, labels restored; "
 IG_GRID_NOTE = "matches the update through the simulated local steps, 1000 signed-Adam steps at 0.1; "
+IG = {"iterations": 2000, "lr": 0.1}  # the Inverting Gradients rows' budget and step size
 CASES = {
     "fed_clean_cnn": clean_case,
-    "fed_threat_dlg_lenet_1img": threat_case("dlg", "lenet", 1, "1,2", "--restarts", "2", note="2 L-BFGS trials; "),
-    "fed_threat_idlg_lenet_1img": threat_case("idlg", "lenet", 1, "1,2", "--restarts", "2", note="2 L-BFGS trials; "),
-    "fed_threat_ig_weight_cnn_1img": threat_case(
-        "ig_weight", "cnn", 1, "2", "--rec_epochs", "2000", "--rec_lr", "0.1", note=IG_NOTE
-    ),
-    "fed_threat_ig_multi_cnn_4img": threat_case(
-        "ig_multi", "cnn", 4, "2", "--rec_epochs", "2000", "--rec_lr", "0.1", note=IG_NOTE
-    ),
+    "fed_threat_dlg_lenet_1img": threat_case("dlg.paper", "lenet", 1, "1,2", note="2 L-BFGS trials; ", restarts=2),
+    "fed_threat_idlg_lenet_1img": threat_case("idlg.paper", "lenet", 1, "1,2", note="2 L-BFGS trials; ", restarts=2),
+    "fed_threat_ig_weight_cnn_1img": threat_case("ig_weight.original", "cnn", 1, "2", note=IG_NOTE, **IG),
+    "fed_threat_ig_multi_cnn_4img": threat_case("ig_multi.original", "cnn", 4, "2", note=IG_NOTE, **IG),
     "fed_threat_ig_multi_cnn_4img_known_labels": threat_case(
-        "ig_multi",
+        "ig_multi.original",
         "cnn",
         4,
         "2",
-        "--rec_epochs",
-        "2000",
-        "--rec_lr",
-        "0.1",
         "--known_labels",
         note=IG_NOTE.replace("labels restored", "labels KNOWN to the server (--known_labels)"),
+        **IG,
     ),
     **{
         f"fed_grid_idlg_lenet_{steps}steps_{images}img": grid_case(
-            "idlg", "lenet", steps, images, "--rec_epochs", "100", note=IDLG_NOTE
+            "idlg.paper", "lenet", steps, images, note=IDLG_NOTE, steps=100
         )
         for steps in STEPS
         for images in LOCAL_IMAGES
     },
     **{
         f"fed_grid_ig_weight_cnn_{steps}steps_1img": grid_case(
-            "ig_weight", "cnn", steps, 1, "--rec_epochs", "1000", "--rec_lr", "0.1", note=IG_GRID_NOTE
+            "ig_weight.original", "cnn", steps, 1, note=IG_GRID_NOTE, iterations=1000, lr=0.1
         )
         for steps in (1, 5)
     },
-    "fed_realistic_dlg_lenet": realistic_case("dlg", "lenet", 1, "--restarts", "2", note="2 L-BFGS trials; "),
-    "fed_realistic_idlg_lenet": realistic_case("idlg", "lenet", 1, "--restarts", "2", note="2 L-BFGS trials; "),
-    "fed_realistic_ig_single_cnn": realistic_case("ig_single", "cnn", 1, "--rec_epochs", "2000", "--rec_lr", "0.1"),
-    "fed_realistic_ig_weight_cnn": realistic_case(
-        "ig_weight", "cnn", 1, "--rec_epochs", "2000", "--rec_lr", "0.1", note=IG_NOTE
-    ),
-    "fed_realistic_ig_multi_cnn": realistic_case(
-        "ig_multi", "cnn", 4, "--rec_epochs", "2000", "--rec_lr", "0.1", note=IG_NOTE
-    ),
-    "fed_realistic_grnn_lenet": realistic_case("grnn", "lenet", 4, "--rec_epochs", "1000"),
+    "fed_realistic_dlg_lenet": realistic_case("dlg.paper", "lenet", 1, note="2 L-BFGS trials; ", restarts=2),
+    "fed_realistic_idlg_lenet": realistic_case("idlg.paper", "lenet", 1, note="2 L-BFGS trials; ", restarts=2),
+    "fed_realistic_ig_single_cnn": realistic_case("ig_single.original", "cnn", 1, **IG),
+    "fed_realistic_ig_weight_cnn": realistic_case("ig_weight.original", "cnn", 1, note=IG_NOTE, **IG),
+    "fed_realistic_ig_multi_cnn": realistic_case("ig_multi.original", "cnn", 4, note=IG_NOTE, **IG),
+    "fed_realistic_grnn_lenet": realistic_case("grnn.paper", "lenet", 4),
     "fed_realistic_cpa_fc2": realistic_case("cpa", "fc2", 8),
     "fed_realistic_rtf_cnn": realistic_case("rtf", "cnn", 64, "--imprint", "--bins", "128"),
 }

@@ -28,9 +28,9 @@ from benchmarks.fidelity import (
     run_reference,
     scaled,
 )
-from fedprivacy.attacks import AttackConfig
-from fedprivacy.attacks.capabilities import first_linear
-from fedprivacy.attacks.cpa import CPAOptions, invert_features, layer_inputs
+from fedprivacy.attacks import get_attack
+from fedprivacy.attacks.cpa import invert_features, layer_inputs
+from fedprivacy.attacks.fits import first_linear
 from fedprivacy.data import Normalization, load_split
 from fedprivacy.data.catalog import IMAGENET_STATS
 from fedprivacy.fl.observation import LocalTraining
@@ -297,7 +297,7 @@ def dlg_case(attack: str, official: Reference, official_iterations: int, notes: 
         setting=f"DLG LeNet (100 classes), embedded CIFAR-100 images 0-{DLG_IMAGES - 1}, [0, 1], batch 1",
         observations=cifar100_lenet(DLG_IMAGES),
         sides={
-            "ours": Side(None, {"rec_epochs": steps, "rec_lr": 1.0, "tv": 0.0}),
+            "ours": Side(None, {"steps": steps, "lr": 1.0, "tv": 0.0}),
             "original": Side(ORIGINAL, {"rec_epochs": steps, "rec_lr": 1.0}, steps),
             "official": Side(official, {}, official_iterations),
         },
@@ -330,7 +330,7 @@ def ig_case(
         setting=setting,
         observations=observations,
         sides={
-            "ours": Side(None, {"rec_epochs": its, "rec_lr": lr, "tv": tv}, prepare=with_labels if known else None),
+            "ours": Side(None, {"iterations": its, "lr": lr, "tv": tv}, prepare=with_labels if known else None),
             "original": Side(
                 ORIGINAL,
                 {"rec_epochs": its, "rec_lr": lr, "tv": tv, "fleak_model": "CifarConvNetNoDropout" if update else None},
@@ -358,11 +358,13 @@ def observe_again(shared: Shared, **flags) -> Shared:
 
 def cpa_case(observations, embedding: bool, flags: dict, setting: str, notes: str) -> Case:
     its = scaled(CPA_ITERATIONS, CPA_FACTOR)
-    ours = {"rec_epochs": its, "rec_lr": flags.get("lr", 1e-3), "tv": flags["tv"]}
-    ours |= {key: flags.get(key, 0.0) for key in ("decor", "T", "nv", "l1")} | {"fi": 1.0, "fi_lr": 0.1}
+    priors = {key: flags.get(key, 0.0) for key in ("decor", "T", "nv", "l1")}
+    ours = {"iterations": its, "lr": flags.get("lr", 1e-3), "tv": flags["tv"], "decor": priors["decor"]}
+    ours |= {"temperature": priors["T"], "one_sign": priors["nv"], "l1": priors["l1"], "fi_weight": 1.0, "fi_lr": 0.1}
     if embedding:
-        ours["fi_epochs"] = its
-    original = {**ours, "rec_epochs": its, "fi_lr": 0.1, "embedding": embedding, "layer": "linear"}
+        ours["fi_iterations"] = its
+    original = {"rec_epochs": its, "rec_lr": ours["lr"], "tv": flags["tv"], **priors, "fi": 1.0, "fi_lr": 0.1}
+    original |= {"embedding": embedding, "layer": "linear"}
     original["fleak_model"] = None if embedding else "CifarFC2"
     official = {"flags": {**flags, "n_iter": its, "n_iter_fi": its}, "embedding": embedding, "layer": "linear"}
     official |= {"model_name": "vgg16" if embedding else "fc2", "hidden": 256}
@@ -439,7 +441,7 @@ CASES_SPEC = {
         setting=f"GRNN's LeNet-5, MNIST test images 0-{GRNN_BATCH - 1} as 32x32 RGB in [0, 1], batch {GRNN_BATCH}",
         observations=lenet5_mnist(GRNN_BATCH),
         sides={
-            "ours": Side(None, {"rec_epochs": GRNN_ITERATIONS, "rec_lr": 1e-4, "tv": 1e-3}),
+            "ours": Side(None, {"iterations": GRNN_ITERATIONS, "lr": 1e-4, "tv": 1e-3}),
             "original": Side(
                 ORIGINAL,
                 {"rec_epochs": GRNN_ITERATIONS, "rec_lr": 1e-4, "tv": 1e-3, "fleak_model": "GrnnLeNet"},
@@ -460,9 +462,7 @@ CASES_SPEC = {
         "MNIST generator (trained on MNIST test images 0-8999)",
         observations=mnist_ggl(GGL_IMAGES),
         sides={
-            "ours": Side(
-                None, {"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0, "budget": GGL_BUDGET, "generator": GENERATOR}
-            ),
+            "ours": Side(None, {"budget": GGL_BUDGET, "generator": GENERATOR}),
             "original": Side(ORIGINAL, {"budget": GGL_BUDGET, "latent": 32}, GGL_BUDGET),
             "official": Side(GGL, {"rounds": GGL_BUDGET // GGL_ROUND, "latent": 32}, GGL_BUDGET),
         },
@@ -493,7 +493,7 @@ CASES_SPEC = {
         f"{RTF_BATCH}",
         observations=convnet_batches(RTF_BATCH, RTF_BATCHES),
         sides={
-            "ours": Side(None, {"rec_epochs": 1, "rec_lr": 0.0, "tv": 0.0}, prepare=our_imprint(RTF_BINS)),
+            "ours": Side(None, {}, prepare=our_imprint(RTF_BINS)),
             "original": Side(ORIGINAL, {"bins": RTF_BINS}, 1),
             "official": Side(BREACHING, {"bins": RTF_BINS}, 1),
         },
@@ -516,12 +516,11 @@ def ideal_inversion(shared: Shared, settings: dict) -> Outcome:
     _, layer = first_linear(obs.model)
     with torch.no_grad():
         embeddings = layer_inputs(obs, layer, obs.normalization.normalize(shared.images))
-    config = AttackConfig(settings["rec_epochs"], settings["rec_lr"], settings["tv"], progress=False)
-    config = replace(config, options=CPAOptions(**{key: settings[key] for key in ("fi", "fi_lr", "fi_epochs")}))
+    config = get_attack("cpa").configure(**settings, progress=False)
     started = time.perf_counter()
     images = invert_features(obs, layer, embeddings, config)
     pixels = obs.normalization.denormalize(images).clamp(0, 1)
-    return Outcome(pixels, None, time.perf_counter() - started, settings["fi_epochs"])
+    return Outcome(pixels, None, time.perf_counter() - started, settings["fi_iterations"])
 
 
 def generator_projection(shared: Shared, settings: dict) -> Outcome:
@@ -552,7 +551,7 @@ GAP_SPEC = {
     "fidelity_grnn_x4": replace(
         CASES_SPEC["fidelity_grnn"],
         sides={
-            "ours": Side(None, {"rec_epochs": GRNN_LONG, "rec_lr": 1e-4, "tv": 1e-3}),
+            "ours": Side(None, {"iterations": GRNN_LONG, "lr": 1e-4, "tv": 1e-3}),
             "official": Side(GRNN, {}, GRNN_LONG),
         },
         factor=4.0,

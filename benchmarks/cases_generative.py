@@ -8,7 +8,7 @@ row reports how long its training took.
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import CIFAR10, MNIST, ROOT, require, run_grad
+from benchmarks.common import CIFAR10_SUBSET, MNIST_TEST, ROOT, Data, Run, run_grad
 from fedprivacy.cli.train_generator import main as train_generator
 from fedprivacy.models.generators import read_checkpoint
 
@@ -41,10 +41,10 @@ def scores(report: dict, prefix: str) -> dict:
     }
 
 
-def run_named(case: str, attack: str, *flags: str) -> dict:
+def run_named(case: str, run: Run) -> dict:
     """run_grad with its grid and JSON named <case>_<attack>, so that rows of the same shape
     (e.g. batch 16 with 1000 and 3000 iterations) keep their own images."""
-    return run_grad("--attack", attack, *flags, stem=f"{case}_{attack}")
+    return run_grad(*run.argv(), stem=f"{case}_{run.attack.partition('.')[0]}")
 
 
 def grid(report: dict) -> str:
@@ -64,22 +64,16 @@ class GrnnRow:
     source: str = "cifar10"  # a key of SOURCES
 
 
-SOURCES = {  # name: (what the row attacks, its data flags)
-    "cifar10": (
-        "CIFAR-10 test images (normalised)",
-        lambda: ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--normalize"],
-    ),
+SOURCES = {  # name: (what the row attacks, its data)
+    "cifar10": ("CIFAR-10 test images (normalised)", Data("npz", CIFAR10_SUBSET.path, ("--normalize",))),
     "mnist_rgb": (
         "MNIST test images, 32x32 RGB in [0, 1] (GRNN's official preprocessing)",
-        lambda: ["--dataset", "npz", "--base_data_dir", str(require(MNIST)), "--image_size", "32", "--rgb"],
+        Data("npz", MNIST_TEST.path, ("--image_size", "32", "--rgb")),
     ),
-    "cifar100_sample": (
-        "the 20 CIFAR-100 sample images in [0, 1], 100 classes",
-        lambda: ["--dataset", "cifar100_sample"],
-    ),
+    "cifar100_sample": ("the 20 CIFAR-100 sample images in [0, 1], 100 classes", Data("cifar100_sample")),
     "cifar10_head100": (
         "CIFAR-10 test images in [0, 1] with a 100-class head (a stand-in for CIFAR-100's larger batches)",
-        lambda: ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--num_classes", "100"],
+        Data("npz", CIFAR10_SUBSET.path, ("--num_classes", "100")),
     ),
 }
 
@@ -90,20 +84,20 @@ def ssim_share(report: dict, prefix: str) -> dict:
     return {f"{prefix}_ssim_over_0.5": sum(row["ssim"] > 0.5 for row in rows) / len(rows)}
 
 
-def row_flags(row: GrnnRow) -> list[str]:
-    """The main_grad flags of a row's model, data and batches."""
-    data = SOURCES[row.source][1]()
-    return ["--model", row.model, *data, "--rec_batch_size", str(row.batch), "--num_exp", str(row.batches)]
+def row_run(row: GrnnRow, attack: str) -> Run:
+    """One attack's run of a row: GRNN's paper settings at the row's iterations and batched restarts, or the
+    paper's DLG at the row's steps, on the row's model, data and batches."""
+    flags = ("--model", row.model, "--rec_batch_size", str(row.batch), "--num_exp", str(row.batches))
+    options = {"iterations": row.iterations, "restarts": row.restarts} if attack == "grnn" else {"steps": row.dlg_steps}
+    return Run(f"{attack}.paper", SOURCES[row.source][1], flags, options)
 
 
 def attack_columns(name: str, row: GrnnRow, attack: str) -> tuple[dict, dict]:
     """Run one attack of a row; return its report and its columns (budget, scores)."""
-    data = row_flags(row)
+    report = run_named(name, row_run(row, attack))
     if attack == "grnn":
-        report = run_named(name, "grnn", *data, "--rec_epochs", str(row.iterations), "--restarts", str(row.restarts))
         budget = {"grnn_iterations": row.iterations, "grnn_restarts": row.restarts, "threads": report.get("threads")}
     else:
-        report = run_named(name, "dlg", *data, "--rec_epochs", str(row.dlg_steps))
         budget = {"dlg_steps": row.dlg_steps}
     return report, {**budget, **scores(report, attack)}
 
@@ -160,18 +154,17 @@ def lenet5_case(name: str, row: GrnnRow, attack: str):
 def ensure_generator() -> dict:
     """The MNIST generator's metadata, training it first when the checkpoint is missing."""
     if not GENERATOR.is_file():
-        data = ["--dataset", "npz", "--base_data_dir", str(require(MNIST)), "--split", "test"]
-        train_generator([*data, "--num_images", str(GGL_START), *GENERATOR_FLAGS, "--out", str(GENERATOR), "--quiet"])
+        data = [*MNIST_TEST.argv(), "--split", "test", "--num_images", str(GGL_START)]
+        train_generator([*data, *GENERATOR_FLAGS, "--out", str(GENERATOR), "--quiet"])
     return read_checkpoint(GENERATOR)["meta"]
 
 
 def ggl_case(name: str, search: str):
     def case() -> dict:
         meta = ensure_generator()
-        data = ["--model", "lenet", "--dataset", "npz", "--base_data_dir", str(require(MNIST))]
-        data += ["--num_exp", str(GGL_IMAGES), "--start_index", str(GGL_START)]
-        ggl = run_named(name, "ggl", *data, "--generator", str(GENERATOR), "--search", search)
-        dlg = run_named(name, "dlg", *data)
+        flags = ("--model", "lenet", "--num_exp", str(GGL_IMAGES), "--start_index", str(GGL_START))
+        ggl = run_named(name, Run("ggl.paper", MNIST_TEST, flags, {"generator": GENERATOR, "search": search}))
+        dlg = run_named(name, Run("dlg.paper", MNIST_TEST, flags))
         search_note = f"CMA-ES, budget {GGL_BUDGET}" if search == "cma" else "Adam over the latent, 1000 steps"
         return {
             "table": GGL_TABLE,

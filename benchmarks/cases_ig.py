@@ -15,16 +15,15 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import CIFAR10, RESNET20, ROOT, require, row_from_report
-from fedprivacy.attacks import ATTACKS, AttackConfig
+from benchmarks.common import CIFAR10_SUBSET, RESNET20, ROOT, Data, Run, row_from_report
+from fedprivacy.attacks import ATTACKS
 from fedprivacy.attacks.inverting import LR_DROPS
-from fedprivacy.cli.client import client_training
-from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import client_share
+from fedprivacy.data import Normalization
+from fedprivacy.fl.exchange import client_share
+from fedprivacy.fl.protocol import LocalTraining
 from fedprivacy.models import build_model
 from fedprivacy.utils.allocator import reuse_large_blocks
 from fedprivacy.utils.gradients import total_variation
@@ -33,8 +32,9 @@ from fedprivacy.utils.threads import usable_cores
 TABLE = "Inverting Gradients: CIFAR-10 test images, normalised (mean=std=0.5 unless noted)"
 SPEED_TABLE = "Inverting Gradients: seconds per iteration against the same loss as a plain loop"
 MEMORY_TABLE = "Inverting Gradients: resident memory over 10,000 iterations"
-# the paper's trained-model setting on the shared ResNet-20 weights
-TRAINED_RESNET20 = ("--pretrained", str(RESNET20), "--norm_stats", "imagenet", "--model_mode", "eval", "--tv", "0.1")
+NORMALISED = Data("npz", CIFAR10_SUBSET.path, ("--normalize",))
+# the paper's trained-model setting on the shared ResNet-20 weights (with TV 0.1)
+TRAINED_RESNET20 = ("--pretrained", str(RESNET20), "--norm_stats", "imagenet", "--model_mode", "eval")
 SHARED_MACHINE = "timed on a shared 2-core machine (other agents running); threads as in the row"
 
 ISOLATED = """
@@ -58,15 +58,18 @@ def run_isolated(stem: str, *flags: str) -> tuple[dict, float]:
     return result["report"], result["peak_rss_mb"]
 
 
-def ig_case(name: str, attack: str, model: str, images: int, iterations: int, paper: str, notes: str, *extra: str):
-    """A benchmark row: `attack` on `model` over CIFAR-10 test images 0.. in batches of --rec_batch_size;
-    its grid and JSON are renamed to benchmarks/images/<name>.*, so rows of one attack do not collide."""
+def ig_case(
+    name: str, attack: str, model: str, images: int, iterations: int, paper: str, notes: str, *extra: str, **options
+):
+    """A benchmark row: `attack` (its original implementation's preset, `iterations` long, other `options`
+    overridden) on `model` over CIFAR-10 test images 0.. in batches of --rec_batch_size; its grid and JSON are
+    renamed to benchmarks/images/<name>.*, so rows of one attack do not collide."""
 
     def case() -> dict:
         batch = int(extra[extra.index("--rec_batch_size") + 1]) if "--rec_batch_size" in extra else 1
-        flags = ["--attack", attack, "--model", model, "--dataset", "npz", "--normalize"]
-        flags += ["--num_exp", str(images // batch), "--rec_epochs", str(iterations)]
-        report, peak = run_isolated(name, *flags, "--base_data_dir", str(require(CIFAR10)), *extra)
+        flags = ("--model", model, "--num_exp", str(images // batch), *extra)
+        run = Run(f"{attack}.original", NORMALISED, flags, {"iterations": iterations, **options})
+        report, peak = run_isolated(name, *run.argv())
         row = row_from_report(report, iterations=iterations, peak_rss_mb=round(peak), paper=paper)
         labels = {e.get("labels") for e in report["experiments"]}
         row["labels"] = ",".join(sorted(str(label) for label in labels))
@@ -80,7 +83,7 @@ def multi_case(name: str, batch: int, labels: str, start: int = 0):
     """ig_multi on the ConvNet: one epoch over `batch` test images from `start` in mini-batches of 2 at lr 1e-4,
     300 iterations; labels known, or restored by the --label_strategy `labels` (their assignment to mini-batches
     unknown)."""
-    label_flags = ("--known_labels",) if labels == "known" else ("--label_strategy", labels)
+    label_options = {} if labels == "known" else {"label_strategy": labels}
     told = "labels known" if labels == "known" else f"labels restored by {labels} (mini-batch assignment unknown)"
     return ig_case(
         name,
@@ -91,9 +94,11 @@ def multi_case(name: str, batch: int, labels: str, start: int = 0):
         "breaching FedAvg example: 20.8 dB (ResNet-18, 4 images, 4 steps of 2, lr 1e-3, labels known)",
         f"ig_multi: weights after 1 epoch over {batch} images in mini-batches of 2 ({batch // 2} steps) at lr 1e-4, "
         f"{told}, rec lr 0.1; seed: 24000 its at lr 1, here 300" + (f"; test images from {start}" if start else ""),
-        *("--rec_batch_size", str(batch), "--local_epochs", "1", "--local_batch_size", "2", "--local_lr", "1e-4"),
-        *label_flags,
-        *("--rec_lr", "0.1", "--start_index", str(start)),
+        *("--rec_batch_size", str(batch), "--client.epochs", "1", "--client.batch_size", "2", "--client.lr", "1e-4"),
+        *(("--known_labels",) if labels == "known" else ()),
+        *("--start_index", str(start)),
+        lr=0.1,
+        **label_options,
     )
 
 
@@ -153,23 +158,20 @@ def plain_weight(model, observation, labels, steps: int, seed: int) -> None:
             images.clamp_(low, high)
 
 
-def speed_case(attack: str, model_name: str, plain, flags: dict, steps: int = 30, repeats: int = 3):
+def speed_case(attack: str, model_name: str, plain, local: LocalTraining | None, steps: int = 30, repeats: int = 3):
     """Seconds per iteration of ours and of the plain loop on CIFAR-10 test image 0, alternating runs
-    (best of `repeats`, so both see the same machine load)."""
+    (best of `repeats`, so both see the same machine load); the client trains `local` (None: a gradient)."""
 
     def case() -> dict:
-        arrays = np.load(require(CIFAR10))
         normalization = Normalization((0.5,) * 3, (0.5,) * 3)
-        images = torch.from_numpy(arrays["test_x"][:1]).permute(0, 3, 1, 2).float() / 255
-        labels = torch.from_numpy(arrays["test_y"][:1]).long()
+        images, labels = CIFAR10_SUBSET.split("test").batch([0])
         torch.manual_seed(0)
         model = build_model(model_name, 3, (32, 32), 10)
         spec = ATTACKS[attack]
-        local = client_training(attack, flags, len(images))
         observation = client_share(
             model, normalization.normalize(images), labels, normalization, "train", local, grant_labels=True
         )
-        config = AttackConfig(steps, 0.1, 1e-6, progress=False)
+        config = spec.configure(iterations=steps, lr=0.1, tv=1e-6, progress=False)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         reuse_large_blocks()
@@ -207,14 +209,13 @@ def rss_mb() -> float:
 def memory_case() -> dict:
     """ig_weight (5 local steps through the functional training) for 10,000 iterations on an 8x8 digit:
     resident memory sampled every 50 ms must not grow after the first tenth."""
-    split = load_split("digits")
+    split = Data("digits").split("test")
     images, labels = split.batch([0])
     normalization = Normalization((0.5,), (0.5,))
     torch.manual_seed(0)
     model = build_model("cnn", 1, split.info.image_size, split.info.num_classes)
-    flags = {"local_steps": 5, "local_lr": 1e-4, "local_epochs": 1, "local_batch_size": 1}
     spec = ATTACKS["ig_weight"]
-    local = client_training("ig_weight", flags, len(images))
+    local = LocalTraining(epochs=5, batch_size=len(images), lr=1e-4)  # 5 full-batch steps
     observation = client_share(model, normalization.normalize(images), labels, normalization, "train", local)
     iterations = 10_000
     samples: list[tuple[float, float]] = []
@@ -230,7 +231,7 @@ def memory_case() -> dict:
     started = time.perf_counter()
     sampler.start()
     try:
-        result = spec.run(observation, AttackConfig(iterations, 0.1, 1e-6, progress=False))
+        result = spec.run(observation, spec.configure(iterations=iterations, lr=0.1, tv=1e-6, progress=False))
     finally:
         finished.set()
         sampler.join()
@@ -275,6 +276,7 @@ CASES = {
         "",
         f"{SINGLE}; trained ResNet-20 (91.8%), eval mode, ImageNet statistics, TV 0.1; paper: 24000 its, here 600",
         *TRAINED_RESNET20,
+        tv=0.1,
     ),
     "ig_single_resnet20_trained_r8": ig_case(
         "ig_single_resnet20_trained_r8",
@@ -286,10 +288,10 @@ CASES = {
         f"{SINGLE}; trained ResNet-20 (91.8%), eval mode, ImageNet statistics, TV 0.1; 8 restarts run as one "
         "batch, 4000 its each (paper: 8 restarts of 24000 its); test image 0 only (CPU budget)",
         *TRAINED_RESNET20,
-        "--restarts",
-        "8",
         "--threads",
         str(usable_cores()),
+        tv=0.1,
+        restarts=8,
     ),
     "ig_single_resnet20_untrained": ig_case(
         "ig_single_resnet20_untrained",
@@ -301,8 +303,7 @@ CASES = {
         f"{SINGLE}; untrained ResNet-20, eval mode as the paper, TV 0.1; here 600 its",
         "--model_mode",
         "eval",
-        "--tv",
-        "0.1",
+        tv=0.1,
     ),
     "ig_weight_cnn": ig_case(
         "ig_weight_cnn",
@@ -313,9 +314,9 @@ CASES = {
         "",
         "ig_weight: weights after 5 full-batch SGD steps at lr 1e-4, labels by iDLG on the pseudo-gradient; seed: "
         "8000 its, here 250",
-        "--local_steps",
+        "--client.epochs",
         "5",
-        "--local_lr",
+        "--client.lr",
         "1e-4",
     ),
     "ig_multi_cnn": multi_case("ig_multi_cnn", 8, "known"),
@@ -326,8 +327,10 @@ CASES = {
         for batch in (4, 8)
         for labels in ("known", "ilrg")
     },
-    "ig_speed_single_cnn": speed_case("ig_single", "cnn", plain_single, {}),
-    "ig_speed_single_resnet20": speed_case("ig_single", "resnet20", plain_single, {}),
-    "ig_speed_weight_cnn": speed_case("ig_weight", "cnn", plain_weight, {"local_steps": 5, "local_lr": 1e-4}, 10),
+    "ig_speed_single_cnn": speed_case("ig_single", "cnn", plain_single, None),
+    "ig_speed_single_resnet20": speed_case("ig_single", "resnet20", plain_single, None),
+    "ig_speed_weight_cnn": speed_case(
+        "ig_weight", "cnn", plain_weight, LocalTraining(epochs=5, batch_size=1, lr=1e-4), 10
+    ),
     "ig_memory": memory_case,
 }

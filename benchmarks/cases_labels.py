@@ -13,11 +13,11 @@ from functools import cache
 
 import torch
 
-from benchmarks.common import CIFAR10, RESNET20, require
+from benchmarks.common import CIFAR10_SUBSET, RESNET20, require
 from fedprivacy.attacks.label_strategies import STRATEGIES, restore
-from fedprivacy.data import Normalization, load_split
-from fedprivacy.data.catalog import IMAGENET_STATS
-from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.data import Normalization
+from fedprivacy.data.names import IMAGENET_STATS
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import build_model, load_pretrained
 
@@ -46,7 +46,7 @@ def measured(name: str, source: str) -> tuple[dict[str, dict[int, tuple[float, f
     """Mean (existence, count) per strategy and batch size for one model and shared tensor, and
     how many of the batches' local trainings diverged."""
     model_name, trained, normalization, mode = MODELS[name]
-    split = load_split("npz", "test", require(CIFAR10))
+    split = CIFAR10_SUBSET.split("test")
     torch.manual_seed(0)
     model = build_model(model_name, 3, split.info.image_size, split.info.num_classes)
     if trained:

@@ -13,20 +13,22 @@ from functools import partial
 
 import torch
 
-from benchmarks.common import CIFAR10, IMAGES, RESNET20, require, row_from_report, run_grad
-from fedprivacy.attacks import AttackConfig, get_attack
-from fedprivacy.attacks.cpa import CPAOptions, separate, to_box
-from fedprivacy.data import Normalization, load_split
+from benchmarks.common import CIFAR10_SUBSET, IMAGES, RESNET20, Data, Run, require, row_from_report, run_grad
+from fedprivacy.attacks import get_attack
+from fedprivacy.attacks.cpa import separate, to_box
+from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
 from fedprivacy.evaluation.report import save_grid
-from fedprivacy.fl.client import share_gradient, share_update, train_locally
+from fedprivacy.fl.client import train_locally
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining, Observation
 from fedprivacy.fl.public import PublicData, imprint_server
 from fedprivacy.models import build_model
 from fedprivacy.models.imprint import BACK_SCALE, GAIN, find_imprint
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
+NORMALISED = Data("npz", CIFAR10_SUBSET.path, ("--normalize",))
 FEDAVG = LocalTraining(epochs=1, batch_size=50, lr=0.1, momentum=0.9)
 RTF_TABLE = "Robbing the Fed: imprinted ConvNet, CIFAR-10 test subset, normalised (0.5/0.5)"
 SWEEP_TABLE = "Robbing the Fed: share of images recovered (> 40 dB) against batch and bins, FedSGD gradient"
@@ -40,13 +42,13 @@ NOTE = "timings on a shared 2-core machine (other agents running)"
 
 
 def cifar() -> tuple:
-    split = load_split("npz", "test", require(CIFAR10))
+    split = CIFAR10_SUBSET.split("test")
     return split, split.info
 
 
 def imprinted_cnn(bins: int, info) -> torch.nn.Module:
     torch.manual_seed(0)
-    public = PublicData("npz", str(CIFAR10), None, private="test")
+    public = PublicData("npz", str(require(CIFAR10_SUBSET.path)), None, private="test")
     return imprint_server(build_model("cnn", 3, info.image_size, info.num_classes), info, bins, HALF, public)[0]
 
 
@@ -80,7 +82,7 @@ def rtf_counts(batch: int, bins: int, batches: int, local: LocalTraining | None)
         images, labels = split.batch(list(range(index * batch, (index + 1) * batch)))
         observation = client_observation(model, images, labels, local)
         started = time.perf_counter()
-        result = get_attack("rtf").run(observation, AttackConfig(1, 0.0, 0.0, progress=False))
+        result = get_attack("rtf").run(observation, get_attack("rtf").configure(progress=False))
         seconds += time.perf_counter() - started
         quality, matched = nearest(HALF.denormalize(result.images).clamp(0, 1), images)
         if index == 0 and (batch, bins) == (64, 128):
@@ -108,10 +110,8 @@ def rtf_counts(batch: int, bins: int, batches: int, local: LocalTraining | None)
 
 def rtf_main() -> dict:
     """batch 64, 128 bins, 15 batches through main_grad (Hungarian scoring), plus the bin counts."""
-    report = run_grad(
-        "--attack", "rtf", "--model", "cnn", "--imprint", "--bins", "128", "--rec_batch_size", "64",
-        "--num_exp", "15", "--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--normalize",
-    )  # fmt: skip
+    flags = ("--model", "cnn", "--imprint", "--bins", "128", "--rec_batch_size", "64", "--num_exp", "15")
+    report = run_grad(*Run("rtf", NORMALISED, flags).argv())
     counts = rtf_counts(64, 128, 15, None)
     hungarian = sum(row["psnr"] is not None and row["psnr"] > 40 for row in report["per_image"]) / len(
         report["per_image"]
@@ -153,13 +153,13 @@ def seed_scaling(model: torch.nn.Module) -> torch.nn.Module:
 def imprint_training(images_count: int, seed_block: bool = False) -> dict:
     """Plain against imprinted ConvNet (same initial weights) after one local epoch; test accuracy.
     With `seed_block`, the imprinted model uses the original implementation's scales instead of ours."""
-    train = load_split("npz", "train", require(CIFAR10))
+    train = CIFAR10_SUBSET.split("train")
     split, info = cifar()
     images, labels = train.batch(list(range(images_count)))
     test_images, test_labels = split.batch(list(range(len(split))))
     torch.manual_seed(1)
     plain = build_model("cnn", 3, info.image_size, info.num_classes)
-    public = PublicData("npz", str(CIFAR10), None, private="test")
+    public = PublicData("npz", str(require(CIFAR10_SUBSET.path)), None, private="test")
     row = {
         "table": TRAIN_TABLE,
         "block": "seed" if seed_block else "ours",
@@ -205,7 +205,7 @@ def scores(reconstructed: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tens
 
 def cpa_fc2(batch: int, batches: int, iterations: int, local: LocalTraining | None = None) -> dict:
     split, info = cifar()
-    config = AttackConfig(rec_epochs=iterations, rec_lr=1e-3, tv=3.1, progress=False, options=CPAOptions())
+    config = get_attack("cpa").configure(iterations=iterations, progress=False)  # lr 1e-3, TV 3.1: the paper's
     ours_psnr, ours_ssim, authors_psnr, authors_ssim, seconds = [], [], [], [], 0.0
     for index in range(batches):
         torch.manual_seed(index)
@@ -244,17 +244,14 @@ def cpa_fc2(batch: int, batches: int, iterations: int, local: LocalTraining | No
 
 
 def cpa_conv(model_name: str, steps: int = 300, grid_name: str | None = None) -> dict:
-    """Batch 8 through main_grad: embeddings at the first linear layer, then feature inversion, `steps` each;
-    the grid is renamed to `grid_name` when given (so that a longer budget keeps its own)."""
-    flags = ["--attack", "cpa", "--model", model_name, "--rec_batch_size", "8", "--num_exp", "1", "--normalize"]
-    flags += ["--dataset", "npz", "--base_data_dir", str(require(CIFAR10)), "--fi_epochs", str(steps)]
-    flags += ["--rec_epochs", str(steps)]
+    """Batch 8 through main_grad with the original implementation's VGG settings: embeddings at the first linear
+    layer, then feature inversion, `steps` each; the grid is renamed to `grid_name` when given (so that a longer
+    budget keeps its own)."""
+    flags = ("--model", model_name, "--rec_batch_size", "8", "--num_exp", "1")
     if model_name == "resnet20":
-        flags += ["--pretrained", str(require(RESNET20)), "--norm_stats", "imagenet", "--model_mode", "eval"]
-        flags += ["--tv", "0.1", "--nv", "0.13", "--l1", "5", "--decor", "5.3", "--T", "7.7"]
-    else:
-        flags += ["--tv", "0.1", "--nv", "0.13", "--l1", "5", "--decor", "5.3", "--T", "7.7"]
-    report = run_grad(*flags, stem=grid_name)
+        flags += ("--pretrained", str(require(RESNET20)), "--norm_stats", "imagenet", "--model_mode", "eval")
+    run = Run("cpa.original_vgg16", NORMALISED, flags, {"iterations": steps, "fi_iterations": steps})
+    report = run_grad(*run.argv(), stem=grid_name)
     return {
         "table": CPA_CONV_TABLE,
         **row_from_report(report),

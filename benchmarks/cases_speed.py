@@ -6,9 +6,10 @@ import time
 
 import torch
 
-from fedprivacy.attacks import ATTACKS, AttackConfig
-from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import share_gradient
+from benchmarks.common import Data
+from fedprivacy.attacks import ATTACKS
+from fedprivacy.data import Normalization
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.utils.threads import usable_cores, use_threads
 
@@ -19,7 +20,9 @@ TRIALS = (1, 4, 8)
 
 def timed(attack: str, observation, steps: int, lr: float, tv: float, restarts: int, batch: int) -> float:
     """Seconds of one attack run with `restarts` trials, `batch` of them at once."""
-    config = AttackConfig(steps, lr, tv, restarts=restarts, trial_batch=batch, progress=False)
+    config = ATTACKS[attack].configure(
+        iterations=steps, lr=lr, tv=tv, restarts=restarts, trial_batch=batch, progress=False
+    )
     started = time.perf_counter()
     ATTACKS[attack].run(observation, config)
     return time.perf_counter() - started
@@ -30,7 +33,7 @@ def restarts_case(attack: str, model_name: str, steps: int, lr: float, tv: float
 
     def case() -> dict:
         threads = use_threads(usable_cores())
-        split = load_split("cifar10_sample")
+        split = Data("cifar10_sample").split("test")
         images, labels = split.batch([0])
         torch.manual_seed(0)
         model = build_model(model_name, 3, split.info.image_size, split.info.num_classes)

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import torch
 
-from benchmarks.common import CIFAR10, require
-from fedprivacy.attacks import AttackConfig, get_attack
+from benchmarks.common import CIFAR10_SUBSET
+from fedprivacy.attacks import get_attack
 from fedprivacy.attacks.dlg import CONVERGED
-from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.data import Normalization
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.utils.seeding import seed_everything
 
@@ -21,13 +21,13 @@ RESTARTS = 8
 
 def speed_case(attack: str, images: int):
     def case() -> dict:
-        split = load_split("npz", "test", base_dir=require(CIFAR10))
+        split = CIFAR10_SUBSET.split("test")
         info = split.info
         seed_everything(0)
         model = build_model("lenet", info.channels, info.image_size, info.num_classes)
         identity = Normalization.identity(info.channels)
         workers = len(os.sched_getaffinity(0))
-        sequential = AttackConfig(rec_epochs=300, rec_lr=1.0, tv=0.0, restarts=RESTARTS, progress=False)
+        sequential = get_attack(attack).configure("paper", restarts=RESTARTS, progress=False)  # 300 steps at lr 1
         seconds, converged, trials, identical = {1: 0.0, workers: 0.0}, {1: 0, workers: 0}, [], 0
         for index in range(images):
             batch, labels = split.batch([index])
@@ -58,7 +58,7 @@ def speed_case(attack: str, images: int):
             "notes": (
                 f"LeNet, CIFAR-10 test images 0-{images - 1} in [0, 1], 300 L-BFGS steps, seed = image index; "
                 f"sequential trials used per image {trials}; fewer than 10 images to keep the run under 15 "
-                "minutes; the machine's load at the time is in docs/speed.md"
+                "minutes"
             ),
         }
 

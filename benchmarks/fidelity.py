@@ -23,11 +23,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.common import ROOT, Skipped  # noqa: E402
-from fedprivacy.attacks import ATTACKS, AttackConfig  # noqa: E402
+from fedprivacy.attacks import get_attack  # noqa: E402
 from fedprivacy.data import Normalization  # noqa: E402
 from fedprivacy.evaluation.metrics import label_accuracy, psnr, ssim  # noqa: E402
 from fedprivacy.evaluation.pairing import pair_by_mse  # noqa: E402
-from fedprivacy.fl.client import client_share, local_steps, share_gradient  # noqa: E402
+from fedprivacy.fl.exchange import client_share, share_gradient  # noqa: E402
 from fedprivacy.fl.observation import LocalTraining, Observation  # noqa: E402
 
 REFS = Path(os.environ.get("FIDELITY_REFS", ROOT.parent / "refs"))
@@ -108,17 +108,11 @@ def observe(
 
 
 def run_ours(attack: str, shared: Shared, settings: dict, iterations: int = 0) -> Outcome:
-    """Our attack on the shared observation. `settings`: rec_epochs, rec_lr, tv, optional restarts and seed, and the
-    attack's own options by name; `iterations` counts the work where the attack's statistics do not. The one place
-    the fidelity ledger drives our attacks."""
-    spec = ATTACKS[attack]
-    knobs = ("rec_epochs", "rec_lr", "tv", "restarts", "seed")
-    options = {key: value for key, value in settings.items() if key not in knobs}
-    config = AttackConfig(
-        **{key: settings[key] for key in knobs if key in settings},
-        progress=False,
-        options=spec.options(**options) if spec.options is not None else None,
-    )
+    """Our attack on the shared observation. `settings`: the attack's options by field name (attacks/config/) and
+    the run's seed; `iterations` counts the work where the attack's statistics do not. The one place the fidelity
+    ledger drives our attacks."""
+    spec = get_attack(attack)
+    config = spec.configure(**settings, progress=False)
     started = time.perf_counter()
     result = spec.run(shared.obs, config)
     seconds = time.perf_counter() - started
@@ -147,7 +141,7 @@ def run_reference(
         "num_classes": obs.num_classes,
         "gradient": list(shared.batch_gradient),
         "update": None if obs.update is None else list(obs.update),
-        "local": None if local is None else {"steps": local_steps(local, len(shared.images)), "lr": local.lr},
+        "local": None if local is None else {"steps": obs.local_steps(), "lr": local.lr},
         "normalization": (obs.normalization.mean, obs.normalization.std),
         "settings": settings,
         "iterations": iterations,

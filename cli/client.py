@@ -1,58 +1,133 @@
-"""How main_grad's simulated client trains before it shares a weight update, and the flags that set it.
+"""One vocabulary for a client's local training in both entry scripts, `--client.<field>`, and the local
+training the parsed flags resolve to. Torch-free.
 
-The entry script decides this, not the attack: an attack only declares that it needs an update
-(its capabilities). For each attack on updates the client follows that paper's setting: ig_weight's
-client takes --local_steps full-batch SGD steps, ig_multi's runs --local_epochs epochs of
---local_batch_size mini-batches; both at --local_lr. In main_fed the federation's own flags set the
-clients' training instead.
+main_fed: every client of the federation trains so (defaults below). main_grad: the simulated client of an
+attack on weight updates (ig_weight, ig_multi) trains so before it shares its update; unset fields take the
+attack's paper setting (its SimulatedClient, attacks/config/), e.g. ig_weight's 5 full-batch steps. The
+scripts' older names stay accepted (main_grad: --local_steps, --local_epochs, --local_batch_size,
+--local_lr; main_fed: --local_epochs, --batch_size, --lr, --client_momentum, --weight_decay).
 """
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from fedprivacy.fl.observation import LocalTraining
-from fedprivacy.utils.domains import COUNT, POSITIVE
+from fedprivacy.attacks import ATTACKS, AttackSpec
+from fedprivacy.cli.common import AppliesTo, OneLineParser, described, last_given, passed
+from fedprivacy.fl.protocol import LocalTraining
+from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE, UNIT_INTERVAL_OPEN_TOP
 from fedprivacy.utils.errors import UsageError
 
-
-def full_batch_steps(flags: Mapping[str, Any], num_images: int) -> LocalTraining:
-    """--local_steps full-batch steps: one epoch is one step when the mini-batch is the whole batch."""
-    return LocalTraining(epochs=flags["local_steps"], batch_size=num_images, lr=flags["local_lr"])
+PREFIX = "client."
+OLDER = "older.client."  # the Namespace key prefix of an older name (e.g. `older.client.local_epochs`)
 
 
-def mini_batch_epochs(flags: Mapping[str, Any], num_images: int) -> LocalTraining:
-    """--local_epochs epochs of equal mini-batches of --local_batch_size."""
-    if num_images % flags["local_batch_size"]:
-        raise UsageError(
-            f"--rec_batch_size {num_images} is not divisible by --local_batch_size {flags['local_batch_size']}; "
-            "ig_multi needs equal mini-batches"
-        )
-    return LocalTraining(epochs=flags["local_epochs"], batch_size=flags["local_batch_size"], lr=flags["local_lr"])
+@dataclass(frozen=True)
+class ClientField:
+    """One local-training setting: its domain, unit and help."""
+
+    domain: Any
+    unit: str
+    help: str
 
 
-CLIENT_TRAINING: dict[str, Callable[[Mapping[str, Any], int], LocalTraining]] = {
-    "ig_weight": full_batch_steps,
-    "ig_multi": mini_batch_epochs,
+FIELDS = {
+    "epochs": ClientField(COUNT, "epochs", "passes over the client's images (with a full batch: SGD steps)"),
+    "batch_size": ClientField(COUNT, "images", "SGD mini-batch size"),
+    "lr": ClientField(POSITIVE, "", "SGD step size"),
+    "momentum": ClientField(UNIT_INTERVAL_OPEN_TOP, "", "SGD momentum (fresh every round)"),
+    "weight_decay": ClientField(NON_NEGATIVE, "", "SGD weight decay"),
 }
+GRAD_OLDER = {"local_steps": "epochs", "local_epochs": "epochs", "local_batch_size": "batch_size", "local_lr": "lr"}
+FED_OLDER = {
+    "local_epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "client_momentum": "momentum",
+    "weight_decay": "weight_decay",
+}
+FED_DEFAULTS = {"epochs": 1, "batch_size": 10, "lr": 0.1, "momentum": 0.5, "weight_decay": 0.0}
+ON_UPDATES = frozenset(name for name, spec in ATTACKS.items() if spec.client is not None)
 
 
-def add_client_arguments(parser: argparse.ArgumentParser) -> None:
-    """The simulated client's local-training flags, used by attacks on weight updates."""
-    group = parser.add_argument_group("simulated client (attacks on weight updates: ig_weight, ig_multi)")
-    add = group.add_argument
-    add("--local_lr", type=POSITIVE, default=1e-4, help="client's SGD step size (ig_weight, ig_multi)")
-    add("--local_steps", type=COUNT, default=5, help="ig_weight: client's full-batch SGD steps")
-    add("--local_epochs", type=COUNT, default=1, help="ig_multi: client's epochs over its batch")
-    add(
-        "--local_batch_size",
-        type=COUNT,
-        default=1,
-        help="ig_multi: client's mini-batch size; must divide --rec_batch_size",
+def paper_settings() -> dict[str, str]:
+    """Per field, each attack-on-updates' own setting in words, for main_grad's --help."""
+
+    def shown(value: Any) -> str:
+        return "the whole batch" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+    return {
+        name: ", ".join(f"{attack} {shown(getattr(ATTACKS[attack].client, name))}" for attack in sorted(ON_UPDATES))
+        for name in FIELDS
+    }
+
+
+def add_client_arguments(
+    parser: OneLineParser,
+    title: str,
+    defaults: Mapping[str, Any],
+    older: Mapping[str, str],
+    rule: AppliesTo | None = None,
+) -> None:
+    """`--client.<field>` with the given defaults (shown in --help) and the script's `older` names, each flag
+    refused where `rule` does not hold."""
+    group = parser.add_argument_group(title)
+    for name, spec in FIELDS.items():
+        default = defaults[name]
+        aliases = [f"--{alias}" for alias, target in older.items() if target == name]
+        unit = "" if isinstance(default, str) else spec.unit
+        help = described(spec.help + (f" (older: {', '.join(aliases)})" if aliases else ""), default, unit)
+        group.add_argument(
+            f"--{PREFIX}{name}", dest=PREFIX + name, type=spec.domain, default=argparse.SUPPRESS, help=help
+        )
+        for alias in aliases:
+            group.add_argument(
+                alias, dest=OLDER + alias[2:], type=spec.domain, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
+        for dest in (PREFIX + name, *(OLDER + alias[2:] for alias in aliases)):
+            if rule is not None:
+                parser.applies(dest, rule)
+
+
+def client_values(args: argparse.Namespace, older: Mapping[str, str]) -> dict[str, Any]:
+    """The local-training fields the user set, by field (of two spellings of one field, the one given last)."""
+    values = {}
+    for name in FIELDS:
+        given = last_given(args, [PREFIX + name, *(OLDER + alias for alias, target in older.items() if target == name)])
+        if given is not None:
+            values[name] = getattr(args, given)
+    return values
+
+
+def federation_training(args: argparse.Namespace) -> LocalTraining:
+    """main_fed: every client's local training (its lr before the per-round decay)."""
+    return LocalTraining(**{**FED_DEFAULTS, **client_values(args, FED_OLDER)})
+
+
+def simulated_training(spec: AttackSpec, args: argparse.Namespace, num_images: int) -> LocalTraining | None:
+    """main_grad: the local training of the simulated client `spec` observes (None: it shares a gradient)."""
+    paper = spec.client
+    if paper is None:
+        return None
+    values = client_values(args, GRAD_OLDER)
+    batch_size = values.get("batch_size", paper.batch_size) or num_images
+    if paper.equal_batches and num_images % batch_size:
+        typed = passed(args)
+        flag = typed.get(PREFIX + "batch_size") or typed.get(OLDER + "local_batch_size") or f"--{PREFIX}batch_size"
+        raise UsageError(
+            f"--rec_batch_size {num_images} is not divisible by {flag} {batch_size}; {spec.name} needs equal "
+            "mini-batches"
+        )
+    return LocalTraining(
+        epochs=values.get("epochs", paper.epochs),
+        batch_size=batch_size,
+        lr=values.get("lr", paper.lr),
+        momentum=values.get("momentum", paper.momentum),
+        weight_decay=values.get("weight_decay", paper.weight_decay),
     )
 
 
-def client_training(attack: str, flags: Mapping[str, Any], num_images: int) -> LocalTraining | None:
-    """The local training of the simulated client that `attack` observes; None: it shares a gradient."""
-    train = CLIENT_TRAINING.get(attack)
-    return None if train is None else train(flags, num_images)
+def client_flags(local: LocalTraining | None) -> dict[str, Any]:
+    """The report's record of the client's training, as `client.<field>` (none without local training)."""
+    return {} if local is None else {PREFIX + name: value for name, value in asdict(local).items()}

@@ -1,31 +1,138 @@
-"""Command-line plumbing shared by the entry scripts: one-line errors, devices, flag checks."""
+"""The entry layer's flag machinery, shared by every script and importable without torch (--help never loads
+it): a parser that reports a bad flag in one line, knows which flags the user actually passed and refuses one
+that does not apply to the run; the flag groups both entry scripts share; and run_cli's one-line endings."""
 
 import argparse
-import os
 import re
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from fedprivacy.utils.domains import COUNT, IMAGE_SIZE
+from fedprivacy.data import DATASETS, NORM_STATS
+from fedprivacy.models import BUILDERS
+from fedprivacy.utils import claims, signals
+from fedprivacy.utils.data_dir import DATA_DIR, base_data_dir
+from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, SEED, THREADS, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
 
 if TYPE_CHECKING:
     from fedprivacy.data import DatasetInfo
 
+PASSED = "_passed"  # the Namespace attribute holding {dest: the option string as typed} of the flags given
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """When a flag has an effect: while the flag whose destination is `decider` (attack, engine, defense,
+    imprint, ...) has one of `values` (a switch: True). A flag given while it does not hold is refused."""
+
+    decider: str
+    values: frozenset
+
+    def holds(self, args: argparse.Namespace) -> bool:
+        return getattr(args, self.decider) in self.values
+
+    def describe(self) -> str:
+        """The condition as the user writes it, e.g. `--attack dlg, idlg` or `--imprint`."""
+        if self.values == frozenset({True}):
+            return f"--{self.decider}"
+        return f"--{self.decider} {', '.join(sorted(map(str, self.values)))}"
+
+
+def described(help: str, default: Any, unit: str = "") -> str:
+    """A flag's help ending with its default (and unit): every flag states both."""
+    if default is None or default == "":
+        return f"{help} (no default)" if not unit else f"{help} ({unit}; no default)"
+    shown = "off" if default is False else f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{help} (default: {shown}{f' {unit}' if unit and default is not False else ''})"
+
+
+class FlagGroup:
+    """A --help group whose flags state their default (and unit), the default written once."""
+
+    def __init__(self, parser: argparse.ArgumentParser, title: str, description: str | None = None) -> None:
+        self.group = parser.add_argument_group(title, description)
+
+    def value(self, name: str, default: Any, help: str, unit: str = "", shown: str | None = None, **kwargs) -> None:
+        """A flag that takes a value; `shown` words a default that is not a value (e.g. "cuda when available")."""
+        text = f"{help} (default: {shown})" if shown is not None else described(help, default, unit)
+        self.group.add_argument(name, default=default, help=text, **kwargs)
+
+    def switch(self, name: str, help: str) -> None:
+        """An on/off flag, off by default."""
+        self.group.add_argument(name, action="store_true", help=described(help, False))
+
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line instead of usage text, and takes flags only by their
-    whole names (a mistyped or renamed flag is an error, never silently another flag's abbreviation)."""
+    """argparse that reports a bad flag in one line instead of usage text, takes flags only by their whole
+    names (a mistyped or renamed flag is an error, never silently another flag's abbreviation), records which
+    flags were passed (`passed(args)`), runs its `finishers` on the parsed flags and refuses, in one line, a
+    passed flag whose AppliesTo rules do not hold."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **{"allow_abbrev": False, **kwargs})
+        self.rules: dict[str, list[AppliesTo]] = {}
+        self.finishers: list[Callable[[argparse.Namespace], None]] = []
 
     def error(self, message: str) -> None:
         print(f"error: {message} (see --help)", file=sys.stderr)
         raise SystemExit(2)
+
+    def applies(self, dest: str, rule: AppliesTo) -> None:
+        """Declare that the flag stored under `dest` has an effect only while `rule` holds."""
+        self.rules.setdefault(dest, []).append(rule)
+
+    def passed_flags(self, argv: Sequence[str]) -> dict[str, str]:
+        """{dest: option string} of the flags in `argv`, in the order of their last occurrence (argparse takes a
+        flag only by its whole name, and the last of repeated ones)."""
+        passed: dict[str, str] = {}
+        for token in argv:
+            if token == "--":
+                break
+            action = self._option_string_actions.get(token.split("=", 1)[0])
+            if action is not None:
+                passed.pop(action.dest, None)
+                passed[action.dest] = token.split("=", 1)[0]
+        return passed
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:
+        argv = sys.argv[1:] if args is None else list(args)
+        parsed = super().parse_args(argv, namespace)
+        setattr(parsed, PASSED, self.passed_flags(argv))
+        try:
+            for finish in self.finishers:
+                finish(parsed)
+        except UsageError as error:
+            self.error(str(error))
+        for dest, typed in passed(parsed).items():
+            for rule in self.rules.get(dest, []):
+                if not rule.holds(parsed):
+                    now = getattr(parsed, rule.decider)
+                    self.error(f"{typed} applies only with {rule.describe()}, not with --{rule.decider} {now}")
+        return parsed
+
+
+def passed(args: argparse.Namespace) -> dict[str, str]:
+    """{dest: option string as typed} of the flags the user gave, the last given last (empty for a Namespace
+    made by hand)."""
+    return getattr(args, PASSED, {})
+
+
+def last_given(args: argparse.Namespace, dests: Sequence[str]) -> str | None:
+    """Of several flags that set one thing (a namespaced flag and its older names), the one given last (as
+    argparse lets the last of a repeated flag win); None when none was given."""
+    given = [dest for dest in passed(args) if dest in dests]
+    given = given or [dest for dest in dests if hasattr(args, dest)]  # a Namespace made by hand
+    return given[-1] if given else None
+
+
+def flag_values(args: argparse.Namespace, resolved: dict[str, Any] | None = None) -> dict:
+    """The flags for the report: the plain flags as parsed, then `resolved`, what the namespaced flags and their
+    older names resolved to (every option of the chosen attack, the client's training), whatever was typed
+    (dotted keys are namespaced or older flags; the parser's own bookkeeping starts with `_`)."""
+    plain = {key: value for key, value in vars(args).items() if not key.startswith("_") and "." not in key}
+    return plain | (resolved or {})
 
 
 def device_name(text: str) -> str:
@@ -35,67 +142,67 @@ def device_name(text: str) -> str:
     return text
 
 
-def resolve_device(name: str | None) -> torch.device:
-    """--device: CUDA when available unless told otherwise; an unavailable CUDA device is an error."""
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: CUDA is not available here; use --device cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise UsageError(
-            f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 upwards"
-        )
-    return device
-
-
 positive = COUNT  # argparse type for counts that must be at least 1 (utils/domains.py)
 
 
 def run_cli(main: Callable[[], None]) -> None:
-    """Run an entry point; a UsageError becomes one `error:` line and exit code 2, a fault after the
-    results were written one line and exit 1, Ctrl-C one line and exit 130 (never a traceback)."""
+    """Run an entry point: a UsageError becomes one `error:` line and exit code 2; a fault during the work
+    (RunFailed, or the machine's OSError or MemoryError) one line and exit 1; Ctrl-C or SIGTERM (handled
+    alike, utils/signals.py) one line and exit 130 or 143. Never a traceback; names it claimed but did not
+    write are released."""
     try:
-        main()
+        with signals.sigterm_as_interrupt():
+            main()
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(str(error), 2)
     except RunFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(str(error), 1)
     except Interrupted as error:
-        print(f"interrupted: {error}", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(str(error), signals.exit_code(), "interrupted")
     except KeyboardInterrupt:
-        print("interrupted: Ctrl-C before any experiment finished; nothing was written", file=sys.stderr)
-        raise SystemExit(130) from None
+        fail(
+            f"{signals.stopped_by()} before any experiment finished; nothing was written",
+            signals.exit_code(),
+            "interrupted",
+        )
+    except MemoryError:
+        fail(OUT_OF_MEMORY, 1)
+    except RuntimeError as error:  # torch reports an allocation it could not make as a RuntimeError
+        if not any(words in str(error) for words in ("can't allocate memory", "out of memory")):
+            raise
+        fail(f"{OUT_OF_MEMORY} ({str(error).strip().splitlines()[0][:160]})", 1)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        fail(f"{error.strerror or error}{where}", 1)
+    finally:
+        claims.release_all()
+
+
+OUT_OF_MEMORY = "out of memory during the run; lower the sizes (batch, image size, model) or free memory"
+
+
+def fail(message: str, code: int, kind: str = "error") -> None:
+    """One line on stderr, then exit with `code`."""
+    print(f"{kind}: {message}", file=sys.stderr)
+    raise SystemExit(code) from None
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
     """Flags both entry scripts share: the model, the dataset and its normalisation."""
-    from fedprivacy.data import DATASETS
-    from fedprivacy.data.catalog import NORM_STATS
-    from fedprivacy.models import MODELS
-
-    add = parser.add_argument
-    add("--model", default=model, help=f"one of: {', '.join(MODELS)}")
-    add("--dataset", default=dataset, help=f"one of: {', '.join(DATASETS)}")
-    add(
-        "--base_data_dir",
-        default=os.environ.get("BASE_DATADIR", "data_files"),
-        help="folder of real datasets (or the .npz file for --dataset npz); default $BASE_DATADIR",
-    )
-    add("--download", action="store_true", help="download a torchvision dataset into --base_data_dir")
-    add("--image_size", type=IMAGE_SIZE, default=None, help="resize images to this square size")
-    add("--rgb", action="store_true", help="repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)")
-    add(
-        "--num_classes",
-        type=COUNT,
-        default=None,
-        help="outputs of the model's last layer (default: the dataset's classes; never fewer), e.g. 100 on CIFAR-10",
-    )
-    add("--normalize", action="store_true", help="train and attack in the normalised space (see --norm_stats)")
-    add("--norm_stats", choices=NORM_STATS, default="half", help="half: mean=std=0.5 (seed); dataset; imagenet")
+    flags = FlagGroup(parser, "data and model")
+    flags.value("--model", model, f"one of: {', '.join(BUILDERS)}")
+    flags.value("--dataset", dataset, f"one of: {', '.join(DATASETS)}")
+    where = "folder of real datasets (or the .npz file for --dataset npz)"
+    flags.value("--base_data_dir", base_data_dir(), where, shown=f"$BASE_DATADIR, else {DATA_DIR}", type=path_text)
+    flags.switch("--download", "download a torchvision dataset into --base_data_dir")
+    flags.value("--image_size", None, "resize images to this square size, in pixels", shown="the dataset's size",
+                type=IMAGE_SIZE)  # fmt: skip
+    flags.switch("--rgb", "repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)")
+    head = "outputs of the model's last layer, e.g. 100 on CIFAR-10"
+    flags.value("--num_classes", None, head, shown="the dataset's classes; never fewer", type=COUNT)
+    flags.switch("--normalize", "train and attack in the normalised space")
+    stats = "with --normalize: half = mean=std=0.5 (seed), dataset, or imagenet statistics"
+    flags.value("--norm_stats", "half", stats, choices=NORM_STATS)
 
 
 def head_width(requested: int | None, info: "DatasetInfo") -> int:
@@ -109,29 +216,27 @@ def head_width(requested: int | None, info: "DatasetInfo") -> int:
     return requested
 
 
-def add_output_arguments(parser: argparse.ArgumentParser, outputs: str) -> None:
-    """Flags both entry scripts share: device, where results go, overwriting and progress bars."""
-    add = parser.add_argument
-    add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    add(
-        "--threads",
-        type=COUNT,
-        default=None,
-        help="CPU threads, and processes for dlg/idlg restarts (default: $OMP_NUM_THREADS, else every usable core)",
-    )
-    add("--out_dir", default="images", help=f"where {outputs} go")
-    add("--overwrite", action="store_true", help="replace an earlier result of the same name instead of numbering")
-    add("--quiet", action="store_true", help="no progress bars")
+def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_help: str) -> None:
+    """Flags both entry scripts share: the seed, device and threads, where results go, overwriting, progress."""
+    flags = FlagGroup(parser, "run and output")
+    flags.value("--seed", 0, seed_help, type=SEED)
+    flags.value("--device", None, "cpu, cuda or cuda:N", shown="cuda when available", type=device_name)
+    threads = "CPU threads, and processes for the L-BFGS attacks' restarts"
+    flags.value("--threads", None, threads, shown="$OMP_NUM_THREADS, else every usable core", type=THREADS)
+    flags.value("--out_dir", "images", f"where {outputs} go (created if missing)", type=path_text)
+    flags.switch("--overwrite", "replace an earlier result of the same name instead of numbering")
+    flags.switch("--quiet", "no progress bars")
+    add_dry_run_argument(flags.group, "the data and builds the model (and, in main_grad, the observations)")
 
 
-def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
-    """--dry_run [full|flags]: check and describe the run, then exit 0 without attacking or training."""
+def add_dry_run_argument(parser: Any, full: str = "the data") -> None:
+    """--dry_run [full|flags]: check and describe, then exit 0 (`full` says what the full check also loads)."""
     parser.add_argument(
         "--dry_run",
         nargs="?",
         const="full",
         choices=("full", "flags"),
         default=None,
-        help="check everything and print what would run, then stop: full (default) also loads the data and builds "
-        "the model (and, in main_grad, the observations); flags checks the flags alone (no data needed)",
+        help=f"check everything and print what would run, then stop: full (the value when none is given) also loads "
+        f"{full}; flags checks the flags alone, no data needed (default: off, the run goes ahead)",
     )

@@ -10,31 +10,12 @@ from torch.utils.data import Dataset, TensorDataset
 from torchvision.transforms import v2
 
 from fedprivacy.data import embedded, real
+from fedprivacy.data.names import DATASETS, IMAGENET_STATS, KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
 from fedprivacy.data.normalization import Normalization
+from fedprivacy.utils.data_dir import DATA_DIR
 from fedprivacy.utils.domains import IMAGE_SIZE
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.memory import require_memory
-
-# Published per-channel statistics of the training sets; other sets are measured on load.
-KNOWN_STATS = {
-    "mnist": ((0.1307,), (0.3081,)),
-    "fmnist": ((0.2860,), (0.3530,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "tiny_imagenet": ((0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262)),
-}
-IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-NORM_STATS = ("half", "dataset", "imagenet")
-SAMPLE_PARENT = {
-    "cifar10_sample": "cifar10",
-    "cifar100_sample": "cifar100",
-    "mnist_sample": "mnist",
-    "fmnist_sample": "fmnist",
-}
-EMBEDDED = ("digits", *SAMPLE_PARENT)
-REAL = (*real.TORCHVISION, "tiny_imagenet", "imagefolder", "npz")
-DATASETS = (*EMBEDDED, *REAL)
-STATS_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
@@ -136,7 +117,7 @@ def measured_stats(dataset: Dataset, shape: torch.Size) -> Normalization:
 def load_split(
     name: str,
     split: str = "test",
-    base_dir: str | Path = "data_files",
+    base_dir: str | Path = DATA_DIR,
     download: bool = False,
     image_size: int | None = None,
     augment: bool = False,
@@ -203,5 +184,10 @@ def make_normalization(info: DatasetInfo, normalize: bool, stats: str = "half") 
     if stats == "dataset":
         return info.stats
     if stats == "imagenet":
+        if info.channels != len(IMAGENET_STATS[0]):
+            raise UsageError(
+                f"--norm_stats imagenet: ImageNet's statistics are for {len(IMAGENET_STATS[0])} channels, --dataset "
+                f"{info.name} has {info.channels}; use --norm_stats half or dataset, or --rgb for grey images"
+            )
         return Normalization(*IMAGENET_STATS)
     return Normalization((0.5,) * info.channels, (0.5,) * info.channels)

@@ -27,9 +27,7 @@ def foolbox_data_dir() -> Path:
     """Folder of foolbox's sample images, found without importing foolbox (it needs eagerpy)."""
     spec = importlib.util.find_spec("foolbox")
     if spec is None or spec.origin is None:
-        raise UsageError(
-            "embedded sample images need foolbox: run 'make demo' or 'pip install --no-deps foolbox==3.3.4'"
-        )
+        raise UsageError("embedded sample images need foolbox: run 'make demo' or 'pip install -r requirements.txt'")
     return Path(spec.origin).parent / "data"
 
 

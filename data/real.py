@@ -8,14 +8,12 @@ from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
 from fedprivacy.data import validation
+from fedprivacy.data.names import TORCHVISION_SETS
 from fedprivacy.utils.errors import UsageError
 
-TORCHVISION = {
-    "mnist": datasets.MNIST,
-    "fmnist": datasets.FashionMNIST,
-    "cifar10": datasets.CIFAR10,
-    "cifar100": datasets.CIFAR100,
-}
+TORCHVISION = dict(
+    zip(TORCHVISION_SETS, (datasets.MNIST, datasets.FashionMNIST, datasets.CIFAR10, datasets.CIFAR100), strict=True)
+)
 SPLITS = ("train", "test")  # sub-folders of an image folder that hold the two splits
 
 

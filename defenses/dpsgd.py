@@ -1,6 +1,7 @@
 """DP-SGD (Abadi et al. 2016): per-example clipping and Gaussian noise in every gradient the client takes,
 with the privacy budget from Opacus's RDP accountant."""
 
+import logging
 import math
 import warnings
 from collections.abc import Sequence
@@ -8,12 +9,24 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from opacus.accountants import RDPAccountant
 from torch import nn
 
 from fedprivacy.defenses.base import Defense, Tensors, trainable_parameters
 from fedprivacy.defenses.clipping import clip_scale, l2_norm
 from fedprivacy.utils.errors import UsageError
+
+
+def rdp_accountant():
+    """A fresh Opacus RDP accountant. Opacus is imported here, not with this module, and the root logger is
+    put back as it was: Opacus calls logging.basicConfig on import, which would reconfigure the logging of
+    every program importing this package (Flower's lines doubled, DEBUG lines added)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        from opacus.accountants import RDPAccountant
+    finally:
+        root.handlers[:], root.level = handlers, level
+    return RDPAccountant()
 
 
 def mixes_examples(model: nn.Module) -> bool:
@@ -53,7 +66,7 @@ class DPSGD(Defense):
         are taken in order, so the Poisson-sampling assumption of the accountant is an approximation."""
         epsilon, loose = None, False
         if self.noise_multiplier > 0:
-            accountant = RDPAccountant()
+            accountant = rdp_accountant()
             for sample_rate, steps in history:
                 for _ in range(steps):
                     accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=sample_rate)

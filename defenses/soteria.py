@@ -2,7 +2,7 @@
 
 The representation r is the input of the model's last fully connected layer. For each feature r_i the
 client measures ||dr_i/dx|| / |r_i| on its images (model in eval mode, summed over the images as in the
-authors' code; at most MAX_IMAGES of them) and zeroes the `prune_ratio` share of weight-gradient
+authors' code; at most MAX_IMAGES of them) and zeroes the `soteria_ratio` share of weight-gradient
 columns with the smallest values: the features whose removal moves a reconstruction the most
 (small input gradient for their size). No other layer changes.
 """
@@ -62,15 +62,15 @@ def soteria_mask(model: nn.Module, layer: nn.Linear, images: torch.Tensor, ratio
 
 @dataclass(frozen=True)
 class Soteria(Defense):
-    """Zeroes the representation layer's weight-gradient columns of the `prune_ratio` share of features."""
+    """Zeroes the representation layer's weight-gradient columns of the `soteria_ratio` share of features."""
 
-    prune_ratio: float
+    soteria_ratio: float
     name = "soteria"
 
     def protect(self, shared: Tensors, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> Tensors:
-        if self.prune_ratio == 0:
+        if self.soteria_ratio == 0:
             return shared
         name, layer = representation_layer(model)
         index = list(trainable_parameters(model)).index(f"{name}.weight")
-        mask = soteria_mask(model, layer, images, self.prune_ratio)
+        mask = soteria_mask(model, layer, images, self.soteria_ratio)
         return tuple(t * mask if i == index else t for i, t in enumerate(shared))

@@ -72,3 +72,8 @@ def label_accuracy(predicted: torch.Tensor, truth: torch.Tensor) -> float:
     """Share of true labels matched by a predicted label, order ignored (multiset overlap)."""
     overlap = Counter(predicted.tolist()) & Counter(truth.tolist())
     return sum(overlap.values()) / len(truth)
+
+
+def chance_accuracy(labels: torch.Tensor) -> float:
+    """The accuracy of always guessing the most frequent label: what a model that learnt nothing can score."""
+    return Counter(labels.tolist()).most_common(1)[0][1] / len(labels) if len(labels) else 0.0

@@ -11,12 +11,15 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm import tqdm
 
-from fedprivacy.attacks.base import AttackConfig, AttackSpec
+from fedprivacy.attacks.analytic import Leakage, leakage
+from fedprivacy.attacks.base import Reconstruction, check_observation
+from fedprivacy.attacks.spec import AttackConfig, AttackSpec
 from fedprivacy.evaluation.pairing import matched_truth
 from fedprivacy.evaluation.scoring import score_batch, summarise
+from fedprivacy.evaluation.verdict import Verdict, counts, diverged, judge, not_applicable
 from fedprivacy.fl.case import Case
 from fedprivacy.fl.observation import Observation
-from fedprivacy.utils.errors import AttackDiverged
+from fedprivacy.utils.errors import AttackDiverged, UsageError
 
 
 @dataclass
@@ -50,12 +53,18 @@ def attack_cases(spec: AttackSpec, config: AttackConfig, cases: Iterable[Case]) 
         if not finished:
             raise
         interrupted = True
+    return run_result(finished, interrupted)
+
+
+def run_result(finished: list["Outcome"], interrupted: bool = False) -> RunResult:
+    """The attacked cases together: images, per-image rows, experiments and the summary with its verdicts."""
     summary = summarise(
         [row for outcome in finished for row in outcome.rows],
         [outcome.predicted for outcome in finished],
         [outcome.truth_labels for outcome in finished],
         sum(outcome.experiment["seconds"] for outcome in finished),
     )
+    summary["verdicts"] = counts([outcome.experiment["verdict"] for outcome in finished])
     warnings = [f"case {o.experiment['index']}: {o.experiment['error']}" for o in finished if o.zero_gradient]
     if warnings:
         summary["warnings"] = warnings
@@ -83,33 +92,74 @@ class Outcome:
     zero_gradient: bool = False
 
 
+@dataclass
+class Attempt:
+    """One attack on one observation, before any scoring: the reconstruction (None when there was none),
+    its status and why, the seconds it took, and what the share gave away in closed form."""
+
+    result: Reconstruction | None
+    status: str  # ok, diverged, zero_gradient or not_applicable
+    error: str | None
+    seconds: float
+    leakage: Leakage | None
+
+    def verdict(self, observation: Observation, rows: list[dict] | None = None) -> Verdict:
+        """The verdict with its evidence (rows: per-image scores against the truth, when there is truth)."""
+        if self.result is None:
+            found = diverged(self.error) if self.status == "diverged" else not_applicable(self.error)
+        else:
+            found = judge(observation, self.result, rows)
+        if self.leakage is not None:
+            found.evidence["analytic"] = self.leakage.describe()
+        return found
+
+
+def attempt(spec: AttackSpec, config: AttackConfig, observation: Observation) -> Attempt:
+    """Read off what the share gives away in closed form, then attack: a share the attack cannot serve
+    (its capabilities) or an exactly zero gradient is not attacked; a diverged attack is kept as such."""
+    start = time.perf_counter()
+    if is_zero(observation):
+        return Attempt(None, "zero_gradient", ZERO_GRADIENT, 0.0, None)
+    try:
+        check_observation(spec, observation)
+    except UsageError as error:
+        return Attempt(None, "not_applicable", str(error), 0.0, None)
+    found = None
+    try:
+        found = leakage(observation)
+        result, status, failure = spec.run(observation, config), "ok", None
+    except AttackDiverged as error:
+        result, status, failure = None, "diverged", str(error)
+    return Attempt(result, status, failure, time.perf_counter() - start, found)
+
+
 def attack_case(spec: AttackSpec, config: AttackConfig, case: Case, index: int) -> Outcome:
     """Attack and score one case; a zero gradient is not attacked, a diverged attack is kept unscored."""
+    return scored(attempt(spec, config, case.observation), case, index)
+
+
+def scored(tried: Attempt, case: Case, index: int) -> Outcome:
+    """An attempt on `case` scored against its private batch, with its verdict."""
     record = {"index": index, **case.meta}
-    start = time.perf_counter()
-    result, status, failure = None, "zero_gradient", ZERO_GRADIENT
-    if not is_zero(case.observation):
-        try:
-            result = spec.run(case.observation, config)
-        except AttackDiverged as error:
-            status, failure = "diverged", str(error)
-    elapsed = time.perf_counter() - start
     truth, truth_labels = case.images[: case.observation.num_images], case.labels[: case.observation.num_images]
-    if result is None:
-        tqdm.write(f"case {index}: {failure}; keeping the other results")
+    if tried.result is None:
+        tqdm.write(f"case {index}: {tried.error}; keeping the other results")
         rows = [
-            {"case": index, "status": status, "label": int(y), "label_ok": False, "psnr": None, "ssim": None}
+            {"case": index, "status": tried.status, "label": int(y), "label_ok": False, "psnr": None, "ssim": None}
             for y in truth_labels
         ]
-        experiment = {**record, "status": status, "error": failure, "seconds": elapsed}
+        experiment = {**record, "status": tried.status, "error": tried.error, "seconds": tried.seconds}
+        experiment |= tried.verdict(case.observation).record()
         empty = torch.empty(0, dtype=torch.long)
         filler = torch.full_like(truth, 0.5)
-        return Outcome(truth, truth_labels, filler, rows, experiment, empty, status == "zero_gradient")
+        return Outcome(truth, truth_labels, filler, rows, experiment, empty, tried.status == "zero_gradient")
+    result = tried.result
     pixels = case.observation.normalization.denormalize(result.images.detach().cpu()).clamp(0, 1)
     if len(pixels) < len(case.images):  # the client trained on more images than the attack recovers
         chosen = matched_truth(pixels, case.images)
         truth, truth_labels = case.images[chosen], case.labels[chosen]
     paired, scored = score_batch(truth, truth_labels, pixels, result.labels.cpu())
     rows = [{"case": index, "status": "ok", **row} for row in scored]
-    experiment = {**record, "status": "ok", "seconds": elapsed, **result.stats}
+    experiment = {**record, "status": "ok", "seconds": tried.seconds, **result.stats}
+    experiment |= tried.verdict(case.observation, scored).record()
     return Outcome(truth, truth_labels, paired, rows, experiment, result.labels.cpu())

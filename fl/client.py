@@ -1,39 +1,22 @@
-"""A client's side: compute a gradient (FedSGD) or train locally (FedAvg) on a private batch, defend, and share.
+"""A client's side: compute a gradient (FedSGD) or train locally (FedAvg) on a private batch, and defend it.
 
-The server receives an Observation built from the broadcast model and the defended share; the client's
-trained copy and its undefended gradient never leave this module. `client_share` is main_grad's
-simulated client: the gradient, or the update after the local training the entry script chose, with
-the batch labels only when the threat model grants them (--known_labels).
+What leaves this module is what the client sends: the defended gradient or update (and, for FedAvg, the
+trained state the server averages); the server builds its view from that alone (fl/view.py).
 """
 
 import copy
-import math
-from dataclasses import replace
 
 import torch
 from torch import nn
 
-from fedprivacy.data.normalization import Normalization
 from fedprivacy.defenses import NO_DEFENSE, Defense
 from fedprivacy.defenses.base import trainable_parameters
-from fedprivacy.fl.observation import LocalTraining, Observation, in_mode
+from fedprivacy.fl.observation import in_mode
+from fedprivacy.fl.protocol import LocalTraining
 
 
 def trainable(model: nn.Module) -> list[torch.Tensor]:
     return list(trainable_parameters(model).values())
-
-
-def local_steps(local: LocalTraining, num_images: int) -> int:
-    """Number of SGD steps: epochs times mini-batches per epoch."""
-    return local.epochs * math.ceil(num_images / local.batch_size)
-
-
-def privacy_history(local: LocalTraining | None, num_images: int) -> list[tuple[float, int]]:
-    """What a privacy accountant needs of one share: [(sampling rate, steps)]; a FedSGD gradient is one
-    step over the whole batch."""
-    if local is None:
-        return [(1.0, 1)]
-    return [(min(1.0, local.batch_size / num_images), local_steps(local, num_images))]
 
 
 def train_locally(
@@ -80,108 +63,13 @@ def client_update(
     return defended, state
 
 
-def observed(
-    model: nn.Module,
-    images: torch.Tensor,
-    normalization: Normalization,
-    model_mode: str,
-    num_images: int | None = None,
-    **shared,
-) -> Observation:
-    """The Observation of a batch: the broadcast model, public shapes, and what was shared; the attack
-    reconstructs `num_images` images (default: the whole batch)."""
-    with torch.no_grad():
-        num_classes = copy.deepcopy(model).eval()(images[:1]).shape[1]
-    return Observation(
-        model=copy.deepcopy(model),
-        num_images=images.shape[0] if num_images is None else num_images,
-        image_shape=tuple(images.shape[1:]),
-        num_classes=num_classes,
-        normalization=normalization,
-        model_mode=model_mode,
-        **shared,
-    )
-
-
-def share_gradient(
+def client_gradient(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
-    normalization: Normalization,
     model_mode: str,
     defense: Defense = NO_DEFENSE,
-) -> Observation:
-    """FedSGD: the (defended) mean cross-entropy gradient of a normalised batch, as the server receives it."""
+) -> tuple[torch.Tensor, ...]:
+    """FedSGD: the (defended) mean cross-entropy gradient of a normalised batch at broadcast `model`."""
     client_model = in_mode(copy.deepcopy(model), model_mode)
-    gradient = defense.protect(defense.step_gradient(client_model, images, labels), client_model, images, labels)
-    return observed(model, images, normalization, model_mode, gradient=gradient)
-
-
-def share_update(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    normalization: Normalization,
-    model_mode: str,
-    local: LocalTraining,
-    defense: Defense = NO_DEFENSE,
-) -> Observation:
-    """FedAvg: train locally and share the (defended) weight update; `gradient` is the update as a
-    pseudo-gradient, -update / (lr x steps), for attacks that expect one gradient."""
-    update, _ = client_update(model, images, labels, local, model_mode, defense)
-    return observe_update(model, update, images, normalization, model_mode, local)
-
-
-def observe_update(
-    model: nn.Module,
-    update: tuple[torch.Tensor, ...],
-    images: torch.Tensor,
-    normalization: Normalization,
-    model_mode: str,
-    local: LocalTraining,
-    num_images: int | None = None,
-) -> Observation:
-    """What the server sees of a client that shared `update` of broadcast `model` after training on `images`:
-    the update, the public settings, the number of examples, and the pseudo-gradient; the attack
-    reconstructs `num_images` of the images (default: all)."""
-    scale = local.lr * local_steps(local, len(images))
-    return observed(
-        model,
-        images,
-        normalization,
-        model_mode,
-        num_images,
-        gradient=tuple(-u / scale for u in update),
-        update=update,
-        local_training=local,
-        num_examples=len(images),
-    )
-
-
-def with_labels(obs: Observation, labels: torch.Tensor) -> Observation:
-    """`obs` with the true labels handed to the server."""
-    return replace(obs, labels=labels)
-
-
-def client_share(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    normalization: Normalization,
-    model_mode: str,
-    local: LocalTraining | None,
-    defense: Defense = NO_DEFENSE,
-    grant_labels: bool = False,
-) -> Observation:
-    """The observation of one batch: the gradient (`local` None) or the update after `local` training,
-    each defended by the client with `defense`; with the labels when `grant_labels`."""
-    if local is None:
-        observation = share_gradient(model, images, labels, normalization, model_mode, defense)
-    else:
-        observation = share_update(model, images, labels, normalization, model_mode, local, defense)
-    return with_labels(observation, labels) if grant_labels else observation
-
-
-def share_privacy(local: LocalTraining | None, num_images: int, defense: Defense) -> dict | None:
-    """The formal guarantee `defense` gives one client's share of `num_images` (None for most defenses)."""
-    return defense.privacy(privacy_history(local, num_images))
+    return defense.protect(defense.step_gradient(client_model, images, labels), client_model, images, labels)

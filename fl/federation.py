@@ -1,7 +1,9 @@
-"""The FedAvg simulation with an honest-but-curious server that attacks one client's update.
+"""The FedAvg simulation with an honest-but-curious server that attacks one client's update: the one round
+loop both engines drive (the local one here; Flower's Simulation Engine supplies only the transport,
+flower/engine.py).
 
 Each round the server broadcasts the global model, samples a fraction C of the clients, and
-each trains its own copy in turn (fresh SGD state every round, lr decayed per round). The server
+each trains its own copy (fresh SGD state every round, lr decayed per round). The server
 averages the trained models by sample count and evaluates the result on the held-out test split.
 
 At an attacked round the server (seeded) picks one of the selected clients that holds at least
@@ -9,9 +11,9 @@ At an attacked round the server (seeded) picks one of the selected clients that 
 round (the realistic case: the attack then reconstructs `rec_batch_size` images from an update of
 many local steps over many images). With `victim_images` N the attacked client's data of that round
 is instead N of its images (a seeded draw: a client with a few fresh samples, where the threat is
-greatest). Either way its update is averaged like any other. The server keeps what it
-observed: its OWN copy of the broadcast model, the update, the pseudo-gradient and the public
-local-training settings (fl.client.observe_update). The attack therefore starts from the
+greatest). Either way its update is averaged like any other. The server builds what it observed from
+what it received (fl/view.py): its OWN copy of the broadcast model, the update, the example count, the
+pseudo-gradient and the public local-training settings. The attack therefore starts from the
 broadcast model, never from the client's trained weights (the seed's fault). The client's images
 of that round are kept aside as ground truth, for scoring only.
 
@@ -21,54 +23,30 @@ rounds it took part in.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from fedprivacy.data.normalization import Normalization
-from fedprivacy.defenses import NO_DEFENSE, Defense
+from fedprivacy.defenses import Defense
 from fedprivacy.fl.case import Case
-from fedprivacy.fl.client import client_update, observe_update, privacy_history
-from fedprivacy.fl.observation import LocalTraining
+from fedprivacy.fl.client import client_update
+from fedprivacy.fl.protocol import (
+    FedSettings,
+    LocalTraining,
+    RoundPlan,
+    divergence_hint,
+    plan_round,
+    privacy_history,
+)
 from fedprivacy.fl.server import accuracy, fedavg
+from fedprivacy.fl.view import observe_update
 
 MODEL_MODE = "train"  # clients train, and the server attacks, with the model in training mode
-
-
-@dataclass(frozen=True)
-class FedSettings:
-    """The public FedAvg protocol: rounds, client sampling, local training, and when to attack."""
-
-    num_rounds: int
-    total_clients: int
-    fraction: float  # C: share of clients selected per round (at least one)
-    local_epochs: int
-    batch_size: int
-    lr: float
-    lr_decay: float = 1.0
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    attack_rounds: frozenset[int] = frozenset()  # 1-based; empty = no attack
-    rec_batch_size: int = 1  # images the attack reconstructs
-    victim_images: int | None = None  # None: the attacked client trains on all its data; N: on N fresh images
-    seed: int = 0
-    defense: Defense = NO_DEFENSE
-
-    def clients_per_round(self) -> int:
-        return max(1, round(self.fraction * self.total_clients))
-
-    def local_training(self, round_number: int) -> LocalTraining:
-        """The settings of `round_number` (1-based): lr decayed by lr_decay once per round."""
-        return LocalTraining(
-            epochs=self.local_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr * self.lr_decay ** (round_number - 1),
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-        )
 
 
 @dataclass(frozen=True)
@@ -83,15 +61,6 @@ class FedData:
     normalization: Normalization
 
 
-@dataclass(frozen=True)
-class RoundPlan:
-    """Who trains in a round, on which samples (in training order), and who is attacked."""
-
-    selected: list[int]
-    samples: dict[int, list[int]]
-    attacked: int | None
-
-
 @dataclass
 class FedResult:
     model: nn.Module
@@ -103,26 +72,50 @@ class FedResult:
     interrupted: bool = False  # Ctrl-C stopped it; the rounds finished before are kept
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the server received from one client: its (defended) update of the broadcast model, the state it
+    averages, and the number of examples it trained on."""
+
+    update: tuple[torch.Tensor, ...]
+    state: dict[str, torch.Tensor]
+    num_examples: int
+
+
+class Transport(Protocol):
+    """How a round's broadcast reaches the selected clients and their replies come back."""
+
+    def train(
+        self, round_number: int, plan: RoundPlan, model: nn.Module, local: LocalTraining, trained: Callable[[int], None]
+    ) -> dict[int, Reply]:
+        """Each selected client's reply to the broadcast `model`, by client; `trained(client)` after each."""
+
+
+@dataclass(frozen=True)
+class LocalClients:
+    """The clients trained in this process, one after another, on the data the round's plan gives them."""
+
+    data: FedData
+    defense: Defense
+
+    def train(
+        self, round_number: int, plan: RoundPlan, model: nn.Module, local: LocalTraining, trained: Callable[[int], None]
+    ) -> dict[int, Reply]:
+        device = next(model.parameters()).device
+        replies = {}
+        for client in plan.selected:
+            indices = plan.samples[client]
+            images = self.data.normalization.normalize(self.data.train_images[indices]).to(device)
+            labels = self.data.train_labels[indices].to(device)
+            update, state = client_update(model, images, labels, local, MODEL_MODE, self.defense)
+            replies[client] = Reply(update, state, len(indices))
+            trained(client)
+        return replies
+
+
 def non_finite(model: nn.Module) -> bool:
     """Whether any floating-point parameter or buffer of `model` holds NaN or inf."""
     return any(not torch.isfinite(value).all() for value in model.state_dict().values() if value.is_floating_point())
-
-
-def plan_round(shares: list[list[int]], settings: FedSettings, round_number: int) -> RoundPlan:
-    """The seeded choices of one round: selected clients, each one's samples in a fresh random order,
-    and at an attacked round one eligible client (holding enough images), whose data is cut to
-    `victim_images` images when that scenario is chosen."""
-    rng = np.random.default_rng((settings.seed, round_number))
-    selected = sorted(int(c) for c in rng.choice(len(shares), settings.clients_per_round(), replace=False))
-    samples = {c: [int(i) for i in rng.permutation(shares[c])] for c in selected}
-    needed = max(settings.rec_batch_size, settings.victim_images or 0)
-    eligible = [c for c in selected if len(shares[c]) >= needed]
-    attacked = None
-    if round_number in settings.attack_rounds and eligible:
-        attacked = int(rng.choice(eligible))
-        if settings.victim_images is not None:
-            samples[attacked] = samples[attacked][: settings.victim_images]
-    return RoundPlan(selected, samples, attacked)
 
 
 def run_federation(
@@ -130,45 +123,50 @@ def run_federation(
     data: FedData,
     settings: FedSettings,
     progress: bool = True,
+    transport: Transport | None = None,
+    result: FedResult | None = None,
 ) -> FedResult:
-    """Train `model` (in place) by FedAvg for `settings.num_rounds` and collect the attacked cases."""
+    """Train `model` (in place) by FedAvg for `settings.num_rounds` and collect the attacked cases; the
+    clients are reached through `transport` (default: trained in this process). `result`, when given, is
+    filled as the rounds finish (a caller on another thread sees the finished rounds)."""
+    transport = transport or LocalClients(data, settings.defense)
     device = next(model.parameters()).device
-    normalize = data.normalization.normalize
-    test_images, test_labels = normalize(data.test_images).to(device), data.test_labels.to(device)
-    result = FedResult(model=model, initial_accuracy=accuracy(model, test_images, test_labels))
+    test_images, test_labels = data.normalization.normalize(data.test_images).to(device), data.test_labels.to(device)
+    image_shape = tuple(data.train_images.shape[1:])
+    result = result or FedResult(model=model)
+    result.initial_accuracy = accuracy(model, test_images, test_labels)
     bar = tqdm(
         total=settings.num_rounds * settings.clients_per_round(), desc="fedavg", disable=not progress, leave=False
     )
-    last = result.initial_accuracy
-    history: dict[int, list[tuple[float, int]]] = {}  # client -> (sampling rate, steps) per round taken part
+    last, trained_rounds = result.initial_accuracy, 0  # rounds whose clients trained (and spent privacy)
     with bar:
         for round_number in range(1, settings.num_rounds + 1):
             try:
                 started = time.perf_counter()
                 plan = plan_round(data.shares, settings, round_number)
                 local = settings.local_training(round_number)
-                states, counts = [], []
-                for client in plan.selected:
+
+                def announce(client: int, round_number: int = round_number, last: float = last) -> None:
                     bar.set_postfix_str(f"round {round_number}/{settings.num_rounds} client {client} acc {last:.1%}")
-                    indices = plan.samples[client]
-                    pixels, labels = data.train_images[indices], data.train_labels[indices]
-                    images, labels = normalize(pixels).to(device), labels.to(device)
-                    update, state = client_update(model, images, labels, local, MODEL_MODE, settings.defense)
-                    history.setdefault(client, []).extend(privacy_history(local, len(indices)))
-                    if client == plan.attacked:
-                        observation = observe_update(
-                            model, update, images, data.normalization, MODEL_MODE, local, settings.rec_batch_size
-                        )
-                        meta = {"round": round_number, "client": client, "dataset_indices": indices, "lr": local.lr}
-                        result.cases.append(Case(observation, pixels, labels.cpu(), meta))
-                    states.append(state)
-                    counts.append(len(indices))
                     bar.update()
-                model.load_state_dict(fedavg(states, counts))
+
+                replies = transport.train(round_number, plan, model, local, announce)
+                trained_rounds = round_number
+                if plan.attacked is not None:
+                    reply, indices = replies[plan.attacked], plan.samples[plan.attacked]
+                    observation = observe_update(
+                        model, reply.update, reply.num_examples, image_shape, data.normalization, MODEL_MODE, local,
+                        settings.rec_batch_size,
+                    )  # fmt: skip
+                    meta = {"round": round_number, "client": plan.attacked, "dataset_indices": indices, "lr": local.lr}
+                    result.cases.append(Case(observation, data.train_images[indices], data.train_labels[indices], meta))
+                states = [replies[client].state for client in plan.selected]
+                model.load_state_dict(fedavg(states, [replies[client].num_examples for client in plan.selected]))
                 if non_finite(model):
                     result.failure = (
                         f"round {round_number}: the global model turned non-finite (NaN or inf) after averaging; "
-                        f"the {round_number - 1} round(s) before it are kept (try a smaller --lr)"
+                        f"the {round_number - 1} round(s) before it are kept "
+                        f"({divergence_hint(settings, round_number)})"
                     )
                     break
                 record = {
@@ -185,8 +183,18 @@ def run_federation(
                 result.interrupted = True
                 break
     result.cases = [case for case in result.cases if case.meta["round"] <= len(result.rounds)]  # whole rounds only
-    result.privacy = client_privacy(settings.defense, history)
+    result.privacy = federation_privacy(data.shares, settings, trained_rounds)
     return result
+
+
+def federation_privacy(shares: list[list[int]], settings: FedSettings, rounds: int) -> dict | None:
+    """Each client's guarantee over the first `rounds` rounds (those it took part in, by the seeded plans)."""
+    history: dict[int, list[tuple[float, int]]] = {}  # client -> (sampling rate, steps) per round taken part
+    for round_number in range(1, rounds + 1):
+        plan, local = plan_round(shares, settings, round_number), settings.local_training(round_number)
+        for client in plan.selected:
+            history.setdefault(client, []).extend(privacy_history(local, len(plan.samples[client])))
+    return client_privacy(settings.defense, history)
 
 
 def client_privacy(defense: Defense, history: dict[int, list[tuple[float, int]]]) -> dict | None:

@@ -1,11 +1,16 @@
-"""What an honest-but-curious server sees of one client's contribution; attacks get only this."""
+"""What an honest-but-curious server sees of one client's contribution, or under secure aggregation of one
+round's aggregate; attacks get only this."""
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from fedprivacy.data.normalization import Normalization
+from fedprivacy.fl.protocol import LocalTraining
+
+__all__ = ["LocalTraining", "Observation", "client_steps", "in_mode"]
 
 
 def in_mode(model: nn.Module, model_mode: str) -> nn.Module:
@@ -13,17 +18,13 @@ def in_mode(model: nn.Module, model_mode: str) -> nn.Module:
     return model.train(model_mode == "train")
 
 
-@dataclass(frozen=True)
-class LocalTraining:
-    """Public local-training settings: `epochs` passes over the client's images in mini-batches
-    of `batch_size` (in dataset order), plain SGD at `lr` with optional momentum and weight decay.
-    A full batch (batch_size >= images) makes each epoch one step."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    momentum: float = 0.0
-    weight_decay: float = 0.0
+def client_steps(local: LocalTraining, num_examples: int, num_clients: int = 1) -> int:
+    """The SGD steps behind a shared update, which its pseudo-gradient averages over: one client's steps on its
+    `num_examples` images; for the FedAvg mean of `num_clients` clients' updates on `num_examples` images in all
+    (secure aggregation), the steps of a client holding ceil(num_examples / num_clients) of them. That is exact
+    when the clients hold equal numbers of images or each takes one step; clients of unequal sizes that take
+    several steps weigh their images differently and no single count is right."""
+    return local.steps(math.ceil(num_examples / num_clients))
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Observation:
     `num_images` is how many images the attack reconstructs; a FedAvg client may have trained on more
     (`num_examples`), and the attack then recovers at most `num_images` of them.
     `labels` are the batch labels, present only when the threat model grants them (--known_labels).
+    Under secure aggregation (`num_clients` set) `update` is the FedAvg mean of the round's `num_clients`
+    updates, `num_examples` their total number of images, and nothing names a client (fl/secure_aggregation.py).
+    Built on the server side from what the server received (fl/view.py), never from private tensors.
     """
 
     model: nn.Module
@@ -50,11 +54,18 @@ class Observation:
     local_training: LocalTraining | None = None
     num_examples: int | None = None  # FedAvg: how many images the client trained on (public: it weights the mean)
     labels: torch.Tensor | None = None
+    num_clients: int | None = None  # secure aggregation: how many clients' updates are averaged (None: one's own)
 
     @property
     def device(self) -> torch.device:
         """Where the shared tensors and the broadcast model live; every tensor an attack makes follows it."""
         return self.gradient[0].device
+
+    def local_steps(self) -> int:
+        """The SGD steps per client behind `update`, by which its pseudo-gradient was divided (client_steps)."""
+        if self.local_training is None or self.num_examples is None:
+            raise ValueError("only a shared weight update has local steps")
+        return client_steps(self.local_training, self.num_examples, self.num_clients or 1)
 
     def model_in_mode(self) -> nn.Module:
         """The broadcast model in the mode the client used when it shared."""

@@ -19,14 +19,13 @@ import numpy as np
 from torch import nn
 
 from fedprivacy.data import DatasetInfo, ImageSplit, Normalization, load_split, make_normalization
-from fedprivacy.data.catalog import KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
+from fedprivacy.data.names import KNOWN_STATS, SAMPLE_PARENT, STATS_SAMPLE
 from fedprivacy.models import MODEL_COPIES
 from fedprivacy.models.imprint import imprint_model
 from fedprivacy.utils.errors import UsageError
 from fedprivacy.utils.memory import require_memory
 
 PUBLIC_IMAGES = 5000  # at most this many public images estimate the imprint block's brightness quantiles
-PROBE_IMAGES = 64  # attacks/labels.py: random in-box images that estimate the mean softmax output
 
 
 def distinct_splits(name: str, base_dir: str | Path) -> bool:
@@ -148,15 +147,6 @@ def imprint_server(
     )
 
 
-def probe_record() -> dict:
-    """The label-count probe of attacks/labels.py: random images, no data."""
-    return {
-        "what": "label-count probe images",
-        "from": "uniform random images in the valid pixel box (no data)",
-        "images": PROBE_IMAGES,
-    }
-
-
 def generator_record(meta: dict, public: PublicData, attacked: range) -> dict:
     """The GGL generator's training set from its checkpoint metadata; refused when it may hold the
     attacked or the clients' images (`attacked`: indices of the attacked images in the private split)."""
@@ -175,5 +165,31 @@ def generator_record(meta: dict, public: PublicData, attacked: range) -> dict:
         return {**record, "disjoint_from": f"the attacked test images {attacked.start}-{attacked.stop - 1}"}
     raise UsageError(
         f"--generator: trained on {record['from']} ({count} images), which may hold the attacked or the clients' "
-        f"images; train it on the {public.name} split or attack from --start_index {count} on"
+        f"images; {generator_fixes(split, count, public)}"
     )
+
+
+def generator_fixes(split: str | None, count: int | None, public: PublicData) -> str:
+    """The ways out of a refused generator that exist for this dataset and entry script: its public split
+    (when the dataset has a distinct one) or, where the attacked images are test images from --start_index
+    (main_grad), the test images the generator did not see."""
+    distinct = distinct_splits(public.dataset, public.base_dir)
+    fixes = [f"train it on the {public.name} split (cli.train_generator --split {public.name})"] if distinct else []
+    if public.private == "test" and (split == "test" or not distinct):
+        try:
+            size = len(load_split(public.dataset, "test", public.base_dir, False, public.image_size, rgb=public.rgb))
+        except UsageError:
+            size = 0
+        if count is not None and count < size:
+            fixes.append(f"attack from --start_index {count} on (the test images it did not see)")
+        elif size > 1:
+            fixes.append(
+                f"train it on the first K of the {size} images only (--num_images K, --batch_size at most K) "
+                "and attack from --start_index K on"
+            )
+    if not fixes:
+        return (
+            f"--dataset {public.dataset} has no images apart from the clients' to train one on; "
+            "train it on another dataset of the same image shape"
+        )
+    return " or ".join(fixes)

@@ -22,13 +22,13 @@ def local_train(
     net: nn.Module, images: torch.Tensor, labels: torch.Tensor, lr: float, epochs: int, batch_size: int = 32
 ) -> None:
     """The quickstart's train(): `epochs` passes of mean cross-entropy SGD (momentum 0.9) over the
-    normalised images in mini-batches of `batch_size`, in order (a reshuffle is the same for one batch)."""
+    normalised images in mini-batches of `batch_size`, in order (a reshuffle is the same for one batch).
+    Like the quickstart, it calls an nn.CrossEntropyLoss module (flower/mods.py reads the labels there)."""
     net.train()
+    criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     for _ in range(epochs):
         for start in range(0, len(images), batch_size):
             optimizer.zero_grad()
-            nn.functional.cross_entropy(
-                net(images[start : start + batch_size]), labels[start : start + batch_size]
-            ).backward()
+            criterion(net(images[start : start + batch_size]), labels[start : start + batch_size]).backward()
             optimizer.step()

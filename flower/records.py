@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 from flwr.app import Array, ArrayRecord
+from torch import nn
 
 
 def to_record(state: dict[str, torch.Tensor]) -> ArrayRecord:
@@ -13,6 +14,16 @@ def to_record(state: dict[str, torch.Tensor]) -> ArrayRecord:
 def to_state(record: ArrayRecord) -> dict[str, torch.Tensor]:
     """An ArrayRecord as a state dict of fresh CPU tensors."""
     return {name: torch.from_numpy(array.numpy().copy()) for name, array in record.items()}
+
+
+def update_of(
+    model: nn.Module, sent: dict[str, torch.Tensor], received: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, ...]:
+    """What a reply changed of the broadcast: received minus sent, for `model`'s trainable parameters in their
+    order (the order of an Observation's tensors), on the model's device."""
+    device = next(model.parameters()).device
+    names = [name for name, p in model.named_parameters() if p.requires_grad]
+    return tuple((received[name] - sent[name]).to(device) for name in names)
 
 
 def first_mismatch(broadcast: ArrayRecord, reply: ArrayRecord) -> str | None:

@@ -1,12 +1,14 @@
 """Flower's Simulation Engine on Ray: start (or join) Ray once, refusing in one line too few CPUs for the
 requested client resources or a Ray that does not start, then run a ServerApp and a ClientApp."""
 
+import argparse
 import logging
 import os
 import socket
 import sys
 from dataclasses import dataclass
 
+from fedprivacy.utils import signals
 from fedprivacy.utils.errors import UsageError
 
 
@@ -50,6 +52,8 @@ def start_ray(resources: Resources) -> float:
             where = f" at {resources.address}" if resources.address else ""
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise UsageError(f"Ray did not start{where}: {first}") from None
+    signals.reinstall()  # ray.init installed its own SIGTERM handler, which dies with a stack trace
+    signals.on_stop(quiet)
     cluster = ray.cluster_resources()
     cpus, gpus = float(cluster.get("CPU", 0)), float(cluster.get("GPU", 0))
     wants = (("--client_cpus", resources.client_cpus, cpus), ("--client_gpus", resources.client_gpus, gpus))
@@ -58,6 +62,21 @@ def start_ray(resources: Resources) -> float:
             ray.shutdown()
             raise UsageError(f"{flag} {wanted:g}: Ray has {has:g} of them for its virtual clients")
     return cpus
+
+
+def ray_address(text: str) -> str:
+    """A Ray cluster address (argparse type): auto, HOST:PORT with a port in 1..65535, or ray://HOST:PORT."""
+    host, colon, port = text.removeprefix("ray://").rpartition(":")
+    if text == "auto" or (colon and host.strip() and port.isdigit() and 0 < int(port) < 65536):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not auto, HOST:PORT or ray://HOST:PORT")
+
+
+def quiet() -> None:
+    """Once SIGTERM stops the run, Flower's and Ray's loggers stay silent: their workers die with it, and
+    each death would be logged with a traceback."""
+    for name in ("flwr", "ray"):
+        logging.getLogger(name).disabled = True
 
 
 def reachable(address: str | None, flag: str = "--ray_address", seconds: float = 5.0) -> None:

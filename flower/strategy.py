@@ -1,22 +1,23 @@
 """A Flower strategy wrapper that audits what clients send: it keeps each round's broadcast, turns every
-chosen reply into our Observation (update = reply - broadcast, the configured local training, the reply's
-example count) for a sink, then lets the wrapped strategy aggregate the untouched replies."""
+chosen reply into our Observation on the server side (update = reply - broadcast, the configured local
+training, the reply's example count, the public image shape: fl/view.py, never a private tensor) for a sink,
+then lets the wrapped strategy aggregate the untouched replies. A sink that
+works off the round's critical path (flower/audit.py) is waited for when the strategy's run ends."""
 
 import sys
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-import torch
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
-from flwr.serverapp.strategy import Strategy
+from flwr.serverapp.strategy import Result, Strategy
 from torch import nn
 
 from fedprivacy.data.normalization import Normalization
-from fedprivacy.fl.client import observe_update
 from fedprivacy.fl.observation import Observation
+from fedprivacy.fl.view import observe_update
 from fedprivacy.flower.knowledge import ServerKnowledge
-from fedprivacy.flower.records import first_mismatch, to_state
+from fedprivacy.flower.records import first_mismatch, to_state, update_of
 
 Sink = Callable[[int, int, Observation], None]  # (server round, node id, observation)
 Nodes = Collection[int] | Callable[[int], Collection[int]] | None  # node ids, per round, or None = any
@@ -55,6 +56,15 @@ class AuditingStrategy(Strategy):
 
     def summary(self) -> None:
         self.strategy.summary()
+
+    def start(self, grid: Grid, initial_arrays: ArrayRecord, *args, **kwargs) -> Result:
+        """Flower's round loop (Strategy.start) over this wrapper; then wait for the sink's queued audits."""
+        try:
+            return super().start(grid, initial_arrays, *args, **kwargs)
+        finally:
+            finish = getattr(self.sink, "finish", None)
+            if finish is not None:
+                finish()
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
@@ -115,15 +125,12 @@ class AuditingStrategy(Strategy):
         if weight_key not in metrics:
             return f"its metrics lack {weight_key!r}, the number of examples"
         model = self.model_at(broadcast)
-        sent, received = to_state(broadcast), to_state(reply)
-        names = [name for name, p in model.named_parameters() if p.requires_grad]
-        device = next(model.parameters()).device
-        update = tuple((received[name] - sent[name]).to(device) for name in names)
-        local = self.knowledge.local_training(config)
-        # Only the shape and count of this placeholder are read: the server never sees the images.
-        shapes = torch.zeros((int(metrics[weight_key]), *self.facts.image_shape), device=device)
-        facts = self.facts
-        return observe_update(model, update, shapes, facts.normalization, facts.model_mode, local, facts.num_images)
+        update = update_of(model, to_state(broadcast), to_state(reply))
+        local, facts = self.knowledge.local_training(config), self.facts
+        return observe_update(
+            model, update, int(metrics[weight_key]), facts.image_shape, facts.normalization, facts.model_mode, local,
+            facts.num_images,
+        )  # fmt: skip
 
     def model_at(self, broadcast: ArrayRecord) -> nn.Module:
         """The server's model loaded with the broadcast arrays."""

@@ -129,11 +129,15 @@ def train_hint(dataset: str, path: str | Path) -> str:
 
 
 def save_checkpoint(path: str | Path, meta: dict, states: dict[str, dict]) -> None:
-    """Write a generator checkpoint: the format tag, the metadata and the state dicts (generator, ...)."""
+    """Write a generator checkpoint: the format tag, the metadata and the state dicts (generator, ...). The
+    caller makes the write atomic (cli.train_generator writes a temporary name, utils/atomic.py); torch's
+    failure to write (a full disk) is the OSError it is."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": CHECKPOINT_FORMAT, "meta": meta, **states}, path.with_suffix(".tmp"))
-    path.with_suffix(".tmp").replace(path)
+    try:
+        torch.save({"format": CHECKPOINT_FORMAT, "meta": meta, **states}, path)
+    except RuntimeError as error:  # torch's writer reports a failed write as a RuntimeError
+        raise OSError(f"torch could not write it: {str(error).strip().splitlines()[0]}") from None
 
 
 def read_checkpoint(path: str | Path | None, flag: str = "--generator") -> dict:

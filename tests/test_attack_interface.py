@@ -1,5 +1,5 @@
-"""Every attack declares typed capabilities and options; one check turns a mismatch into one line; one
-restart loop keeps the best finite trial."""
+"""Every attack declares typed capabilities and options (with its defaults, units and presets in one place);
+one check turns a mismatch into one line; one restart loop keeps the best finite trial."""
 
 import math
 from dataclasses import fields
@@ -10,27 +10,42 @@ from torch import nn
 from tqdm import tqdm
 
 import main_grad
-from fedprivacy.attacks import ATTACKS, Capabilities, option_classes
-from fedprivacy.attacks.capabilities import check
+from fedprivacy.attacks import ATTACKS, Capabilities, all_presets
+from fedprivacy.attacks.fits import check
 from fedprivacy.attacks.restarts import best_trial
 from fedprivacy.utils.domains import Count, Real
 from fedprivacy.utils.errors import AttackDiverged, UsageError
 
 
-def test_every_attack_declares_capabilities_and_typed_options() -> None:
+def test_every_attack_declares_capabilities_typed_options_and_a_budget() -> None:
     for spec in ATTACKS.values():
         assert isinstance(spec.needs, Capabilities) and spec.needs.describe()
-    for options in option_classes():
-        for item in fields(options):
+        assert spec.budget(spec.options_with())
+        for item in fields(spec.options):
             assert item.metadata["help"]
             if isinstance(item.default, (int, float)) and not isinstance(item.default, bool):
                 assert isinstance(item.metadata["domain"], (Real, Count)), item.name
+            if "rec_epochs" in item.metadata["aliases"]:  # the budget names its unit
+                assert item.metadata["unit"], f"{spec.name}.{item.name}"
 
 
-@pytest.mark.parametrize(("flag", "value"), [("--budget", "0"), ("--kl_weight", "-1"), ("--fi_lr", "nan")])
-def test_option_flags_refuse_values_outside_their_domain_in_one_line(capsys, flag: str, value: str) -> None:
+def test_every_preset_resolves_to_options_of_its_attack() -> None:
+    assert all_presets()
+    for name in all_presets():
+        attack, _, preset = name.partition(".")
+        options = ATTACKS[attack].options_with(preset)
+        assert all(getattr(options, key) == value for key, value in ATTACKS[attack].preset(preset).items())
+    inherited = ATTACKS["cpa"].options_with("original_vgg16")
+    assert (inherited.iterations, inherited.temperature) == (25000, 7.7)  # from cpa.paper, then its own
+
+
+@pytest.mark.parametrize(
+    ("flags", "value"),
+    [(["--attack", "ggl", "--ggl.budget"], "0"), (["--attack", "ggl", "--kl_weight"], "-1"), (["--cpa.fi_lr"], "nan")],
+)
+def test_option_flags_refuse_values_outside_their_domain_in_one_line(capsys, flags: list[str], value: str) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main_grad.parse_args([flag, value])
+        main_grad.parse_args([*flags, value])
     assert exit_info.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
@@ -42,6 +57,7 @@ MLP = nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3))
     [
         (Capabilities(), 1, False, True, "does not take known labels"),
         (Capabilities(max_batch=1), 2, False, False, "at most 1 image"),
+        (Capabilities(min_batch=2), 1, False, False, "at least 2 images per batch; pass --rec_batch_size 2"),
         (Capabilities(imprint=True), 1, False, False, "needs --imprint"),
         (Capabilities(update=True), 1, False, False, "needs a shared weight update"),
         (Capabilities(linear_width=True), 9, False, False, "separates at most 8"),
@@ -74,7 +90,7 @@ def test_restart_loop_keeps_the_best_finite_trial_and_stops_when_good_enough() -
 
 
 def test_observation_labels_are_absent_unless_granted(cifar_sample) -> None:
-    from fedprivacy.fl.client import client_share, share_gradient
+    from fedprivacy.fl.exchange import client_share, share_gradient
 
     images, labels = cifar_sample.batch([0])
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))

@@ -58,3 +58,77 @@ def test_run_writes_grid_and_json_and_never_overwrites(tmp_path: Path) -> None:
     assert set(report["summary"]) >= {"psnr", "ssim", "lpips", "label_acc", "seconds"}
     assert {"psnr", "ssim", "label_ok"} <= set(report["per_image"][0])
     assert report["summary"]["label_acc"] == 1.0
+
+
+@pytest.mark.parametrize("script", ["main_grad", "main_fed"])
+def test_every_flag_states_its_default(script: str) -> None:
+    import argparse
+
+    parser = __import__(script).build_parser()
+    actions = [action for action in parser._actions if action.help not in (argparse.SUPPRESS, None)]
+    actions = [action for action in actions if action.dest != "help"]
+    assert len(actions) > 60
+    assert [action.option_strings[0] for action in actions if "default" not in action.help] == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--attack", "dlg", "--cpa.temperature", "3"],
+            "--cpa.temperature applies only with --attack cpa, not with --attack dlg",
+        ),
+        (["--attack", "dlg", "--T", "3"], "--T applies only with --attack cpa, not with --attack dlg"),
+        (
+            ["--attack", "rtf", "--imprint", "--rec_epochs", "3"],
+            "--rec_epochs applies only with --attack cpa, dlg, ggl, grnn",
+        ),
+        (["--attack", "dlg", "--local_lr", "0.1"], "--local_lr applies only with --attack ig_multi, ig_weight"),
+        (["--preset", "cpa.paper", "--attack", "dlg"], "--preset cpa.paper is a preset of --attack cpa"),
+        (["--preset", "dlg.nope"], "dlg has: dlg.paper, dlg.original"),
+    ],
+)
+def test_a_flag_for_another_attack_is_refused_in_one_line(flags, message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main_grad.parse_args(flags)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and line.startswith("error: ") and message in line
+
+
+def options_of(*flags: str):
+    from fedprivacy.cli import grad
+
+    return grad.check(main_grad.parse_args([*flags, "--device", "cpu"])).config.options
+
+
+def test_older_names_presets_and_namespaced_flags_resolve_alike() -> None:
+    older = options_of("--attack", "cpa", "--rec_epochs", "25000", "--rec_lr", "1e-3", "--decor", "5.3", "--T", "7.7",
+                       "--tv", "0.1", "--nv", "0.13", "--l1", "5", "--fi", "1")  # fmt: skip
+    assert options_of("--preset", "cpa.original_vgg16") == older
+    namespaced = options_of("--preset", "cpa.paper", "--cpa.decor", "5.3", "--cpa.temperature", "7.7",
+                            "--cpa.tv", "0.1", "--cpa.one_sign", "0.13", "--cpa.l1", "5")  # fmt: skip
+    assert namespaced == older
+    assert options_of("--preset", "cpa.paper", "--cpa.iterations", "7").iterations == 7  # flags over the preset
+    assert options_of("--attack", "dlg", "--rec_epochs", "3", "--dlg.steps", "4").steps == 4  # the last one given
+    assert options_of("--attack", "dlg", "--dlg.steps", "4", "--rec_epochs", "3").steps == 3
+
+
+def test_both_scripts_share_one_client_vocabulary() -> None:
+    import main_fed
+    from fedprivacy.cli import fed, grad
+
+    older = grad.check(main_grad.parse_args(["--attack", "ig_multi", "--rec_batch_size", "4", "--local_epochs", "2",
+                                             "--local_batch_size", "2", "--local_lr", "0.01"])).local  # fmt: skip
+    new = grad.check(main_grad.parse_args(["--attack", "ig_multi", "--rec_batch_size", "4", "--client.epochs", "2",
+                                           "--client.batch_size", "2", "--client.lr", "0.01"])).local  # fmt: skip
+    assert older == new and (new.epochs, new.batch_size, new.lr) == (2, 2, 0.01)
+    assert grad.check(main_grad.parse_args(["--attack", "ig_weight", "--rec_batch_size", "3"])).local.batch_size == 3
+    federation = fed.check(main_fed.parse_args(["--client.lr", "0.05", "--client_momentum", "0.9"])).settings.local
+    assert (federation.lr, federation.momentum, federation.batch_size) == (0.05, 0.9, 10)
+
+
+def test_every_preset_is_documented() -> None:
+    from fedprivacy.attacks import all_presets
+
+    page = (ROOT / "docs" / "presets.md").read_text()
+    assert [name for name in all_presets() if f"`{name}`" not in page and name.replace(".", "`, `") not in page] == []

@@ -7,11 +7,11 @@ from torch import nn
 
 import main_grad
 from fedprivacy.attacks import AttackConfig, get_attack
-from fedprivacy.attacks.cpa import CPAOptions, unmix_gradient
+from fedprivacy.attacks.cpa import unmix_gradient
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.utils.errors import UsageError
 
@@ -19,7 +19,7 @@ HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 
 
 def config(**options: float) -> AttackConfig:
-    return AttackConfig(rec_epochs=50, rec_lr=1e-3, tv=3.1, progress=False, options=CPAOptions(**options))
+    return get_attack("cpa").configure(iterations=50, progress=False, **options)
 
 
 def paired(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -61,3 +61,11 @@ def test_batch_beyond_the_layer_is_a_one_line_error(tmp_path) -> None:
     with pytest.raises(UsageError) as error:
         main_grad.main(flags)
     assert "at most 10" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_single_image_is_refused_before_any_work_with_the_flag_that_works(tmp_path) -> None:
+    """The README's `--attack cpa --model fc2` at the default batch of 1: nothing to separate."""
+    with pytest.raises(UsageError, match=r"--rec_batch_size 1: cpa needs at least 2 images") as error:
+        main_grad.main(["--attack", "cpa", "--model", "fc2", "--quiet", "--out_dir", str(tmp_path)])
+    written = [path for path in tmp_path.iterdir() if not path.name.startswith(".")]  # a name's claim is hidden
+    assert "pass --rec_batch_size 2 or more" in str(error.value) and not written

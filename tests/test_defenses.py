@@ -9,7 +9,7 @@ import torch
 
 import main_fed
 import main_grad
-from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks import get_attack
 from fedprivacy.data import Normalization
 from fedprivacy.defenses import NO_DEFENSE, Defense
 from fedprivacy.defenses.base import trainable_parameters
@@ -19,7 +19,8 @@ from fedprivacy.defenses.noise import AdditiveNoise
 from fedprivacy.defenses.pruning import Pruning
 from fedprivacy.defenses.soteria import Soteria, representation_layer
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import client_update, share_gradient
+from fedprivacy.fl.client import client_update
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import build_model
 from fedprivacy.utils.errors import UsageError
@@ -142,7 +143,7 @@ def test_a_defended_update_is_what_the_server_aggregates(cifar_sample) -> None:
 
 def test_dlg_psnr_falls_as_noise_grows(cifar_sample) -> None:
     images, labels = cifar_sample.batch([0])
-    config = AttackConfig(rec_epochs=300, rec_lr=1.0, tv=0.0, restarts=1, seed=1, progress=False)
+    config = get_attack("dlg").configure(steps=300, seed=1, progress=False)
     scores = []
     for scale in (0.0, 1e-2, 1e-1):
         torch.manual_seed(0)

@@ -4,22 +4,19 @@ stays on the observation's device, and its numbers are the CPU run's, bit for bi
 
 import contextlib
 import copy
+from dataclasses import fields
 
 import pytest
 import torch
 from torch import nn
 
-from fedprivacy.attacks import ATTACKS, AttackConfig
-from fedprivacy.attacks.cpa import CPAOptions
-from fedprivacy.attacks.dlg import MatchOptions
-from fedprivacy.attacks.ggl import GGLOptions
-from fedprivacy.attacks.idlg import IdlgOptions
-from fedprivacy.attacks.inverting import InvertingOptions
+from fedprivacy.attacks import ATTACKS
 from fedprivacy.data import Normalization
 from fedprivacy.defenses import DEFENSES
-from fedprivacy.fl.client import client_share
-from fedprivacy.fl.federation import FedData, FedSettings, run_federation
-from fedprivacy.fl.observation import LocalTraining, Observation
+from fedprivacy.fl.exchange import client_share
+from fedprivacy.fl.federation import FedData, run_federation
+from fedprivacy.fl.observation import Observation
+from fedprivacy.fl.protocol import FedSettings, LocalTraining
 from fedprivacy.models.generators import ImageGenerator, save_checkpoint
 from fedprivacy.models.imprint import imprint_model
 from tests.second_device import DEVICE, Elsewhere, second_device
@@ -58,10 +55,14 @@ def observe(model: nn.Module, size: int, on_device: bool, local: LocalTraining |
 
 
 def attack_both(
-    name: str, model: nn.Module, size: int, options=None, local=None, epochs: int = 3, restarts: int = 1
+    name: str, model: nn.Module, size: int, local=None, epochs: int = 3, restarts: int = 1, **options
 ) -> None:
-    """Run the attack on the CPU and on the second device; the second answers there, with the same numbers."""
-    config = AttackConfig(rec_epochs=epochs, rec_lr=0.1, tv=1e-4, restarts=restarts, progress=False, options=options)
+    """Run the attack on the CPU and on the second device; the second answers there, with the same numbers. The
+    budget, step size, TV and restarts are set where the attack has them (by their older names)."""
+    spec = ATTACKS[name]
+    common = {"rec_epochs": epochs, "rec_lr": 0.1, "tv": 1e-4, "restarts": restarts}
+    older = {alias for item in fields(spec.options) for alias in item.metadata["aliases"]}
+    config = spec.configure(progress=False, **{k: v for k, v in common.items() if k in older}, **options)
     answers = []
     for on_device in (False, True):
         observation = observe(model, size, on_device, local)
@@ -98,13 +99,13 @@ def test_batched_restarts_follow_the_device(name: str) -> None:
 
 
 def test_float64_matching_follows_the_device() -> None:
-    attack_both("dlg", convolutional(), 1, MatchOptions(float64=True))
+    attack_both("dlg", convolutional(), 1, float64=True)
 
 
 @pytest.mark.parametrize("strategy", ["count", "llg", "ilrg"])
 def test_batch_label_restoration_follows_the_device(strategy: str) -> None:
-    attack_both("idlg", convolutional(), 4, IdlgOptions(label_strategy=strategy), epochs=1)
-    attack_both("ig_single", convolutional(), 4, InvertingOptions(label_strategy=strategy), epochs=1)
+    attack_both("idlg", convolutional(), 4, epochs=1, label_strategy=strategy)
+    attack_both("ig_single", convolutional(), 4, epochs=1, label_strategy=strategy)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def test_update_attacks_follow_the_device(name: str, local: LocalTraining) -> No
 
 def test_cpa_on_images_and_by_feature_inversion_follows_the_device() -> None:
     attack_both("cpa", fully_connected(), 4)
-    attack_both("cpa", convolutional(), 4, CPAOptions(fi_epochs=3))
+    attack_both("cpa", convolutional(), 4, fi_iterations=3)
 
 
 @pytest.mark.parametrize("size", [1, 4])
@@ -131,14 +132,13 @@ def test_ggl_follows_the_device(tmp_path, search: str) -> None:
     torch.manual_seed(0)
     meta = {"dataset": "random", "channels": 3, "image_size": [8, 8], "latent": 4, "width": 8, "steps": 0}
     save_checkpoint(tmp_path / "g.pt", meta, {"generator": ImageGenerator(4, 3, (8, 8), width=8).state_dict()})
-    options = GGLOptions(generator=str(tmp_path / "g.pt"), budget=16, search=search)
-    attack_both("ggl", convolutional(), 1, options)
+    attack_both("ggl", convolutional(), 1, generator=str(tmp_path / "g.pt"), budget=16, search=search)
 
 
 @pytest.mark.parametrize("name", sorted(set(DEFENSES) - {"none"}))
 def test_defenses_follow_the_device(name: str) -> None:
     spec = DEFENSES[name]
-    values = {"noise_scale": 0.1, "clip_norm": 1.0, "noise_multiplier": 0.5, "prune_ratio": 0.5}
+    values = {"noise_scale": 0.1, "clip_norm": 1.0, "noise_multiplier": 0.5, "prune_ratio": 0.5, "soteria_ratio": 0.5}
     defense = spec.build(**{key: values[key] for key in spec.required})
     model = fully_connected()
     cpu, there = (observe(model, 4, on_device, defense=defense) for on_device in (False, True))
@@ -149,7 +149,7 @@ def test_defenses_follow_the_device(name: str) -> None:
 def test_a_fedavg_round_with_an_attacked_client_follows_the_device() -> None:
     images, labels = batch(12)
     data = FedData(images, labels, [list(range(6)), list(range(6, 12))], images[:4], labels[:4], NORMALIZATION)
-    settings = FedSettings(2, 2, 1.0, 1, 3, 0.1, attack_rounds=frozenset({2}), rec_batch_size=2)
+    settings = FedSettings(2, 2, 1.0, LocalTraining(1, 3, 0.1), attack_rounds=frozenset({2}), rec_batch_size=2)
     results = []
     for on_device in (False, True):
         torch.manual_seed(0)

@@ -2,14 +2,15 @@
 sequential run would not start, raise a worker's exception here, and leave no process behind."""
 
 import multiprocessing
+from dataclasses import replace
 
 import pytest
 import torch
 
-from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks import get_attack
 from fedprivacy.attacks.dlg import match_gradient
 from fedprivacy.data import Normalization, load_split
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.fl.observation import Observation
 from fedprivacy.models import build_model
 
@@ -26,9 +27,9 @@ def two_digits() -> Observation:
 
 
 def sequential_and_parallel(attack: str, obs: Observation, **settings: int) -> tuple:
-    config = AttackConfig(rec_lr=1.0, tv=0.0, seed=0, progress=False, **settings)
+    config = get_attack(attack).configure(seed=0, progress=False, **settings)
     sequential = get_attack(attack).run(obs, config)
-    parallel = get_attack(attack).run(obs, AttackConfig(**{**config.__dict__, "workers": 2}))
+    parallel = get_attack(attack).run(obs, replace(config, workers=2))
     assert multiprocessing.active_children() == []
     return sequential, parallel
 
@@ -36,7 +37,7 @@ def sequential_and_parallel(attack: str, obs: Observation, **settings: int) -> t
 @pytest.mark.parametrize("attack", ["dlg", "idlg"])
 def test_parallel_trials_give_the_sequential_answer(two_digits: Observation, attack: str) -> None:
     # Two steps reach no trial's convergence: all three trials run and the lowest distance is kept.
-    sequential, parallel = sequential_and_parallel(attack, two_digits, rec_epochs=2, restarts=3)
+    sequential, parallel = sequential_and_parallel(attack, two_digits, steps=2, restarts=3)
     assert sequential.stats["trials"] == 3
     assert torch.equal(parallel.images, sequential.images)
     assert torch.equal(parallel.labels, sequential.labels)
@@ -45,14 +46,14 @@ def test_parallel_trials_give_the_sequential_answer(two_digits: Observation, att
 
 def test_a_converged_trial_cancels_the_later_ones_and_counts_as_sequential(two_digits: Observation) -> None:
     # Trial 0 ends short of convergence, trial 1 converges: trials 2 and 3 are not needed.
-    sequential, parallel = sequential_and_parallel("dlg", two_digits, rec_epochs=4, restarts=4)
+    sequential, parallel = sequential_and_parallel("dlg", two_digits, steps=4, restarts=4)
     assert sequential.stats["trials"] == 2
     assert torch.equal(parallel.images, sequential.images)
     assert parallel.stats == sequential.stats
 
 
 def test_a_worker_error_is_raised_in_the_parent(two_digits: Observation) -> None:
-    config = AttackConfig(rec_epochs=2, rec_lr=1.0, tv=0.0, restarts=2, progress=False, workers=2)
+    config = get_attack("idlg").configure(steps=2, restarts=2, progress=False, workers=2)
     with pytest.raises(IndexError, match="out of bounds"):
         match_gradient(two_digits, config, labels=torch.tensor([99, 99]), name="idlg")
     assert multiprocessing.active_children() == []

@@ -12,8 +12,9 @@ import main_fed
 from fedprivacy.cli.common import run_cli
 from fedprivacy.data import Normalization, load_split
 from fedprivacy.fl.client import train_locally
-from fedprivacy.fl.federation import FedData, FedSettings, plan_round, run_federation
+from fedprivacy.fl.federation import FedData, run_federation
 from fedprivacy.fl.partition import partition
+from fedprivacy.fl.protocol import FedSettings, LocalTraining, plan_round
 from fedprivacy.fl.server import fedavg
 from fedprivacy.models import build_model
 
@@ -28,8 +29,10 @@ def digits() -> FedData:
 
 
 def settings(**overrides) -> FedSettings:
-    base = {"num_rounds": 2, "total_clients": 3, "fraction": 1.0, "local_epochs": 2, "batch_size": 16, "lr": 0.1}
-    return FedSettings(**{**base, "lr_decay": 0.5, "momentum": 0.5, "weight_decay": 1e-4, **overrides})
+    local = LocalTraining(epochs=2, batch_size=16, lr=0.1, momentum=0.5, weight_decay=1e-4)
+    return FedSettings(
+        **{"num_rounds": 2, "total_clients": 3, "fraction": 1.0, "local": local, "lr_decay": 0.5, **overrides}
+    )
 
 
 def test_fedavg_is_the_sample_weighted_mean() -> None:
@@ -101,6 +104,8 @@ def test_the_json_and_the_name_say_which_client_was_attacked(
     argv = ["--attack", "idlg", "--model", "lenet", "--num_rounds", "1", "--rec_epochs", "2", "--quiet"]
     report = main_fed.main([*argv, *flags, "--out_dir", str(tmp_path)])
     assert report["scenario"]["name"] == scenario
+    realistic = [note for note in report["summary"]["notes"] if note.startswith("a realistic client")]
+    assert bool(realistic) == (scenario == "full_client")  # named on the summary line
     assert Path(report["grid"]).name.endswith(f"_1rb_1.0rl{marker}_10c_1r_1e_10b_0.1l_0.5m.png")
     held = len(report["experiments"][0]["dataset_indices"])
     assert held == 1 if flags else held > 1
@@ -175,3 +180,46 @@ def test_bad_flags_are_one_line_errors(flags: list[str], named: str, capsys, tmp
     error = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2
     assert len(error.splitlines()) == 1 and error.startswith("error:") and named in error
+
+
+def test_a_run_whose_every_attack_diverged_exits_non_zero(monkeypatch, capsys, tmp_path) -> None:
+    import importlib
+
+    from fedprivacy.attacks import ATTACKS
+    from fedprivacy.utils.errors import AttackDiverged
+
+    def diverge(observation, config):
+        raise AttackDiverged("idlg: diverged on purpose")
+
+    monkeypatch.setattr(importlib.import_module(ATTACKS["idlg"].method), "run", diverge)
+    argv = ["--attack", "idlg", "--model", "lenet", "--num_rounds", "1", "--quiet", "--out_dir", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: main_fed.main(argv))
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.startswith("error: every experiment failed (1 of 1 image(s) unscored)")
+    (written,) = tmp_path.glob("*.json")
+    assert '"status": "failed"' in written.read_text()
+
+
+@pytest.mark.parametrize(("verdicts", "expected"), [({"not_converged": 1}, True), ({"recovered": 1}, False)])
+def test_a_realistic_clients_failure_is_called_expected_unless_an_image_was_recovered(verdicts, expected) -> None:
+    from fedprivacy.evaluation.report import federation_notes
+
+    report = {
+        "summary": {"final_accuracy": 0.9, "chance_accuracy": 0.1, "verdicts": verdicts},
+        "scenario": {"name": "full_client"},
+        "experiments": [{"dataset_indices": list(range(204))}],
+        "args": {"client.epochs": 1, "client.batch_size": 10},
+    }
+    (note,) = federation_notes(report)
+    assert note.startswith("a realistic client (it trained on all its 204 images, 21 local steps)")
+    assert ("failure is the expected outcome here, not a fault" in note) == expected
+
+
+@pytest.mark.parametrize(("final", "warned"), [(0.12, True), (0.2, False)])
+def test_a_federation_at_chance_accuracy_is_warned_about(final: float, warned: bool) -> None:
+    from fedprivacy.evaluation.report import federation_notes
+
+    report = {"summary": {"final_accuracy": final, "chance_accuracy": 0.103}, "args": {}}
+    notes = federation_notes(report)
+    assert bool(notes) == warned and all(note.startswith("warning: test accuracy") for note in notes)

@@ -1,6 +1,7 @@
-"""main_fed.py --engine flower runs the same federation as --engine local on Flower's Simulation Engine
-(one Ray start for this module): over 2 rounds of 4 clients the global model after every round and the
-attack's PSNR agree, and the outputs get the same name. Bad engine flags are one line before any work."""
+"""main_fed.py --engine flower runs the same federation loop as --engine local, with Flower's Simulation Engine
+as the transport (one Ray start for this module): over 2 rounds of 4 clients the global model after every
+round and the attack's PSNR agree, and the outputs get the same name. Bad engine flags are one line before
+any work."""
 
 import importlib.util
 import json
@@ -12,8 +13,7 @@ import torch
 
 pytest.importorskip("flwr")
 
-import fedprivacy.fl.federation as local_federation  # noqa: E402
-import fedprivacy.flower.engine as flower_engine  # noqa: E402
+import fedprivacy.fl.federation as federation  # noqa: E402
 import main_fed  # noqa: E402
 from fedprivacy.cli.common import run_cli  # noqa: E402
 
@@ -38,10 +38,11 @@ def spy_on_global_models(monkeypatch, module) -> list[dict]:
 
 def test_the_flower_engine_matches_the_local_engine(tmp_path: Path, monkeypatch) -> None:
     out = ["--out_dir", str(tmp_path)]
-    local_models = spy_on_global_models(monkeypatch, local_federation)
+    seen = spy_on_global_models(monkeypatch, federation)  # the one loop both engines run
     local = main_fed.main([*FLAGS, *out])
-    flower_models = spy_on_global_models(monkeypatch, flower_engine)
+    local_models, seen[:] = list(seen), []
     remote = main_fed.main([*FLAGS, *out, "--engine", "flower"])
+    flower_models = seen
     assert len(local_models) == len(flower_models) == 3
     for ours, theirs in zip(local_models, flower_models, strict=True):
         assert max(float((ours[k] - theirs[k]).abs().max()) for k in ours) < 1e-6

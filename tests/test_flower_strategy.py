@@ -115,9 +115,11 @@ def test_an_attack_needing_unknown_settings_is_one_line_at_start_up() -> None:
         ServerKnowledge({"lr": ConfigKey("lr"), "epochs": 1, "batch_size": 1}).local_training(ConfigRecord({}))
 
 
-def test_a_deployment_audit_writes_the_reconstruction_and_restored_labels_unscored(digits, tmp_path) -> None:
-    """No ground truth: the PNG is the reconstruction, the JSON the restored labels and the attack's stats;
-    a client that trained otherwise than configured (2 epochs, the server believes 1) is no crash."""
+def test_a_deployment_audit_runs_after_the_round_and_writes_its_verdict_unscored(digits, tmp_path) -> None:
+    """No ground truth: the PNG and .npz are the reconstruction, the JSON the verdict on the attack's own
+    evidence, the restored labels and the attack's stats; the round does not wait for the audit (it is
+    queued), finish() does; a client that trained otherwise than configured (2 epochs, the server believes
+    1) is no crash."""
     from fedprivacy.flower.audit import AttackAudit
 
     model = build_model("cnn", 1, (8, 8), 10)
@@ -128,12 +130,57 @@ def test_a_deployment_audit_writes_the_reconstruction_and_restored_labels_unscor
         broadcast = to_record(model.state_dict())
         messages = list(strategy.configure_train(1, broadcast, ConfigRecord({"lr": LOCAL.lr}), NodeList()))
         strategy.aggregate_train(1, replies_of(sorted(messages, key=lambda m: m.metadata.dst_node_id), model, digits))
+        sink.finish()
         (report,) = sink.reports
         assert report["status"] == "ok" and not report["scored"] and len(report["restored_labels"]) == 6
         assert report["local_training"]["epochs"] == 1 and report["node"] == 11
+        assert report["verdict"] == "not_converged" and report["verdict_evidence"]["trials"] == 2
+        assert report["cost_estimate"]["gradient_evaluations"] == 6
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "flower_ig_weight_r1_n11.json",
+        "flower_ig_weight_r1_n11.npz",
         "flower_ig_weight_r1_n11.png",
         "flower_ig_weight_r1_n11_run2.json",
+        "flower_ig_weight_r1_n11_run2.npz",
         "flower_ig_weight_r1_n11_run2.png",
     ]
+
+
+def test_the_mod_files_the_batch_train_trained_on_with_its_partition(tmp_path) -> None:
+    """The quickstart's train, untouched, behind the mod: the truth channel gets its pixels and labels."""
+    from flwr.app import ArrayRecord, Context, Message
+
+    from fedprivacy.data import load_split
+    from fedprivacy.flower.mods import file_private_batch
+    from fedprivacy.flower.quickstart import Net, local_train
+    from fedprivacy.flower.truth import TruthChannel
+
+    half = Normalization((0.5,) * 3, (0.5,) * 3)
+    pixels, labels = load_split("cifar10_sample").batch([0, 1, 2])
+
+    def train(message: Message, context: Context) -> Message:
+        net = Net()
+        local_train(net, half.normalize(pixels), labels, lr=0.01, epochs=2, batch_size=2)
+        content = RecordDict({"arrays": ArrayRecord(net.state_dict()), "metrics": MetricRecord({"num-examples": 3})})
+        return Message(content, reply_to=message)
+
+    message = Message(RecordDict({"config": ConfigRecord({"server-round": 4})}), dst_node_id=5, message_type="train")
+    run_config = {"audit-truth": str(tmp_path)}
+    context = Context(run_id=1, node_id=5, node_config={"partition-id": 2}, state=RecordDict(), run_config=run_config)
+    file_private_batch(half)(message, context, train)
+    private = TruthChannel(tmp_path).take(4, 5)
+    assert private.partition == 2 and private.labels.tolist() == labels.tolist()
+    assert float((private.pixels - pixels).abs().max()) < 1e-6
+
+
+def test_the_audit_settings_come_from_the_run_config() -> None:
+    from fedprivacy.flower.config import AuditSettings
+
+    settings = AuditSettings.from_run_config({"num-server-rounds": 3, "audit-attack": "idlg", "audit-rounds": "1,3"})
+    assert (settings.attack, settings.steps, settings.restarts, settings.rounds) == ("idlg", 0, 2, frozenset({1, 3}))
+    assert settings.nodes == 1 and not settings.wait and settings.threads == 1
+    assert settings.sink().config.options.restarts == 2 and settings.sink().threads == 1
+    with pytest.raises(UsageError, match="audit-step: unknown"):
+        AuditSettings.from_run_config({"audit-step": 3})
+    with pytest.raises(UsageError, match="audit-steps = '3': takes the attack's optimiser steps"):
+        AuditSettings.from_run_config({"audit-steps": "3"})

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from fedprivacy.attacks import AttackConfig, get_attack
-from fedprivacy.attacks.ggl import GGLOptions, LatentLoss, search_adam
+from fedprivacy.attacks import get_attack
+from fedprivacy.attacks.ggl import LatentLoss, search_adam
 from fedprivacy.cli.train_generator import main as train_generator
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import share_gradient
+from fedprivacy.fl.exchange import share_gradient
 from fedprivacy.models import build_model
 from fedprivacy.models.generators import ImageGenerator, load_image_generator, save_checkpoint
 from fedprivacy.utils.errors import UsageError
@@ -41,8 +41,9 @@ def planted(tmp_path_factory):
 def attack(path: Path, image: torch.Tensor, label: int, search: str, normalization: Normalization):
     model = build_model("lenet", 1, SHAPE[1:], 10)
     observation = share_gradient(model, normalization.normalize(image), torch.tensor([label]), normalization, "train")
-    options = GGLOptions(generator=str(path), budget=1500, search=search, kl_weight=0.1)
-    config = AttackConfig(rec_epochs=300, rec_lr=0.05, tv=0.0, seed=0, progress=False, options=options)
+    config = get_attack("ggl").configure(
+        generator=str(path), budget=1500, search=search, kl_weight=0.1, iterations=300, lr=0.05, seed=0, progress=False
+    )
     result = get_attack("ggl").run(observation, config)
     return normalization.denormalize(result.images).clamp(0, 1), result
 
@@ -66,8 +67,7 @@ def test_batched_adam_searches_end_where_each_would_alone(planted) -> None:
     model = build_model("lenet", 1, SHAPE[1:], 10)
     observation = share_gradient(model, half.normalize(image), torch.tensor([3]), half, "train")
     generator, _ = load_image_generator(str(path), SHAPE)
-    options = GGLOptions(generator=str(path), search="adam")
-    config = AttackConfig(rec_epochs=40, rec_lr=0.05, tv=0.0, progress=False, options=options)
+    config = get_attack("ggl").configure(generator=str(path), search="adam", iterations=40, lr=0.05, progress=False)
     objective = LatentLoss(observation, config, generator, torch.tensor([3]))
     seeds = [1, 2, 3]
     with loss_bar(1, "ggl", False) as bar:

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks import get_attack
 from fedprivacy.attacks.grnn import run_trials, squared_total_variation
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import psnr
-from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import MODELS, build_model
 from fedprivacy.utils.progress import loss_bar
@@ -26,7 +26,7 @@ def observe(split, indices: list[int], model_name: str = "lenet", normalization:
 
 def test_lowers_its_loss_and_beats_a_random_image(cifar_sample) -> None:
     _, observation, images = observe(cifar_sample, [3])
-    config = AttackConfig(rec_epochs=400, rec_lr=1e-4, tv=1e-3, seed=0, progress=False)
+    config = get_attack("grnn").configure(iterations=400, seed=0, progress=False)
     result = get_attack("grnn").run(observation, config)
     recovered = observation.normalization.denormalize(result.images).clamp(0, 1)
     assert result.stats["loss"] < 0.05 * result.stats["first_loss"]
@@ -39,7 +39,7 @@ def test_loss_is_the_official_codes(cifar_sample) -> None:
     """||g' - g||^2 + ||g' - g|| + tv * TV2: the official code's "Wasserstein" term is the L2 norm of the gradient
     difference, its TVLoss twice the mean squared neighbour differences (the fidelity ledger's GRNN row)."""
     _, observation, images = observe(cifar_sample, [3, 5])
-    config = AttackConfig(rec_epochs=3, rec_lr=1e-4, tv=1e-3, seed=0, progress=False)
+    config = get_attack("grnn").configure(iterations=3, lr=1e-4, tv=1e-3, seed=0, progress=False)
     stats = get_attack("grnn").run(observation, config).stats
     assert stats["gradient_norm"] == pytest.approx(stats["gradient_distance"] ** 0.5, rel=1e-5)
     h, w = images.shape[-2:]
@@ -53,7 +53,7 @@ def test_loss_is_the_official_codes(cifar_sample) -> None:
 def test_every_registry_model_and_the_output_fills_the_pixel_box(cifar_sample) -> None:
     """One step on each model, alternating raw and normalised data (and a pseudo-gradient of local
     training for LeNet): images lie in the data space's box and use most of it."""
-    config = AttackConfig(rec_epochs=1, rec_lr=1e-4, tv=1e-3, seed=0, progress=False)
+    config = get_attack("grnn").configure(iterations=1, seed=0, progress=False)
     for index, name in enumerate(MODELS):
         normalization = HALF if index % 2 == 0 else Normalization.identity(3)
         low, high = normalization.box(torch.zeros(1))
@@ -72,7 +72,7 @@ def test_every_registry_model_and_the_output_fills_the_pixel_box(cifar_sample) -
 
 def test_batched_generators_end_where_each_would_alone(cifar_sample) -> None:
     _, observation, _ = observe(cifar_sample, [3, 5])
-    config = AttackConfig(rec_epochs=15, rec_lr=1e-4, tv=1e-3, progress=False)
+    config = get_attack("grnn").configure(iterations=15, progress=False)
     seeds = [4, 5, 6]
     with loss_bar(1, "grnn", False) as bar:
         together = run_trials(observation, config, seeds, bar)
@@ -94,7 +94,7 @@ def test_batched_restarts_keep_the_trial_sequential_restarts_keep(cifar_sample) 
     results = [
         get_attack("grnn").run(
             observation,
-            AttackConfig(rec_epochs=10, rec_lr=1e-4, tv=1e-3, restarts=3, trial_batch=batch, progress=False),
+            get_attack("grnn").configure(iterations=10, restarts=3, trial_batch=batch, progress=False),
         )
         for batch in (1, 3)
     ]

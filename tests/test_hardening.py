@@ -2,7 +2,6 @@
 --out_dir checked late, malformed data, a federation turned NaN, other flags reaching torch, Ctrl-C."""
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ from PIL import Image
 
 import main_fed
 import main_grad
-from fedprivacy.attacks import get_attack
 from fedprivacy.cli.common import run_cli
 from fedprivacy.utils import atomic
 
@@ -102,7 +100,7 @@ def test_a_failed_rename_puts_the_old_pair_back(tmp_path: Path, monkeypatch: pyt
         real_replace(source, target)
 
     monkeypatch.setattr(atomic.os, "replace", flaky)
-    with pytest.raises(OSError):
+    with pytest.raises(atomic.WriteFailed, match="disk full"):
         atomic.write_together({png: lambda p: p.write_text("new png"), js: lambda p: p.write_text("new json")})
     assert (png.read_text(), js.read_text()) == ("old png", "old json")
     assert outputs(tmp_path) == ["r.json", "r.png"]
@@ -124,7 +122,9 @@ def test_an_unusable_out_dir_is_refused_before_the_run(
 ) -> None:
     target = {"file": str(tmp_path / "f"), "long": str(tmp_path / ("a" * 300))}.get(where, where)
     (tmp_path / "f").write_text("")
-    monkeypatch.setattr(main_grad, "run", lambda args: pytest.fail("the run started"))
+    from fedprivacy.cli import grad
+
+    monkeypatch.setattr(grad, "run", lambda args, checked: pytest.fail("the run started"))
     assert one_error(capsys, lambda: main_grad.main([*TINY, "--out_dir", target])).startswith("error: --out_dir")
 
 
@@ -203,12 +203,15 @@ def test_a_folder_with_only_train_is_not_one_class_named_train(capsys: pytest.Ca
     assert "has train/ but no test/" in one_error(capsys, lambda: main_grad.main(flags))
 
 
-def test_a_single_class_gives_a_warning_not_a_perfect_score(tmp_path: Path) -> None:
+def test_a_single_class_gives_a_warning_not_a_perfect_score(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     root = image_folder(tmp_path / "folder", ("only",))
-    report = main_grad.main(
-        [*TINY, "--dataset", "imagefolder", "--base_data_dir", str(root), "--out_dir", str(tmp_path)]
-    )
-    assert report["summary"]["warnings"] and report["summary"]["psnr"] is None
+    flags = [*TINY, "--dataset", "imagefolder", "--base_data_dir", str(root), "--out_dir", str(tmp_path)]
+    line = one_error(capsys, lambda: main_grad.main(flags), code=1)  # nothing could be attacked: a failed run
+    assert line.startswith("error: every experiment failed (1 of 1 image(s) unscored)")
+    (written,) = tmp_path.glob("*.json")
+    report = json.loads(written.read_text())
+    assert report["status"] == "failed" and "exactly zero" in report["summary"]["warnings"][0]
+    assert report["summary"]["psnr"] is None
     assert report["summary"]["label_acc"] == 0.0 and report["experiments"][0]["status"] == "zero_gradient"
 
 
@@ -247,7 +250,8 @@ def test_a_federation_that_turns_nan_later_keeps_the_rounds_before(
     ],
 )
 def test_other_flags_are_one_line(flags: list[str], names: str, capsys: pytest.CaptureFixture) -> None:
-    assert names in one_error(capsys, lambda: main_grad.main([*TINY, *flags]))
+    base = ["--model", "mlp", "--quiet"] if "--attack" in flags else TINY  # TINY's budget flag is idlg's
+    assert names in one_error(capsys, lambda: main_grad.main([*base, *flags]))
 
 
 def test_an_unavailable_cuda_device_is_one_line(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,16 +284,17 @@ def test_pretrained_says_what_is_wrong(
 def test_ctrl_c_keeps_the_finished_experiments(
     capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = get_attack("idlg")
-    calls = []
+    from fedprivacy.attacks import idlg
+
+    real, calls = idlg.run, []
 
     def interrupted_second(observation, config):
         calls.append(config.seed)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return spec.attack(observation, config)
+        return real(observation, config)
 
-    monkeypatch.setattr(main_grad, "get_attack", lambda name: replace(spec, attack=interrupted_second))
+    monkeypatch.setattr(idlg, "run", interrupted_second)
     line = one_error(capsys, lambda: main_grad.main([*TINY, "--num_exp", "3", "--out_dir", str(tmp_path)]), code=130)
     assert line.startswith("interrupted:")
     (written,) = tmp_path.glob("*.json")
@@ -304,7 +309,9 @@ def test_ctrl_c_before_anything_finished_writes_nothing(
     def interrupt(*_args) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(main_grad, "build_cases", interrupt)
+    from fedprivacy.cli import grad
+
+    monkeypatch.setattr(grad, "build_cases", interrupt)
     line = one_error(capsys, lambda: main_grad.main([*TINY, "--out_dir", str(tmp_path)]), code=130)
     assert "nothing was written" in line and outputs(tmp_path) == []
 

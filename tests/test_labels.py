@@ -6,7 +6,7 @@ import torch
 from fedprivacy.attacks.label_strategies import STRATEGIES, restore
 from fedprivacy.attacks.labels import counts_to_labels
 from fedprivacy.data import Normalization
-from fedprivacy.fl.client import share_gradient, share_update
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import build_model
 from fedprivacy.utils.errors import AttackDiverged

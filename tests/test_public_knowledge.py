@@ -12,9 +12,8 @@ from PIL import Image
 
 import main_fed
 import main_grad
-from fedprivacy.attacks import get_attack
+from fedprivacy.cli import fed, grad
 from fedprivacy.cli.common import run_cli
-from fedprivacy.defenses import NO_DEFENSE
 from fedprivacy.fl.public import PublicData, generator_record
 from fedprivacy.models.imprint import brightness, find_imprint, thresholds_from
 from fedprivacy.utils.errors import UsageError
@@ -55,11 +54,11 @@ def grad_public_parts(path: Path) -> tuple[torch.Tensor, tuple, dict, dict]:
     """main_grad's imprint thresholds, the observation's normalisation and model, and the knowledge record."""
     args = main_grad.parse_args([*GRAD, *NORMALISED, "--base_data_dir", str(path)])
     torch.manual_seed(0)
-    cases, knowledge = main_grad.build_cases(args, get_attack("rtf"), None, NO_DEFENSE, torch.device("cpu"))
+    cases, knowledge = grad.build_cases(args, grad.check(args))
     observation = cases[0].observation
     block = find_imprint(observation.model)[1]
     normalization = (observation.normalization.mean, observation.normalization.std)
-    return block.imprint.bias.detach().clone(), normalization, observation.model.state_dict(), knowledge
+    return block.imprint.bias.detach().clone(), normalization, observation.model.state_dict(), knowledge.report()
 
 
 def test_main_grad_public_parts_do_not_depend_on_the_attacked_images(tmp_path) -> None:
@@ -112,8 +111,8 @@ def fed_public_parts(path: Path) -> tuple[dict, tuple, dict]:
     """main_fed's initial server model, normalisation and knowledge record."""
     args = main_fed.parse_args([*FED, "--base_data_dir", str(path)])
     torch.manual_seed(0)
-    model, data, knowledge = main_fed.build_federation(args, get_attack("rtf"), torch.device("cpu"))
-    return model.state_dict(), (data.normalization.mean, data.normalization.std), knowledge
+    model, data, knowledge = fed.build_federation(args, fed.check(args))
+    return model.state_dict(), (data.normalization.mean, data.normalization.std), knowledge.report()
 
 
 def test_main_fed_public_parts_do_not_depend_on_the_clients_images(tmp_path) -> None:

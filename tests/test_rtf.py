@@ -7,18 +7,19 @@ import pytest
 import torch
 
 import main_grad
-from fedprivacy.attacks import AttackConfig, get_attack
+from fedprivacy.attacks import get_attack
 from fedprivacy.data import Normalization, load_split
 from fedprivacy.evaluation.metrics import psnr
 from fedprivacy.evaluation.runner import attack_cases
 from fedprivacy.fl.case import Case
-from fedprivacy.fl.client import share_gradient, share_update, train_locally
+from fedprivacy.fl.client import train_locally
+from fedprivacy.fl.exchange import share_gradient, share_update
 from fedprivacy.fl.observation import LocalTraining
 from fedprivacy.models import build_model
 from fedprivacy.models.imprint import brightness, find_imprint, imprint_model
 from fedprivacy.utils.errors import UsageError
 
-CONFIG = AttackConfig(rec_epochs=1, rec_lr=0.0, tv=0.0, progress=False)
+CONFIG = get_attack("rtf").configure(progress=False)
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
 
 

@@ -21,6 +21,7 @@ import main_grad
 from benchmarks import audit
 from fedprivacy.cli import train_generator
 from fedprivacy.data import available
+from fedprivacy.utils.data_dir import DATA_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((ROOT / "experiments").rglob("*.sh"))
@@ -109,3 +110,10 @@ def test_a_script_runs_for_real_from_its_own_folder(tmp_path: Path) -> None:
     assert sum(line.startswith("skipped:") for line in lines) == 1
     assert sum(line.startswith("dry run (flags):") for line in lines) == 2
     assert sum(line.startswith("dry run:") for line in lines) == 1
+
+
+@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.parent.name in ("grad", "fed")], ids=lambda p: p.name)
+def test_scripts_and_entry_scripts_share_one_dataset_default(script: Path) -> None:
+    """Each script's editable BASE_DATADIR line defaults to what --base_data_dir defaults to (the audit's npz
+    folder, experiments/audit.sh, is another kind of data)."""
+    assert f'BASE_DATADIR="${{BASE_DATADIR:-{DATA_DIR}}}"' in script.read_text()

@@ -8,16 +8,22 @@ refuse anything outside the domain with one line naming the value and what is al
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+
+
+def _number(value: float) -> str:
+    """A bound as people read it: integers exactly, floats in %g."""
+    return str(value) if isinstance(value, int) else format(value, "g")
 
 
 def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     parts = []
     if low is not None:
-        parts.append(f"{'>' if low_open else '>='} {low:g}")
+        parts.append(f"{'>' if low_open else '>='} {_number(low)}")
     if high is not None:
-        parts.append(f"{'<' if high_open else '<='} {high:g}")
+        parts.append(f"{'<' if high_open else '<='} {_number(high)}")
     return " and ".join(parts)
 
 
@@ -75,11 +81,28 @@ class Count:
         return parse(self, text, int)
 
 
-POSITIVE = Real(low=0, low_open=True)  # step sizes, scales
-NON_NEGATIVE = Real(low=0)  # weights of penalty terms, momentum-free decays
+FLOAT32_MAX = 3.4028234663852886e38  # torch turns step sizes and weights into float32; beyond, it overflows
+INT64_MAX = 2**63 - 1  # the largest size or count torch and numpy take
+
+
+def path_text(text: str) -> str:
+    """A path flag's value (argparse type): `~` expanded as the shell does at the start of a word (so the run
+    checks and writes the same place, whatever the shell expanded), and refused when it is not valid UTF-8
+    (reports and result names are UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(text)
+        raise argparse.ArgumentTypeError(f"{raw!r} is not valid UTF-8; rename it or choose another path") from None
+    return os.path.expanduser(text)
+
+
+POSITIVE = Real(low=0, low_open=True, high=FLOAT32_MAX)  # step sizes, scales
+NON_NEGATIVE = Real(low=0, high=FLOAT32_MAX)  # weights of penalty terms, momentum-free decays
 FRACTION = Real(low=0, high=1, low_open=True)  # (0, 1]
-COUNT = Count(1)  # at least one
-NON_NEGATIVE_COUNT = Count(0)
+COUNT = Count(1, INT64_MAX)  # at least one
+NON_NEGATIVE_COUNT = Count(0, INT64_MAX)
+THREADS = Count(1, 4096)  # torch takes a 32-bit count; far beyond the cores only slows a run down
 IMAGE_SIZE = Count(3, 4096)  # pixels per side: SSIM needs 3, larger sets do not fit in memory
 SEED = Count(0, 2**32 - 1)  # what numpy's and torch's generators both take
 UNIT_INTERVAL_OPEN_TOP = Real(low=0, high=1, high_open=True)  # [0, 1): momentum, shares pruned

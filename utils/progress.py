@@ -1,8 +1,62 @@
-"""A tqdm progress bar that shows the current loss."""
+"""Progress over optimisation steps with the current loss: a tqdm bar on a terminal, and where no bar can
+show (a log file, Flower's captured ServerApp output, a Ray worker) one line every LINE_EVERY of the way,
+with the elapsed time and an estimate of what is left."""
+
+import sys
+import time
 
 from tqdm import tqdm
 
+LINE_EVERY = 0.1  # share of the steps between two log lines
 
-def loss_bar(total: int, description: str, enabled: bool = True) -> tqdm:
-    """A bar over optimisation steps; call `.set_postfix(loss=...)` and `.update()` per step."""
+
+class LogLines:
+    """tqdm's interface as used here (update, set_postfix, set_description, a context manager), writing a
+    line to stderr each time another LINE_EVERY of the total is done."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self.total, self.description = max(total, 1), description
+        self.done, self.postfix, self.next_line = 0, "", LINE_EVERY
+        self.started = time.perf_counter()
+
+    def update(self, steps: int = 1) -> None:
+        self.done += steps
+        share = self.done / self.total
+        if share + 1e-12 >= self.next_line:
+            while self.next_line <= share + 1e-12:
+                self.next_line += LINE_EVERY
+            self.write(share)
+
+    def write(self, share: float) -> None:
+        elapsed = time.perf_counter() - self.started
+        left = elapsed * (1 - share) / share if 0 < share < 1 else 0.0
+        loss = f", {self.postfix}" if self.postfix else ""
+        print(
+            f"{self.description}: {100 * min(share, 1):.0f}% ({self.done}/{self.total}){loss}, "
+            f"{elapsed:.0f} s elapsed, about {left:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def set_postfix(self, refresh: bool = True, **values: object) -> None:
+        self.postfix = ", ".join(f"{name} {value}" for name, value in values.items())
+
+    def set_description(self, description: str, refresh: bool = True) -> None:
+        self.description = description
+
+    def close(self) -> None:
+        """Done: nothing more to write (the last line was written at 100%)."""
+
+    def __enter__(self) -> "LogLines":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
+
+
+def loss_bar(total: int, description: str, enabled: bool = True) -> tqdm | LogLines:
+    """Progress over `total` steps: call `.set_postfix(loss=...)` and `.update()` per step. A bar on a
+    terminal, log lines elsewhere, nothing when not `enabled`."""
+    if enabled and not sys.stderr.isatty():
+        return LogLines(total, description)
     return tqdm(total=total, desc=description, disable=not enabled, leave=False, mininterval=0.5, dynamic_ncols=True)

@@ -5,6 +5,9 @@ import os
 
 import torch
 
+from fedprivacy.utils.domains import THREADS
+from fedprivacy.utils.errors import UsageError
+
 
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity), not every core of the machine."""
@@ -12,9 +15,13 @@ def usable_cores() -> int:
 
 
 def default_threads() -> int:
-    """OMP_NUM_THREADS when it is a positive integer, else every usable core."""
+    """OMP_NUM_THREADS when it is a positive integer (torch's limit refused in one line), else every usable core."""
     text = os.environ.get("OMP_NUM_THREADS", "")
-    return int(text) if text.isdigit() and int(text) > 0 else usable_cores()
+    if not (text.isdigit() and int(text) > 0):
+        return usable_cores()
+    if not THREADS.contains(int(text)):
+        raise UsageError(f"OMP_NUM_THREADS={text}: not {THREADS}; lower it, or pass --threads N")
+    return int(text)
 
 
 def use_threads(requested: int | None) -> int:

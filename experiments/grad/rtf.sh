@@ -2,7 +2,7 @@
 # Robbing the Fed (Fowl et al. 2022): the server's imprint block before the ConvNet, closed-form recovery.
 # Run from anywhere: sh experiments/grad/rtf.sh [flags added to every run]; DRY_RUN=1 checks every command only.
 # Edit BASE_DATADIR (or export it): the folder holding your torchvision datasets, relative to the repository root.
-BASE_DATADIR="${BASE_DATADIR:-../data}"
+BASE_DATADIR="${BASE_DATADIR:-data_files}"
 cd "$(dirname "$0")/../.." || exit 2
 . experiments/lib.sh
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"

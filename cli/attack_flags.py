@@ -1,0 +1,146 @@
+"""The attack's flags, generated from the registry (attacks/config/) for both entry scripts: --attack and
+--preset; every attack's options as `--<attack>.<field>`, in that attack's own help group and refused for any
+other attack; the options' older flat names (--rec_epochs, --T, --fi, ...), each setting the chosen attack's
+option; and what the parsed flags resolve to. Torch-free, so --help never loads an attack."""
+
+import argparse
+from dataclasses import Field, fields
+from typing import Any
+
+from fedprivacy.attacks import ATTACKS, DEFAULT_ATTACK, AttackSpec, all_presets, find_preset
+from fedprivacy.attacks.options import default_of
+from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, described, last_given
+from fedprivacy.utils.domains import COUNT, Count
+from fedprivacy.utils.errors import UsageError
+
+OLDER = "older."  # the Namespace key prefix of an older flat name (e.g. `older.rec_epochs`)
+
+
+def option_kwargs(item: Field) -> dict[str, Any]:
+    """argparse keyword arguments of one option field: a bool is a switch, else its domain or choices."""
+    meta = item.metadata
+    if isinstance(default_of(item), bool):
+        return {"action": "store_true"}
+    kwargs: dict[str, Any] = {}
+    if meta["domain"] is not None:
+        kwargs["type"] = meta["domain"]
+    if meta["choices"] is not None:
+        kwargs["choices"] = meta["choices"]
+    return kwargs
+
+
+def option_help(item: Field) -> str:
+    return described(item.metadata["help"], default_of(item), item.metadata["unit"])
+
+
+def add_attack_arguments(
+    parser: OneLineParser, batch_help: str, default: str = DEFAULT_ATTACK, extra: tuple[str, ...] = ()
+) -> None:
+    """--attack (registered names plus `extra`), --preset, the batch and the threat model's grants, then one
+    help group per attack with its options, and one with the older flat names."""
+    names = (*ATTACKS, *extra)
+    flags = FlagGroup(parser, "attack")
+    flags.value("--attack", None, f"one of: {', '.join(names)} (a --preset names its own)", shown=default)
+    presets = f"an attack's named settings, between its defaults and the flags given: {', '.join(all_presets())}"
+    flags.value("--preset", None, f"{presets} (see docs/presets.md)", shown="none")
+    flags.value("--rec_batch_size", 1, batch_help, "images", type=COUNT)
+    grant = "give the attacker the true labels (the Inverting Gradients paper's setting) instead of restoring them"
+    flags.switch("--known_labels", grant)
+    granted = frozenset(name for name, spec in ATTACKS.items() if spec.needs.known_labels)
+    parser.applies("known_labels", AppliesTo("attack", granted))
+    batched = "restarts the Adam-family attacks (ig_*, grnn, ggl with adam) run at once as one batched computation"
+    flags.value("--trial_batch", None, batched, shown="all of them", type=COUNT)
+    parser.finishers.append(lambda args: resolve_attack(args, default, names))
+    for spec in ATTACKS.values():
+        add_options(parser, spec)
+    add_older_names(parser)
+
+
+def add_options(parser: OneLineParser, spec: AttackSpec) -> None:
+    """One help group of `--<attack>.<field>` flags, each refused unless --attack is that attack."""
+    items = fields(spec.options)
+    about = f"{spec.summary}; needs {spec.needs.describe()}"
+    group = parser.add_argument_group(f"{spec.name} options (only with --attack {spec.name})", about)
+    for item in items:
+        dest = f"{spec.name}.{item.name}"
+        kwargs = option_kwargs(item)
+        if "choices" not in kwargs and "action" not in kwargs:
+            kwargs["metavar"] = item.name.upper()
+        group.add_argument(f"--{dest}", dest=dest, default=argparse.SUPPRESS, help=option_help(item), **kwargs)
+        parser.applies(dest, AppliesTo("attack", frozenset({spec.name})))
+    if not items:
+        group.description = f"{about}; no options"
+
+
+def older_names() -> dict[str, list[tuple[AttackSpec, Field]]]:
+    """Each older flat name and the (attack, option) pairs it sets."""
+    older: dict[str, list[tuple[AttackSpec, Field]]] = {}
+    for spec in ATTACKS.values():
+        for item in fields(spec.options):
+            for alias in item.metadata["aliases"]:
+                older.setdefault(alias, []).append((spec, item))
+    return older
+
+
+def add_older_names(parser: OneLineParser) -> None:
+    """The options' older flat names, kept so that no script or command breaks; each sets the chosen attack's
+    option of that name and applies only to the attacks that have one (listed once, in the group's text)."""
+    meanings = []
+    for alias, targets in older_names().items():
+        meanings.append(f"--{alias} = " + ", ".join(f"{spec.name}.{item.name}" for spec, item in targets))
+        kwargs = option_kwargs(targets[0][1])
+        parser.add_argument(
+            f"--{alias}", dest=OLDER + alias, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kwargs
+        )
+        parser.applies(OLDER + alias, AppliesTo("attack", frozenset(spec.name for spec, _ in targets)))
+    parser.add_argument_group(
+        "older attack flag names",
+        "still accepted; each sets that option of the chosen attack, and is refused for an attack without one: "
+        + "; ".join(meanings),
+    )
+
+
+def resolve_attack(args: argparse.Namespace, default: str, names: tuple[str, ...]) -> None:
+    """--attack from the flags: as given, else the --preset's attack, else `default`; a preset of another
+    attack, or an unknown name, is refused."""
+    if args.preset is not None:
+        spec, _ = find_preset(args.preset)
+        if args.attack not in (None, spec.name):
+            raise UsageError(
+                f"--preset {args.preset} is a preset of --attack {spec.name}, not of --attack {args.attack}"
+            )
+        args.attack = spec.name
+    args.attack = default if args.attack is None else args.attack
+    if args.attack not in names:
+        raise UsageError(f"--attack {args.attack!r} is unknown; choose one of: {', '.join(names)}")
+
+
+def attack_options(spec: AttackSpec, args: argparse.Namespace) -> Any:
+    """The attack's options: its defaults, then the --preset's values, then the flags given (its namespaced
+    flag or an older name of it; of both, the one given last, as for any repeated flag)."""
+    values = spec.preset(args.preset.partition(".")[2]) if args.preset else {}
+    for item in fields(spec.options):
+        given = last_given(args, [f"{spec.name}.{item.name}", *(OLDER + alias for alias in item.metadata["aliases"])])
+        if given is not None:
+            values[item.name] = getattr(args, given)
+    return spec.options(**values)
+
+
+def option_flags(spec: AttackSpec | None, options: Any) -> dict[str, Any]:
+    """The report's record of the attack's options, every one as `<attack>.<field>` (none without an attack)."""
+    return {} if spec is None else {f"{spec.name}.{item.name}": getattr(options, item.name) for item in fields(options)}
+
+
+def option_of(options: Any, alias: str) -> Any:
+    """The value of the option whose older name is `alias` (e.g. rec_epochs), or None if the attack has none."""
+    for item in fields(options):
+        if alias in item.metadata["aliases"]:
+            return getattr(options, item.name)
+    return None
+
+
+def add_imprint_arguments(parser: OneLineParser) -> None:
+    """--imprint and --bins: the malicious server's imprint block (fl/public.py sets its bins)."""
+    flags = FlagGroup(parser, "malicious server")
+    flags.switch("--imprint", "put a Robbing-the-Fed imprint block before the model (needed by rtf)")
+    flags.value("--bins", 128, "with --imprint: bins (units) of the imprint block", type=Count(2))

@@ -1,0 +1,86 @@
+"""main_fed's federation: its flags (the protocol, the split, the attacked rounds and client, the engine) and
+the FedSettings they resolve to. Torch-free: --help and the flag checks never load torch, Flower or Ray."""
+
+import argparse
+
+from fedprivacy.cli.client import FED_DEFAULTS, FED_OLDER, add_client_arguments, federation_training
+from fedprivacy.cli.common import FlagGroup, OneLineParser, positive
+from fedprivacy.fl.partition import P_TYPES
+from fedprivacy.fl.protocol import FedSettings, check_lr_schedule
+from fedprivacy.flower.simulation import ray_address
+from fedprivacy.utils.domains import FRACTION, NON_NEGATIVE, POSITIVE
+from fedprivacy.utils.errors import UsageError
+
+ENGINES = ("local", "flower")
+
+
+def add_federation_arguments(parser: OneLineParser) -> None:
+    """The protocol and the split among the clients, then the clients' local training (`--client.*`)."""
+    flags = FlagGroup(parser, "federation")
+    flags.value("--strategy", "fedavg", "aggregation rule", choices=("fedavg",))
+    flags.value("--num_rounds", 10, "communication rounds", "rounds", type=positive)
+    flags.value("--total_clients", 10, "number of clients", "clients", type=positive)
+    flags.value("--C", 1.0, "fraction of clients selected per round, in (0, 1]", type=FRACTION)
+    flags.value("--lr_decay", 0.95, "client lr multiplier applied once per round", type=POSITIVE)
+    flags.switch("--iid", "split the training set iid (overrides --p_type)")
+    flags.value("--p_type", "dirichlet", "non-iid split: Dirichlet label skew or fixed classes", choices=P_TYPES)
+    flags.value("--beta", 0.5, "Dirichlet concentration (small = more skew)", type=POSITIVE)
+    flags.value("--num_classes_per_client", 2, "classes per client for --p_type fix_class", "classes", type=positive)
+    flags.value("--min_samples", 10, "fewest training samples a Dirichlet client may hold", "images", type=positive)
+    rounds = "rounds (1-based, comma-separated) at which the server attacks one client, 'all' or 'last'"
+    flags.value("--attack_rounds", "last", rounds)
+    small = "the small-client scenario: the attacked client trains on only this many fresh images in its attacked round"
+    flags.value("--victim_images", None, small, shown="all its data, as every client", type=positive)
+    title = "every client's local training (the original implementation: batch 50, momentum 0)"
+    add_client_arguments(parser, title, FED_DEFAULTS, FED_OLDER)
+
+
+def add_engine_arguments(parser: OneLineParser) -> None:
+    """--engine and the resources of each virtual Flower client."""
+    flags = FlagGroup(parser, "engine (--engine flower: Flower's Simulation Engine, see docs/flower.md)")
+    flags.value("--engine", "local", "local: our own loop; flower: on Ray", choices=ENGINES)
+    flags.value("--client_cpus", 1.0, f"CPUs per virtual Flower client ({POSITIVE})", type=POSITIVE)
+    flags.value("--client_gpus", 0.0, f"GPUs per virtual Flower client ({NON_NEGATIVE})", type=NON_NEGATIVE)
+    join = "join this Ray cluster ('auto' or HOST:PORT) instead of starting one"
+    flags.value("--ray_address", None, join, shown="start one here", type=ray_address)
+
+
+def parse_rounds(text: str, num_rounds: int) -> frozenset[int]:
+    """--attack_rounds: 'all', 'last' or a comma-separated list of 1-based rounds."""
+    if text.strip() == "all":
+        return frozenset(range(1, num_rounds + 1))
+    if text.strip() == "last":
+        return frozenset({num_rounds})
+    try:
+        rounds = frozenset(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--attack_rounds {text!r}: give 'all', 'last' or comma-separated round numbers, e.g. 1,5"
+        ) from None
+    if not rounds or min(rounds) < 1 or max(rounds) > num_rounds:
+        raise UsageError(f"--attack_rounds {text}: rounds must lie between 1 and --num_rounds {num_rounds}")
+    return rounds
+
+
+def federation_settings(args: argparse.Namespace, attacked: bool) -> FedSettings:
+    """The protocol the flags describe (the defense is added once built); no attacked round without an attack.
+    The small-client scenario cannot reconstruct more images than the client holds."""
+    rounds = parse_rounds(args.attack_rounds, args.num_rounds)
+    local = federation_training(args)
+    check_lr_schedule(local.lr, args.lr_decay, args.num_rounds)
+    if args.victim_images is not None and args.rec_batch_size > args.victim_images:
+        raise UsageError(
+            f"--rec_batch_size {args.rec_batch_size}: the attack cannot reconstruct more than the "
+            f"--victim_images {args.victim_images} the client holds"
+        )
+    return FedSettings(
+        num_rounds=args.num_rounds,
+        total_clients=args.total_clients,
+        fraction=args.C,
+        local=local,
+        lr_decay=args.lr_decay,
+        attack_rounds=rounds if attacked else frozenset(),
+        rec_batch_size=args.rec_batch_size,
+        victim_images=args.victim_images,
+        seed=args.seed,
+    )

@@ -1,0 +1,33 @@
+"""`make bench` without case names lists the cases with their recorded minutes and runs nothing; the tool's
+help names the command that runs it."""
+
+import sys
+
+import pytest
+
+from benchmarks import run
+
+
+def test_without_case_names_it_lists_every_case_and_runs_nothing(monkeypatch, capsys) -> None:
+    table = (run.HERE / "results.md").stat().st_mtime_ns
+    monkeypatch.setattr(sys, "argv", ["run.py"])
+    run.main()
+    out = capsys.readouterr().out
+    assert "nothing was run" in out and "make bench ALL=1" in out
+    assert all(name in out for name in run.all_cases())
+    assert "dlg_lenet " in out and " min" in out and "hours recorded" in out
+    assert (run.HERE / "results.md").stat().st_mtime_ns == table
+
+
+def test_recorded_minutes_prefer_the_runs_wall_time_then_its_timing_columns() -> None:
+    assert run.recorded_seconds({"run_seconds": 90.0, "seconds": 10}) == (90.0, True)
+    assert run.recorded_seconds({"grnn_seconds": 30, "dlg_seconds": 12, "it_per_s": 4}) == (42, False)
+    assert run.recorded_seconds({"s_per_round": 2.0, "rounds": 10}) == (20.0, False)
+    assert run.recorded_seconds({"psnr": 30.0}) == (None, False)
+
+
+def test_help_names_the_command(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "argv", ["run.py", "--help"])
+    with pytest.raises(SystemExit):
+        run.main()
+    assert capsys.readouterr().out.startswith("usage: python -m benchmarks.run")
