@@ -606,3 +606,19 @@ GAP_SPEC = {
 }
 
 CASES = {name: fidelity_case(name, case) for name, case in {**CASES_SPEC, **GAP_SPEC}.items()}
+
+SIDES = ("ours", "original", "official", "projection")  # every implementation or measurement a row may have
+SHOWN = (
+    "case",
+    "attack",
+    "setting",
+    "images",
+    "budget",
+    *(f"{side}_{metric}" for metric in ("psnr", "ssim") for side in SIDES),
+    "ours_minus_original_db",
+    "ours_minus_official_db",
+    *(f"{side}_seconds" for side in SIDES),
+    *(f"{side}_patched" for side in SIDES[1:]),
+    "grid",
+)
+COLUMNS = {TABLE: SHOWN, GAP_TABLE: SHOWN}  # the tables show these (benchmarks/run.py); the JSONs keep every field

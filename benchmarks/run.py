@@ -9,6 +9,10 @@ Together the cases take hours, so nothing runs unless named:
     python -m benchmarks.run                 # list the cases with their recorded minutes; run nothing
     python -m benchmarks.run dlg_lenet idlg_lenet
     python -m benchmarks.run --all           # every case
+    python -m benchmarks.run --rebuild       # rebuild results.md from the recorded rows; run nothing
+
+A case module may choose the columns a table shows (`COLUMNS = {table title: (column, ...)}`) where its rows
+keep more fields than a table can show; the rest show every field, and every row keeps all of them in its JSON.
 """
 
 import argparse
@@ -29,10 +33,22 @@ PROG = "python -m benchmarks.run"
 WHOLE_RUN = ("seconds", "attack_s", "wall_s", "sequential_s", "parallel_s")
 
 
+def case_modules() -> dict[str, object]:
+    """{module stem: module} for every benchmarks/cases_*.py."""
+    return {path.stem: importlib.import_module(f"benchmarks.{path.stem}") for path in sorted(HERE.glob("cases_*.py"))}
+
+
 def cases_by_module() -> dict[str, dict]:
     """{module stem: {case name: function}} for every benchmarks/cases_*.py."""
+    return {stem: module.CASES for stem, module in case_modules().items()}
+
+
+def chosen_columns() -> dict[str, tuple[str, ...]]:
+    """{table title: the columns it shows} for the tables whose case module chooses them (COLUMNS)."""
     return {
-        path.stem: importlib.import_module(f"benchmarks.{path.stem}").CASES for path in sorted(HERE.glob("cases_*.py"))
+        title: columns
+        for module in case_modules().values()
+        for title, columns in getattr(module, "COLUMNS", {}).items()
     }
 
 
@@ -90,6 +106,7 @@ def cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
+SELECTED = "a selection of the rows' fields; every field is in the row's JSON, benchmarks/results/<case>.json"
 MACHINE_THREADS = (
     "read from the row's machine line (torch's thread count when the run started), as the row was recorded "
     "before rows kept their own threads column"
@@ -122,16 +139,21 @@ def render() -> str:
         "Rebuilt by `python -m benchmarks.run`; one JSON per case in `benchmarks/results/`.",
         "",
     ]
+    chosen = chosen_columns()
     for title, members in tables.items():
         columns = [
             k
             for k in dict.fromkeys(k for row in members for k in row)
             if k not in ("table", "notes", "machine", "run_seconds", "load")
         ]
+        if title in chosen:
+            columns = [k for k in chosen[title] if k in columns]
         lines += [f"## {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(row_cell(row, c) for c in columns) + " |" for row in members]
         if "threads" in columns and any(row.get("threads") is None for row in members):
             lines += ["", f"- threads in italics: {MACHINE_THREADS}"]
+        if title in chosen:
+            lines += ["", f"- {SELECTED}"]
         lines += [""] + [f"- {row['case']}: {note}" for row in members if (note := row_note(row))] + [""]
     machine = rows[0]["machine"] if rows else ""
     return "\n".join([*lines, f"Measured on: {machine}", ""])
@@ -144,7 +166,16 @@ def main() -> None:
     parser.add_argument("cases", nargs="*", help="case names to run (none: list the cases and run nothing)")
     parser.add_argument("--all", action="store_true", help="run every case (hours; see the listing's total)")
     parser.add_argument("--list", action="store_true", help="list the cases with their recorded minutes and exit")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild results.md from the recorded rows (JSONs) and run nothing"
+    )
     args = parser.parse_args()
+    if args.rebuild:
+        if args.cases or args.all:
+            raise SystemExit("error: --rebuild runs nothing; give either --rebuild or cases to run")
+        (HERE / "results.md").write_text(render())
+        print(f"table: {HERE / 'results.md'}")
+        return
     if args.list or not (args.cases or args.all):
         print(listing())
         return

@@ -1,6 +1,7 @@
 """`make bench` without case names lists the cases with their recorded minutes and runs nothing; the tool's
 help names the command that runs it."""
 
+import json
 import sys
 
 import pytest
@@ -31,3 +32,25 @@ def test_help_names_the_command(monkeypatch, capsys) -> None:
     with pytest.raises(SystemExit):
         run.main()
     assert capsys.readouterr().out.startswith("usage: python -m benchmarks.run")
+
+
+def test_a_table_whose_module_chooses_columns_shows_only_those(monkeypatch, tmp_path) -> None:
+    rows = [{"case": "a", "table": "T", "psnr": 1.5, "kept_in_json": 2}, {"case": "b", "table": "U", "psnr": 3.0}]
+    for row in rows:
+        (tmp_path / f"{row['case']}.json").write_text(json.dumps({**row, "machine": "m"}))
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    monkeypatch.setattr(run, "chosen_columns", lambda: {"T": ("case", "psnr", "absent")})
+    table = run.render()
+    assert "| case | psnr |\n" in table and "| a | 1.5 |" in table and run.SELECTED in table
+    assert "| case | psnr |\n|---|---|\n| b | 3 |" in table  # table U: every field
+
+
+def test_rebuild_writes_the_table_from_the_rows_and_runs_nothing(monkeypatch, tmp_path, capsys) -> None:
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "a.json").write_text(json.dumps({"case": "a", "table": "T", "psnr": 2.0, "machine": "m"}))
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    monkeypatch.setattr(run, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(run, "all_cases", lambda: pytest.fail("--rebuild ran a case"))
+    monkeypatch.setattr(sys, "argv", ["run.py", "--rebuild"])
+    run.main()
+    assert "| a | 2 |" in (tmp_path / "results.md").read_text()
