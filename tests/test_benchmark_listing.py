@@ -2,6 +2,8 @@
 help names the command that runs it."""
 
 import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -54,3 +56,34 @@ def test_rebuild_writes_the_table_from_the_rows_and_runs_nothing(monkeypatch, tm
     monkeypatch.setattr(sys, "argv", ["run.py", "--rebuild"])
     run.main()
     assert "| a | 2 |" in (tmp_path / "results.md").read_text()
+
+
+FIDELITY_PROBE = """
+import sys
+from pathlib import Path
+from benchmarks import cases_fidelity, fidelity, run
+from benchmarks.common import Skipped
+drivers = Path(cases_fidelity.__file__).with_name("fidelity_drivers")
+listed = run.all_cases()
+loaded = [m for m in list(sys.modules.values()) if str(getattr(m, "__file__", None) or "").startswith(
+    (str(fidelity.REFS), str(drivers)))]
+try:
+    listed["fidelity_dlg"]()
+    skipped = ""
+except Skipped as reason:
+    skipped = str(reason)
+print(sorted(name for name in listed if name.startswith("fidelity_")), loaded, skipped, sep="\\n")
+"""
+
+
+def test_the_fidelity_cases_are_listed_and_load_no_reference(tmp_path) -> None:
+    """The ledger's cases import nothing of the references or their drivers (absent on CI), and a case whose
+    reference is missing is skipped with how to get it, before any work."""
+    env = {**os.environ, "FIDELITY_REFS": str(tmp_path / "absent"), "PYTHONPATH": str(run.HERE.parent)}
+    done = subprocess.run([sys.executable, "-c", FIDELITY_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    names, loaded, skipped = done.stdout.strip().splitlines()[-3:]
+    for attack in ("dlg", "idlg", "ig_single", "ig_weight", "ig_multi", "grnn", "ggl", "cpa", "rtf"):
+        assert f"'fidelity_{attack}'" in names
+    assert loaded == "[]"
+    assert "git clone https://github.com/" in skipped and str(tmp_path / "absent") in skipped
