@@ -545,6 +545,11 @@ def generator_projection(shared: Shared, settings: dict) -> Outcome:
     return Outcome(images[best : best + 1], None, time.perf_counter() - started, settings["steps"])
 
 
+def without_original(case: Case) -> Case:
+    """A gap measurement of ours beside the official code only (the original implementation's row is in the ledger)."""
+    return replace(case, sides={name: side for name, side in case.sides.items() if name != "original"})
+
+
 GRNN_LONG = 4 * GRNN_ITERATIONS
 IG_LONG_FACTOR = 1 / 6  # 4000 of the notebook's 24,000 iterations
 GAP_SPEC = {
@@ -559,18 +564,20 @@ GAP_SPEC = {
         table=GAP_TABLE,
         notes="GRNN's gap: the official code at 4x the paper's budget beside ours, same batch",
     ),
-    "fidelity_ig_single_4000": replace(
-        ig_case(
-            "ig_single",
-            "the shared trained ResNet-20 (ImageNet statistics, eval mode), CIFAR-10 test image 0, batch 1",
-            trained_resnet20(1),
-            IG_ITERATIONS,
-            IG_LONG_FACTOR,
-            0.1,
-            0.1,
-            "IG's trained-ResNet-20 gap: 4000 iterations, one trial, ours beside the official code",
-        ),
-        table=GAP_TABLE,
+    "fidelity_ig_single_4000": without_original(
+        replace(
+            ig_case(
+                "ig_single",
+                "the shared trained ResNet-20 (ImageNet statistics, eval mode), CIFAR-10 test image 0, batch 1",
+                trained_resnet20(1),
+                IG_ITERATIONS,
+                IG_LONG_FACTOR,
+                0.1,
+                0.1,
+                "IG's trained-ResNet-20 gap: 4000 iterations, one trial, ours beside the official code",
+            ),
+            table=GAP_TABLE,
+        )
     ),
     "fidelity_cpa_fi_ideal": replace(
         CASES_SPEC["fidelity_cpa_fi"],
