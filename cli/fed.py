@@ -16,7 +16,7 @@ from fedprivacy.cli.client import client_flags
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.federation import federation_settings
-from fedprivacy.cli.runner import Outcome, planned_paths
+from fedprivacy.cli.runner import Outcome, announce_cost, planned_paths
 from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import DatasetInfo, load_split
 from fedprivacy.data.catalog import dataset_label
@@ -216,8 +216,10 @@ def attack_federation(args: Namespace, checked: Checked, fed: FedResult, report:
     """Attack the federation's cases (if any, and if it finished), adding the results to `report`."""
     if not fed.cases or fed.failure or fed.interrupted:
         return None
+    cases = granted(fed.cases, args)
     try:
-        attacked = attack_cases(checked.spec, checked.config, granted(fed.cases, args))
+        announce_cost(checked.spec, checked.config, cases)
+        attacked = attack_cases(checked.spec, checked.config, cases)
     except KeyboardInterrupt:  # before any case finished: keep the federation's rounds
         report["interrupted"] = True
         return None

@@ -10,6 +10,15 @@ from tqdm import tqdm
 LINE_EVERY = 0.1  # share of the steps between two log lines
 
 
+def duration(seconds: float) -> str:
+    """Seconds in the largest unit that reads well: 42 s, 12 min, 3.5 h."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 class LogLines:
     """tqdm's interface as used here (update, set_postfix, set_description, a context manager), writing a
     line to stderr each time another LINE_EVERY of the total is done."""
