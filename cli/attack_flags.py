@@ -50,10 +50,18 @@ def add_attack_arguments(
     parser.applies("known_labels", AppliesTo("attack", granted))
     batched = "restarts the Adam-family attacks (ig_*, grnn, ggl with adam) run at once as one batched computation"
     flags.value("--trial_batch", None, batched, shown="all of them", type=COUNT)
+    early = "trials that must finish before a good-enough one may stop the restarts (2 or more measure their spread)"
+    flags.value("--min_trials", 1, early, type=COUNT)
+    parser.applies("min_trials", AppliesTo("attack", restarting()))
     parser.finishers.append(lambda args: resolve_attack(args, default, names))
     for spec in ATTACKS.values():
         add_options(parser, spec)
     add_older_names(parser)
+
+
+def restarting() -> frozenset[str]:
+    """The attacks that run restart trials (their budget says so at their defaults)."""
+    return frozenset(name for name, spec in ATTACKS.items() if spec.budget(spec.options()).restarts)
 
 
 def add_options(parser: OneLineParser, spec: AttackSpec) -> None:
