@@ -157,7 +157,7 @@ def test_the_run_knobs_reach_the_attack_and_the_reports_args(script: str) -> Non
 
 def test_min_trials_keeps_a_good_enough_first_trial_from_stopping_the_second(tmp_path: Path, capsys) -> None:
     """iDLG matches an 8x8 digit in a few steps: one trial, unless --min_trials 2; the JSON's args record both
-    knobs, and --progress lines writes a line per 10% even where a bar could show."""
+    knobs, and --progress lines writes a line per 10% of each trial."""
     flags = ["--dataset", "digits", "--attack", "idlg", "--idlg.steps", "5", "--idlg.restarts", "2", "--threads", "1"]
     trials = {}
     for least in ("1", "2"):
