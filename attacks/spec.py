@@ -27,7 +27,7 @@ class AttackConfig(Generic[Options]):
 
     options: Options
     seed: int = 0
-    progress: bool = True
+    progress: bool | str = True  # False: none; True or "auto": a bar on a terminal, else log lines; "bar"; "lines"
     workers: int = 1
     trial_batch: int | None = None  # None: all of the options' restarts at once
     min_trials: int = 1  # trials run before a good-enough one may stop the restarts (the audit: 2, for the spread)

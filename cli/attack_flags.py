@@ -60,10 +60,18 @@ def add_attack_arguments(
     sometimes = [f"{name} {condition(ATTACKS[name], ATTACKS[name].batches_trials)}" for name in sorted(BATCHED)
                  if name not in always]  # fmt: skip
     parser.applies("trial_batch", AppliesTo("attack", BATCHED, f"with --attack {', '.join(always + sometimes)}"))
+    early = "trials that must finish before a good-enough one may stop the restarts (2 or more measure their spread)"
+    flags.value("--min_trials", 1, early, type=COUNT)
+    parser.applies("min_trials", AppliesTo("attack", restarting()))
     parser.finishers.append(lambda args: resolve_attack(args, default, names))
     for spec in ATTACKS.values():
         add_options(parser, spec)
     add_older_names(parser)
+
+
+def restarting() -> frozenset[str]:
+    """The attacks that run restart trials (their budget says so at their defaults)."""
+    return frozenset(name for name, spec in ATTACKS.items() if spec.budget(spec.options()).restarts)
 
 
 def add_options(parser: OneLineParser, spec: AttackSpec) -> None:

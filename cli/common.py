@@ -17,6 +17,7 @@ from fedprivacy.utils import claims, signals
 from fedprivacy.utils.data_dir import DATA_DIR, base_data_dir
 from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, SEED, THREADS, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
+from fedprivacy.utils.progress import STYLES
 
 if TYPE_CHECKING:
     from fedprivacy.data import DatasetInfo
@@ -249,7 +250,7 @@ def head_width(requested: int | None, info: "DatasetInfo") -> int:
     return requested
 
 
-def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_help: str) -> None:
+def add_output_arguments(parser: OneLineParser, outputs: str, seed_help: str) -> None:
     """Flags both entry scripts share: the seed, device and threads, where results go, overwriting, progress."""
     flags = FlagGroup(parser, "run and output")
     flags.value("--seed", 0, seed_help, type=SEED)
@@ -259,7 +260,20 @@ def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_hel
     flags.value("--out_dir", "images", f"where {outputs} go (created if missing)", type=path_text)
     flags.switch("--overwrite", "replace an earlier result of the same name instead of numbering")
     flags.switch("--quiet", "no progress bars")
+    style = "auto: a bar on a terminal, a line every 10%% elsewhere (a log, a pipe); bar or lines: that one always"
+    flags.value("--progress", "auto", style, choices=STYLES)
+    parser.finishers.append(refuse_progress_when_quiet)
     add_dry_run_argument(flags.group, "the data and builds the model (and, in main_grad, the observations)")
+
+
+def refuse_progress_when_quiet(args: argparse.Namespace) -> None:
+    if args.quiet and "progress" in passed(args):
+        raise UsageError(f"--progress {args.progress} shows progress; --quiet shows none: give one of them")
+
+
+def progress_style(args: argparse.Namespace) -> bool | str:
+    """What the run's progress looks like: none with --quiet, else --progress's style (utils/progress.py)."""
+    return False if args.quiet else args.progress
 
 
 def add_dry_run_argument(parser: Any, full: str = "the data") -> None:

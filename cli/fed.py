@@ -13,7 +13,7 @@ from torch import nn
 from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
 from fedprivacy.cli.attack_flags import option_flags, option_of
 from fedprivacy.cli.client import client_flags
-from fedprivacy.cli.common import flag_values
+from fedprivacy.cli.common import flag_values, progress_style
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.federation import federation_settings
 from fedprivacy.cli.runner import Outcome, announce_cost, planned_paths
@@ -208,8 +208,8 @@ def federate(args: Namespace, model: nn.Module, data: FedData, settings: FedSett
     if args.engine == "flower":
         from fedprivacy.flower.engine import run_flower_federation  # flwr loads only when chosen
 
-        return run_flower_federation(model, data, settings, resources(args), progress=not args.quiet)
-    return run_federation(model, data, settings, progress=not args.quiet)
+        return run_flower_federation(model, data, settings, resources(args), progress_style(args))
+    return run_federation(model, data, settings, progress_style(args))
 
 
 def attack_federation(args: Namespace, checked: Checked, fed: FedResult, report: dict) -> RunResult | None:

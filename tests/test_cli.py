@@ -30,6 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--defense", "gaussian", "--noise_scale", "-1"], "--noise_scale"),
         (["--defense", "clip", "--clip_norm", "1", "--prune_ratio", "0.5"], "--prune_ratio"),
         (["--defense", "dpsgd", "--clip_norm", "1", "--noise_multiplier", "1", "--model", "resnet20"], "dpsgd"),
+        (["--min_trials", "0"], "--min_trials"),
+        (["--min_trials", "3"], "--dlg.restarts is 1"),  # more trials than the attack runs
+        (["--attack", "cpa", "--min_trials", "2"], "--min_trials applies only with --attack dlg"),
+        (["--progress", "sideways"], "--progress"),
+        (["--progress", "lines"], "--quiet shows none"),  # the test adds --quiet
     ],
 )
 def test_bad_input_is_one_line(flags: list[str], names: str, capsys: pytest.CaptureFixture) -> None:
@@ -246,3 +251,56 @@ def test_each_script_prints_the_attacks_cost_estimate_before_it_starts(script: s
     (line,) = [line for line in err.splitlines() if line.startswith("cost estimate: ")]
     assert line.startswith("cost estimate: dlg: at most 50 gradient evaluations (2 L-BFGS steps x 1 trial(s))")
     assert err.index("cost estimate: ") < err.index("dlg trial")  # before the attack's progress
+
+
+@pytest.mark.parametrize("script", ["main_grad", "main_fed"])
+def test_the_run_knobs_reach_the_attack_and_the_reports_args(script: str) -> None:
+    """--min_trials and --progress reach AttackConfig and the args the JSON records; their defaults as --help says."""
+    from fedprivacy.cli import fed, grad
+
+    entry = grad if script == "main_grad" else fed
+    parse = __import__(script).parse_args
+    args = parse(["--attack", "idlg", "--idlg.restarts", "3", "--min_trials", "2", "--progress", "bar"])
+    checked = entry.check(args)
+    assert (checked.config.min_trials, checked.config.progress) == (2, "bar")
+    assert {"min_trials": 2, "progress": "bar"}.items() <= entry.flags(args, checked).items()
+    config = entry.check(parse(["--attack", "idlg", "--quiet"])).config
+    assert (config.min_trials, config.progress) == (1, False)
+    assert entry.check(parse(["--attack", "idlg"])).config.progress == "auto"
+
+
+def test_min_trials_keeps_a_good_enough_first_trial_from_stopping_the_second(tmp_path: Path, capsys) -> None:
+    """iDLG matches an 8x8 digit in a few steps: one trial, unless --min_trials 2; the JSON's args record both
+    knobs, and --progress lines writes a line per 10% of each trial."""
+    flags = ["--dataset", "digits", "--attack", "idlg", "--idlg.steps", "5", "--idlg.restarts", "2", "--threads", "1"]
+    trials = {}
+    for least in ("1", "2"):
+        out = tmp_path / least
+        report = main_grad.main([*flags, "--min_trials", least, "--progress", "lines", "--out_dir", str(out)])
+        saved = json.loads(Path(report["grid"]).with_suffix(".json").read_text())
+        assert (saved["args"]["min_trials"], saved["args"]["progress"]) == (int(least), "lines")
+        trials[least] = len(saved["experiments"][0]["trial_matches"])
+    assert trials == {"1": 1, "2": 2}
+    assert "idlg trial 2: 100% (10/10)" in capsys.readouterr().err
+
+
+def test_progress_styles_pick_a_bar_or_lines_whatever_the_terminal() -> None:
+    from tqdm import tqdm
+
+    from fedprivacy.utils.progress import LogLines, loss_bar
+
+    assert isinstance(loss_bar(10, "x", "lines"), LogLines) and isinstance(loss_bar(10, "x", "auto"), LogLines)
+    bar = loss_bar(10, "x", "bar")  # pytest's stderr is no terminal, yet a bar was asked for
+    assert isinstance(bar, tqdm) and not bar.disable
+    assert loss_bar(10, "x", False).disable
+
+
+@pytest.mark.parametrize("script", ["main_grad", "main_fed"])
+@pytest.mark.parametrize(
+    "flags", [["--min_trials", "0"], ["--progress", "sideways"], ["--quiet", "--progress", "bar"]], ids=str
+)
+def test_both_scripts_refuse_a_bad_run_knob_in_one_line(script: str, flags: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        __import__(script).parse_args(flags)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and line.startswith("error: ") and flags[-2] in line
