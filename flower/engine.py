@@ -132,7 +132,7 @@ def stop(grid: Grid) -> None:
 
 
 def run_flower_federation(
-    model: nn.Module, data: FedData, settings: FedSettings, resources: Resources, progress: bool = True
+    model: nn.Module, data: FedData, settings: FedSettings, resources: Resources, progress: bool | str = True
 ) -> FedResult:
     """Run the federation on Flower's Simulation Engine; train `model` in place; like run_federation. Ctrl-C or
     SIGTERM keep the rounds finished before it."""
