@@ -621,6 +621,7 @@ SHOWN = (
     "setting",
     "images",
     "budget",
+    "factor",
     *(f"{side}_{metric}" for metric in ("psnr", "ssim") for side in SIDES),
     "ours_minus_original_db",
     "ours_minus_official_db",
