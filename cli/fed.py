@@ -202,7 +202,11 @@ def build_federation(args: Namespace, checked: Checked) -> tuple[nn.Module, FedD
     model, classes = server_model(args, info, data.normalization, public, checked.device, knowledge)
     if checked.spec is not None and checked.settings.secure_aggregation:
         for images in sorted(round_sizes(data, checked.settings)):  # the union batch of every attacked round
-            check_attack_fits(checked.spec, args, model, classes, update=True, num_images=images, aggregate=True)
+            try:
+                check_attack_fits(checked.spec, args, model, classes, update=True, num_images=images, aggregate=True)
+            except UsageError as error:  # the batch is the round's images, not a flag's value
+                union = f"--secure_aggregation: the attacked round's {images} images (the batch the attack takes)"
+                raise UsageError(str(error).replace(f"--rec_batch_size {images}", union)) from None
     elif checked.spec is not None:
         check_attack_fits(checked.spec, args, model, classes, update=True)
     if args.engine == "flower" and checked.settings.secure_aggregation:
