@@ -225,6 +225,8 @@ def round_sizes(data: FedData, settings: FedSettings) -> set[int]:
 def describe(args: Namespace, checked: Checked) -> str:
     """--dry_run: flags alone, or (full) the data loaded and the model built, and what would be written."""
     attack = NO_ATTACK if checked.spec is None else f"{args.attack} at rounds {sorted(checked.settings.attack_rounds)}"
+    if args.secure_aggregation:
+        attack += f" on the secure aggregate ({'SecAgg+' if args.engine == 'flower' else 'ideal functionality'})"
     target = planned_paths(args, stem(args, checked), ALSO, claim=False)[1]
     if args.dry_run == "flags":
         return f"dry run (flags): FedAvg on --dataset {args.dataset}, attack {attack}; would write {target}"
