@@ -210,7 +210,7 @@ def build_federation(args: Namespace, checked: Checked) -> tuple[nn.Module, FedD
     elif checked.spec is not None:
         check_attack_fits(checked.spec, args, model, classes, update=True)
     if args.engine == "flower" and checked.settings.secure_aggregation:
-        secagg_plus(args).check(checked.settings.clients_per_round(), max(len(share) for share in data.shares))
+        secagg_plus(args).check(checked.settings.clients_per_round(), largest_client(data, checked.settings))
     check_runs(model, args.model, info.shape, 1, MODEL_MODE)  # a client's last mini-batch may hold one image
     return model, data, knowledge
 
@@ -220,6 +220,12 @@ def round_sizes(data: FedData, settings: FedSettings) -> set[int]:
     seeded plans, known before any work)."""
     plans = [plan_round(data.shares, settings, number) for number in settings.attack_rounds]
     return {sum(len(plan.samples[client]) for client in plan.selected) for plan in plans}
+
+
+def largest_client(data: FedData, settings: FedSettings) -> int:
+    """The most images one client trains on in any round (the seeded plans; SecAgg+ weighs a client by it)."""
+    plans = [plan_round(data.shares, settings, number) for number in range(1, settings.num_rounds + 1)]
+    return max(len(indices) for plan in plans for indices in plan.samples.values())
 
 
 def describe(args: Namespace, checked: Checked) -> str:

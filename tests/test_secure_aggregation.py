@@ -225,6 +225,8 @@ def test_main_fed_attacks_the_aggregate_and_records_the_scenario(tmp_path, flags
         (["--attack", "ig_multi"], "needs that client's own update"),
         (["--attack", "cpa", "--rec_batch_size", "4"], "--rec_batch_size"),
         (["--attack", "cpa", "--secagg_max_weight", "8"], "--secagg_max_weight applies only with --engine flower"),
+        (["--attack", "cpa", "--engine", "flower", "--secagg_max_weight", "2"], "a client may train on 4 examples"),
+        (["--attack", "cpa", "--engine", "flower", "--total_clients", "1"], "needs at least 2 clients per round"),
         (
             ["--attack", "cpa", "--dataset", "digits", "--victim_images", "40", "--total_clients", "2"],
             "round's 80 images",
