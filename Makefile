@@ -23,9 +23,11 @@ $(FLOWER_STAMP): $(STAMP) requirements-flower.txt
 # The demo: DLG and iDLG on 2 embedded CIFAR-10 images each, one thread (LeNet is fastest that way, and the numbers
 # then do not depend on the core count). Its outputs go to images/, which git ignores; `make examples` writes the
 # committed copies in images/examples/ (the demo's and the default main_fed run's), and tests/test_examples.py fails
-# when they drift from what the code writes.
+# when they drift from what the code writes. It first prints how long it should take, from the seconds those
+# committed examples measured; each attack then prints its own cost estimate before it starts.
 DEMO_OUT ?= images
 demo: $(STAMP)
+	@$(PY) -m fedprivacy.cli.expected images/examples/dlg_2n_*.json images/examples/idlg_2n_*.json
 	OMP_NUM_THREADS=1 $(PY) main_grad.py --attack dlg --num_exp 2 --dlg.restarts 3 --overwrite --out_dir $(DEMO_OUT)
 	OMP_NUM_THREADS=1 $(PY) main_grad.py --attack idlg --num_exp 2 --idlg.restarts 3 --overwrite --out_dir $(DEMO_OUT)
 

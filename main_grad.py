@@ -7,8 +7,15 @@ from argparse import Namespace
 
 from fedprivacy.cli.attack_flags import add_attack_arguments, add_imprint_arguments
 from fedprivacy.cli.client import GRAD_OLDER, ON_UPDATES, add_client_arguments, paper_settings
-from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, add_data_arguments, add_output_arguments, run_cli
-from fedprivacy.defenses import add_defense_arguments
+from fedprivacy.cli.common import (
+    AppliesTo,
+    FlagGroup,
+    OneLineParser,
+    add_data_arguments,
+    add_defense_flags,
+    add_output_arguments,
+    run_cli,
+)
 from fedprivacy.utils.domains import COUNT, NON_NEGATIVE_COUNT, path_text
 
 USAGE = "%(prog)s [--attack NAME] [--preset ATTACK.NAME] [flags]  (--help lists every flag by what it configures)"
@@ -28,7 +35,7 @@ def build_parser() -> OneLineParser:
     add_data_arguments(parser, model="lenet", dataset="cifar10_sample")
     title = f"the simulated client's local training (only with --attack {', '.join(sorted(ON_UPDATES))})"
     add_client_arguments(parser, title, paper_settings(), GRAD_OLDER, AppliesTo("attack", ON_UPDATES))
-    add_defense_arguments(parser)
+    add_defense_flags(parser)
     add_imprint_arguments(parser)
     add_output_arguments(parser, "the PNG grid and the JSON", "seed for the model and the attack")
     return parser

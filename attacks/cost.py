@@ -14,6 +14,7 @@ from fedprivacy.attacks.spec import AttackConfig, AttackSpec, Budget
 from fedprivacy.fl.functional import functional_update
 from fedprivacy.fl.observation import Observation
 from fedprivacy.utils.gradients import model_gradient
+from fedprivacy.utils.progress import duration
 
 PROBES = 3  # timed evaluations (after one untimed warm-up); the median is kept
 
@@ -31,15 +32,17 @@ class CostEstimate:
     def seconds(self) -> float:
         return self.budget.evaluations * self.seconds_per_evaluation
 
-    def line(self) -> str:
-        """One line for the log, e.g. 'cost estimate: idlg: at most 7,500 gradient evaluations (...) ...'."""
+    def line(self, batches: int = 1) -> str:
+        """One line for the log, e.g. 'cost estimate: idlg: at most 7,500 gradient evaluations (...) ...', for
+        each of `batches` attacked batches alike."""
         bound = "" if self.budget.exact else "at most "
         if self.budget.evaluations == 0:
             return f"cost estimate: {self.attack}: {self.budget.unit}, no gradient evaluations"
+        each = f" per batch, {bound}{duration(batches * self.seconds)} for {batches} batches" if batches > 1 else ""
         return (
             f"cost estimate: {self.attack}: {bound}{self.budget.evaluations:,} gradient evaluations "
             f"({self.budget.unit}), {1000 * self.seconds_per_evaluation:.1f} ms each (median of {self.probes} "
-            f"timed here) = {bound}{duration(self.seconds)}"
+            f"timed here) = {bound}{duration(self.seconds)}{each}"
         )
 
     def describe(self) -> dict:
@@ -50,15 +53,6 @@ class CostEstimate:
             "seconds_per_evaluation": self.seconds_per_evaluation,
             "seconds": self.seconds,
         }
-
-
-def duration(seconds: float) -> str:
-    """Seconds in the largest unit that reads well: 42 s, 12 min, 3.5 h."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def evaluation_seconds(obs: Observation, update: bool, probes: int = PROBES) -> float:

@@ -5,8 +5,22 @@ layer (cli/attack_flags.py) generates the `--<attack>.<field>` flags from them; 
 so `--help` reads them without loading an attack."""
 
 from collections.abc import Callable
-from dataclasses import MISSING, Field, field, fields, make_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, make_dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class When:
+    """When an option (or a run knob) has an effect: while the attack's option `name` has one of `values`, or,
+    with `flag`, while the run's flag `name` does (e.g. the restored labels' strategy only without
+    --known_labels). The entry layer refuses, in one line, a flag given while it does not hold."""
+
+    name: str
+    values: tuple
+    flag: bool = False
+
+    def holds(self, options: Any, args: Any) -> bool:
+        return getattr(args if self.flag else options, self.name) in self.values
 
 
 def option(
@@ -16,11 +30,12 @@ def option(
     choices: tuple[str, ...] | None = None,
     unit: str = "",
     aliases: tuple[str, ...] = (),
+    only: When | None = None,
 ) -> Any:
     """A dataclass field that is also a flag: a bool is a switch, else `domain` parses it or `choices` limit
     it; `unit` says what one unit of its value is (e.g. "L-BFGS steps"); `aliases` are its older flat names
-    (e.g. "rec_epochs"), still accepted for the attack that has the field."""
-    metadata = {"help": help, "domain": domain, "choices": choices, "unit": unit, "aliases": aliases}
+    (e.g. "rec_epochs"), still accepted for the attack that has the field; `only`: when it has an effect."""
+    metadata = {"help": help, "domain": domain, "choices": choices, "unit": unit, "aliases": aliases, "only": only}
     return field(default=default, metadata=metadata)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fedprivacy.attacks.capabilities import Capabilities
+from fedprivacy.attacks.options import When
 from fedprivacy.utils.errors import UsageError
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class AttackConfig(Generic[Options]):
 
     options: Options
     seed: int = 0
-    progress: bool = True
+    progress: bool | str = True  # False: none; True or "auto": a bar on a terminal, else log lines; "bar"; "lines"
     workers: int = 1
     trial_batch: int | None = None  # None: all of the options' restarts at once
     min_trials: int = 1  # trials run before a good-enough one may stop the restarts (the audit: 2, for the spread)
@@ -86,7 +87,8 @@ class SimulatedClient:
 class AttackSpec:
     """A registered attack. `method` names the module whose `run(observation, config)` is the attack;
     `budget` says what a run of the given options costs (attacks/cost.py times it); `client` is set for attacks
-    on weight updates."""
+    on weight updates; `batches_trials`: whether --trial_batch has an effect (always, never, or When its options
+    say)."""
 
     name: str
     summary: str
@@ -96,6 +98,7 @@ class AttackSpec:
     budget: Callable[[Any], Budget]
     client: SimulatedClient | None = None
     presets: Mapping[str, Preset] = field(default_factory=dict)
+    batches_trials: bool | When = False
 
     def preset(self, name: str) -> dict[str, Any]:
         """The option values of preset `name`, inherited ones first (a UsageError naming the known ones)."""

@@ -177,7 +177,7 @@ def engine_case(engine: str, dataset: str, clients: int):
 
         data = CIFAR10_SUBSET.argv() if dataset == "cifar10" else []
         flags = [*data, "--total_clients", str(clients), "--C", "0.1", "--iid", "--num_rounds", "2", "--seed", "0"]
-        flags += ["--attack", "none", "--engine", engine, "--model", "cnn", "--min_samples", "1"]
+        flags += ["--attack", "none", "--engine", engine, "--model", "cnn"]
         flags += ["--client.epochs", "1", "--client.batch_size", "50", "--client.lr", "0.1"]
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # as each Ray worker has; 2 threads on a busy 2-core box run 7x slower

@@ -78,10 +78,10 @@ SOURCES = {  # name: (what the row attacks, its data)
 }
 
 
-def ssim_share(report: dict, prefix: str) -> dict:
-    """The share of images with SSIM above 0.5: the issue's 'recognisable'."""
+def recognised_share(report: dict, prefix: str) -> dict:
+    """The share of images that are recognisable (evaluation/metrics.py: SSIM and the PSNR floor)."""
     rows = report["per_image"]
-    return {f"{prefix}_ssim_over_0.5": sum(row["ssim"] > 0.5 for row in rows) / len(rows)}
+    return {f"{prefix}_recognised": sum(row.get("recognisable", False) for row in rows) / len(rows)}
 
 
 def row_run(row: GrnnRow, attack: str) -> Run:
@@ -143,7 +143,7 @@ def lenet5_case(name: str, row: GrnnRow, attack: str):
             "batch": row.batch,
             "images": report["summary"]["images"],
             **columns,
-            **ssim_share(report, attack),
+            **recognised_share(report, attack),
             "grid": grid(report),
             "notes": f"{what}; {method_note(row, attack)}; images {report['summary']['images']} from index 0",
         }
@@ -173,7 +173,7 @@ def ggl_case(name: str, search: str):
             "generator_steps": meta["steps"],
             "generator_train_seconds": meta["seconds"],
             **scores(ggl, "ggl"),
-            **ssim_share(ggl, "ggl"),
+            **recognised_share(ggl, "ggl"),
             **scores(dlg, "dlg"),
             "grid": grid(ggl),
             "notes": f"GGL: {search_note}, KL 0.1, iDLG label; generator {meta['loss']} width {meta['width']}, "

@@ -8,12 +8,14 @@ from dataclasses import Field, fields
 from typing import Any
 
 from fedprivacy.attacks import ATTACKS, DEFAULT_ATTACK, AttackSpec, all_presets, find_preset
-from fedprivacy.attacks.options import default_of
-from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, described, last_given
+from fedprivacy.attacks.options import When, default_of
+from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, described, last_given, passed, setting
 from fedprivacy.utils.domains import COUNT, Count
 from fedprivacy.utils.errors import UsageError
 
 OLDER = "older."  # the Namespace key prefix of an older flat name (e.g. `older.rec_epochs`)
+ATTACKED = AppliesTo("attack", frozenset(ATTACKS), "with an attack")  # main_fed's flags of the attack
+BATCHED = frozenset(name for name, spec in ATTACKS.items() if spec.batches_trials)  # --trial_batch's attacks
 
 
 def option_kwargs(item: Field) -> dict[str, Any]:
@@ -29,8 +31,10 @@ def option_kwargs(item: Field) -> dict[str, Any]:
     return kwargs
 
 
-def option_help(item: Field) -> str:
-    return described(item.metadata["help"], default_of(item), item.metadata["unit"])
+def option_help(spec: AttackSpec, item: Field) -> str:
+    """An option's help: what it does, its default and unit, and when it has an effect if not always."""
+    text = described(item.metadata["help"], default_of(item), item.metadata["unit"])
+    return text if item.metadata["only"] is None else f"{text}; only {condition(spec, item.metadata['only'])}"
 
 
 def add_attack_arguments(
@@ -44,16 +48,30 @@ def add_attack_arguments(
     presets = f"an attack's named settings, between its defaults and the flags given: {', '.join(all_presets())}"
     flags.value("--preset", None, f"{presets} (see docs/presets.md)", shown="none")
     flags.value("--rec_batch_size", 1, batch_help, "images", type=COUNT)
+    if extra:  # names that run no attack (main_fed's none)
+        parser.applies("rec_batch_size", ATTACKED)
     grant = "give the attacker the true labels (the Inverting Gradients paper's setting) instead of restoring them"
     flags.switch("--known_labels", grant)
     granted = frozenset(name for name, spec in ATTACKS.items() if spec.needs.known_labels)
     parser.applies("known_labels", AppliesTo("attack", granted))
-    batched = "restarts the Adam-family attacks (ig_*, grnn, ggl with adam) run at once as one batched computation"
+    batched = "restarts run at once as one batched computation"
     flags.value("--trial_batch", None, batched, shown="all of them", type=COUNT)
+    always = sorted(name for name in BATCHED if ATTACKS[name].batches_trials is True)
+    sometimes = [f"{name} {condition(ATTACKS[name], ATTACKS[name].batches_trials)}" for name in sorted(BATCHED)
+                 if name not in always]  # fmt: skip
+    parser.applies("trial_batch", AppliesTo("attack", BATCHED, f"with --attack {', '.join(always + sometimes)}"))
+    early = "trials that must finish before a good-enough one may stop the restarts (2 or more measure their spread)"
+    flags.value("--min_trials", 1, early, type=COUNT)
+    parser.applies("min_trials", AppliesTo("attack", restarting()))
     parser.finishers.append(lambda args: resolve_attack(args, default, names))
     for spec in ATTACKS.values():
         add_options(parser, spec)
     add_older_names(parser)
+
+
+def restarting() -> frozenset[str]:
+    """The attacks that run restart trials (their budget says so at their defaults)."""
+    return frozenset(name for name, spec in ATTACKS.items() if spec.budget(spec.options()).restarts)
 
 
 def add_options(parser: OneLineParser, spec: AttackSpec) -> None:
@@ -66,8 +84,8 @@ def add_options(parser: OneLineParser, spec: AttackSpec) -> None:
         kwargs = option_kwargs(item)
         if "choices" not in kwargs and "action" not in kwargs:
             kwargs["metavar"] = item.name.upper()
-        group.add_argument(f"--{dest}", dest=dest, default=argparse.SUPPRESS, help=option_help(item), **kwargs)
-        parser.applies(dest, AppliesTo("attack", frozenset({spec.name})))
+        group.add_argument(f"--{dest}", dest=dest, default=argparse.SUPPRESS, help=option_help(spec, item), **kwargs)
+        parser.applies(dest, AppliesTo("attack", frozenset({spec.name})), note=False)
     if not items:
         group.description = f"{about}; no options"
 
@@ -117,13 +135,32 @@ def resolve_attack(args: argparse.Namespace, default: str, names: tuple[str, ...
 
 def attack_options(spec: AttackSpec, args: argparse.Namespace) -> Any:
     """The attack's options: its defaults, then the --preset's values, then the flags given (its namespaced
-    flag or an older name of it; of both, the one given last, as for any repeated flag)."""
+    flag or an older name of it; of both, the one given last, as for any repeated flag). A flag given for an
+    option, or --trial_batch, that has no effect under the resolved options (When) is refused in one line."""
     values = spec.preset(args.preset.partition(".")[2]) if args.preset else {}
     for item in fields(spec.options):
         given = last_given(args, [f"{spec.name}.{item.name}", *(OLDER + alias for alias in item.metadata["aliases"])])
         if given is not None:
             values[item.name] = getattr(args, given)
-    return spec.options(**values)
+    options = spec.options(**values)
+    conditions = [(item.metadata["only"], [f"{spec.name}.{item.name}", *(OLDER + a for a in item.metadata["aliases"])])
+                  for item in fields(options)]  # fmt: skip
+    if isinstance(spec.batches_trials, When):
+        conditions.append((spec.batches_trials, ["trial_batch"]))
+    for when, dests in conditions:
+        typed = [passed(args)[dest] for dest in dests if dest in passed(args)]
+        if when is not None and typed and not when.holds(options, args):
+            now = getattr(args if when.flag else options, when.name)
+            raise UsageError(f"{typed[-1]} applies only {condition(spec, when)}, not {condition(spec, when, now)}")
+    return options
+
+
+def condition(spec: AttackSpec, when: When, value: Any = None) -> str:
+    """A When as the user writes it (e.g. `with --ggl.search adam`), or, given `value`, that flag at it."""
+    name = when.name if when.flag else f"{spec.name}.{when.name}"
+    if value is None:
+        value = when.values[0] if len(when.values) == 1 else ", ".join(map(str, when.values))
+    return setting(name, value)
 
 
 def option_flags(spec: AttackSpec | None, options: Any) -> dict[str, Any]:
@@ -143,4 +180,5 @@ def add_imprint_arguments(parser: OneLineParser) -> None:
     """--imprint and --bins: the malicious server's imprint block (fl/public.py sets its bins)."""
     flags = FlagGroup(parser, "malicious server")
     flags.switch("--imprint", "put a Robbing-the-Fed imprint block before the model (needed by rtf)")
-    flags.value("--bins", 128, "with --imprint: bins (units) of the imprint block", type=Count(2))
+    flags.value("--bins", 128, "bins (units) of the imprint block", type=Count(2))
+    parser.applies("bins", AppliesTo("imprint", frozenset({True})))

@@ -87,7 +87,7 @@ def add_client_arguments(
             )
         for dest in (PREFIX + name, *(OLDER + alias[2:] for alias in aliases)):
             if rule is not None:
-                parser.applies(dest, rule)
+                parser.applies(dest, rule, note=False)  # the group's title says it
 
 
 def client_values(args: argparse.Namespace, older: Mapping[str, str]) -> dict[str, Any]:

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fedprivacy.data import DATASETS, NORM_STATS
+from fedprivacy.data.names import REAL, TORCHVISION_SETS
+from fedprivacy.defenses import PARAMETERS, add_defense_arguments, taking
 from fedprivacy.models import BUILDERS
 from fedprivacy.utils import claims, signals
 from fedprivacy.utils.data_dir import DATA_DIR, base_data_dir
 from fedprivacy.utils.domains import COUNT, IMAGE_SIZE, SEED, THREADS, path_text
 from fedprivacy.utils.errors import Interrupted, RunFailed, UsageError
+from fedprivacy.utils.progress import STYLES
 
 if TYPE_CHECKING:
     from fedprivacy.data import DatasetInfo
@@ -25,19 +28,35 @@ PASSED = "_passed"  # the Namespace attribute holding {dest: the option string a
 @dataclass(frozen=True)
 class AppliesTo:
     """When a flag has an effect: while the flag whose destination is `decider` (attack, engine, defense,
-    imprint, ...) has one of `values` (a switch: True). A flag given while it does not hold is refused."""
+    imprint, ...) has one of `values` (a switch: True, or False for "without it"); `words` says the condition
+    where listing the values would not read well (e.g. "with an attack"). A flag given while it does not hold is
+    refused."""
 
     decider: str
     values: frozenset
+    words: str | None = None
 
     def holds(self, args: argparse.Namespace) -> bool:
         return getattr(args, self.decider) in self.values
 
     def describe(self) -> str:
-        """The condition as the user writes it, e.g. `--attack dlg, idlg` or `--imprint`."""
-        if self.values == frozenset({True}):
-            return f"--{self.decider}"
-        return f"--{self.decider} {', '.join(sorted(map(str, self.values)))}"
+        """The condition as the user writes it, e.g. `with --attack dlg, idlg`, `with --imprint`, `without --iid`."""
+        if self.words is not None:
+            return self.words
+        if self.values in (frozenset({True}), frozenset({False})):
+            return setting(self.decider, True in self.values)
+        return setting(self.decider, ", ".join(sorted(map(str, self.values))))
+
+    def refusal(self, typed: str, args: argparse.Namespace) -> str:
+        """The one line refusing the flag `typed` while the rule does not hold."""
+        return f"{typed} applies only {self.describe()}, not {setting(self.decider, getattr(args, self.decider))}"
+
+
+def setting(dest: str, value: Any) -> str:
+    """A flag's value as the user writes it: `with --attack dlg`, `with --imprint` or `without --imprint`."""
+    if isinstance(value, bool):
+        return f"{'with' if value else 'without'} --{dest}"
+    return f"with --{dest} {value}"
 
 
 def described(help: str, default: Any, unit: str = "") -> str:
@@ -79,9 +98,13 @@ class OneLineParser(argparse.ArgumentParser):
         print(f"error: {message} (see --help)", file=sys.stderr)
         raise SystemExit(2)
 
-    def applies(self, dest: str, rule: AppliesTo) -> None:
-        """Declare that the flag stored under `dest` has an effect only while `rule` holds."""
+    def applies(self, dest: str, rule: AppliesTo, note: bool = True) -> None:
+        """Declare that the flag stored under `dest` has an effect only while `rule` holds; with `note`, its
+        --help says so (without: its group's title or its own help already does)."""
         self.rules.setdefault(dest, []).append(rule)
+        for action in self._actions:
+            if note and action.dest == dest and action.help not in (None, argparse.SUPPRESS):
+                action.help += f"{' and' if '; only ' in action.help else '; only'} {rule.describe()}"
 
     def passed_flags(self, argv: Sequence[str]) -> dict[str, str]:
         """{dest: option string} of the flags in `argv`, in the order of their last occurrence (argparse takes a
@@ -108,8 +131,7 @@ class OneLineParser(argparse.ArgumentParser):
         for dest, typed in passed(parsed).items():
             for rule in self.rules.get(dest, []):
                 if not rule.holds(parsed):
-                    now = getattr(parsed, rule.decider)
-                    self.error(f"{typed} applies only with {rule.describe()}, not with --{rule.decider} {now}")
+                    self.error(rule.refusal(typed, parsed))
         return parsed
 
 
@@ -187,22 +209,34 @@ def fail(message: str, code: int, kind: str = "error") -> None:
     raise SystemExit(code) from None
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, model: str, dataset: str) -> None:
-    """Flags both entry scripts share: the model, the dataset and its normalisation."""
+def add_data_arguments(parser: OneLineParser, model: str, dataset: str) -> None:
+    """Flags both entry scripts share: the model, the dataset and its normalisation (a flag for a dataset that
+    is not read from disk, or a normalisation that is off, is refused)."""
     flags = FlagGroup(parser, "data and model")
     flags.value("--model", model, f"one of: {', '.join(BUILDERS)}")
     flags.value("--dataset", dataset, f"one of: {', '.join(DATASETS)}")
     where = "folder of real datasets (or the .npz file for --dataset npz)"
     flags.value("--base_data_dir", base_data_dir(), where, shown=f"$BASE_DATADIR, else {DATA_DIR}", type=path_text)
+    parser.applies("base_data_dir", AppliesTo("dataset", frozenset(REAL)))
     flags.switch("--download", "download a torchvision dataset into --base_data_dir")
+    parser.applies("download", AppliesTo("dataset", frozenset(TORCHVISION_SETS)))
     flags.value("--image_size", None, "resize images to this square size, in pixels", shown="the dataset's size",
                 type=IMAGE_SIZE)  # fmt: skip
-    flags.switch("--rgb", "repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5)")
+    flags.switch("--rgb", "repeat grey images into 3 channels (GRNN's official MNIST on LeNet-5); grey datasets only")
     head = "outputs of the model's last layer, e.g. 100 on CIFAR-10"
     flags.value("--num_classes", None, head, shown="the dataset's classes; never fewer", type=COUNT)
     flags.switch("--normalize", "train and attack in the normalised space")
-    stats = "with --normalize: half = mean=std=0.5 (seed), dataset, or imagenet statistics"
+    stats = "half = mean=std=0.5 (seed), dataset, or imagenet statistics"
     flags.value("--norm_stats", "half", stats, choices=NORM_STATS)
+    parser.applies("norm_stats", AppliesTo("normalize", frozenset({True})))
+
+
+def add_defense_flags(parser: OneLineParser) -> None:
+    """--defense and its parameters (defenses/__init__.py), each parameter refused for a defense that does not
+    take it (its help already names the defenses that do)."""
+    add_defense_arguments(parser)
+    for name in PARAMETERS:
+        parser.applies(name, AppliesTo("defense", frozenset(taking(name))), note=False)
 
 
 def head_width(requested: int | None, info: "DatasetInfo") -> int:
@@ -216,7 +250,7 @@ def head_width(requested: int | None, info: "DatasetInfo") -> int:
     return requested
 
 
-def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_help: str) -> None:
+def add_output_arguments(parser: OneLineParser, outputs: str, seed_help: str) -> None:
     """Flags both entry scripts share: the seed, device and threads, where results go, overwriting, progress."""
     flags = FlagGroup(parser, "run and output")
     flags.value("--seed", 0, seed_help, type=SEED)
@@ -226,7 +260,20 @@ def add_output_arguments(parser: argparse.ArgumentParser, outputs: str, seed_hel
     flags.value("--out_dir", "images", f"where {outputs} go (created if missing)", type=path_text)
     flags.switch("--overwrite", "replace an earlier result of the same name instead of numbering")
     flags.switch("--quiet", "no progress bars")
+    style = "auto: a bar on a terminal, a line every 10%% elsewhere (a log, a pipe); bar or lines: that one always"
+    flags.value("--progress", "auto", style, choices=STYLES)
+    parser.finishers.append(refuse_progress_when_quiet)
     add_dry_run_argument(flags.group, "the data and builds the model (and, in main_grad, the observations)")
+
+
+def refuse_progress_when_quiet(args: argparse.Namespace) -> None:
+    if args.quiet and "progress" in passed(args):
+        raise UsageError(f"--progress {args.progress} shows progress; --quiet shows none: give one of them")
+
+
+def progress_style(args: argparse.Namespace) -> bool | str:
+    """What the run's progress looks like: none with --quiet, else --progress's style (utils/progress.py)."""
+    return False if args.quiet else args.progress
 
 
 def add_dry_run_argument(parser: Any, full: str = "the data") -> None:

@@ -14,10 +14,10 @@ from torch import nn
 from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack
 from fedprivacy.cli.attack_flags import option_flags, option_of
 from fedprivacy.cli.client import client_flags
-from fedprivacy.cli.common import flag_values
+from fedprivacy.cli.common import flag_values, progress_style
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.cli.federation import federation_settings, secagg_values
-from fedprivacy.cli.runner import Outcome, planned_paths
+from fedprivacy.cli.runner import Outcome, announce_cost, planned_paths
 from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import DatasetInfo, load_split
 from fedprivacy.data.catalog import dataset_label
@@ -268,18 +268,20 @@ def federate(args: Namespace, model: nn.Module, data: FedData, settings: FedSett
 
             transport = partial(SecAggPlusClients, settings=secagg_plus(args))
             return run_flower_federation(
-                model, data, settings, resources(args), not args.quiet, secagg_client_app, transport
+                model, data, settings, resources(args), progress_style(args), secagg_client_app, transport
             )
-        return run_flower_federation(model, data, settings, resources(args), progress=not args.quiet)
-    return run_federation(model, data, settings, progress=not args.quiet)
+        return run_flower_federation(model, data, settings, resources(args), progress_style(args))
+    return run_federation(model, data, settings, progress_style(args))
 
 
 def attack_federation(args: Namespace, checked: Checked, fed: FedResult, report: dict) -> RunResult | None:
     """Attack the federation's cases (if any, and if it finished), adding the results to `report`."""
     if not fed.cases or fed.failure or fed.interrupted:
         return None
+    cases = granted(fed.cases, args)
     try:
-        attacked = attack_cases(checked.spec, checked.config, granted(fed.cases, args))
+        announce_cost(checked.spec, checked.config, cases)
+        attacked = attack_cases(checked.spec, checked.config, cases)
     except KeyboardInterrupt:  # before any case finished: keep the federation's rounds
         report["interrupted"] = True
         return None

@@ -3,6 +3,7 @@ the FedSettings they resolve to. Torch-free: --help and the flag checks never lo
 
 import argparse
 
+from fedprivacy.cli.attack_flags import ATTACKED
 from fedprivacy.cli.client import FED_DEFAULTS, FED_OLDER, add_client_arguments, federation_training
 from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, passed, positive
 from fedprivacy.fl.partition import P_TYPES
@@ -23,11 +24,17 @@ def add_federation_arguments(parser: OneLineParser) -> None:
     flags.value("--total_clients", 10, "number of clients", "clients", type=positive)
     flags.value("--C", 1.0, "fraction of clients selected per round, in (0, 1]", type=FRACTION)
     flags.value("--lr_decay", 0.95, "client lr multiplier applied once per round", type=POSITIVE)
-    flags.switch("--iid", "split the training set iid (overrides --p_type)")
+    flags.switch("--iid", "split the training set iid instead of by --p_type")
     flags.value("--p_type", "dirichlet", "non-iid split: Dirichlet label skew or fixed classes", choices=P_TYPES)
     flags.value("--beta", 0.5, "Dirichlet concentration (small = more skew)", type=POSITIVE)
-    flags.value("--num_classes_per_client", 2, "classes per client for --p_type fix_class", "classes", type=positive)
-    flags.value("--min_samples", 10, "fewest training samples a Dirichlet client may hold", "images", type=positive)
+    flags.value("--num_classes_per_client", 2, "classes per client", "classes", type=positive)
+    flags.value("--min_samples", 10, "fewest training samples a client may hold", "images", type=positive)
+    non_iid = AppliesTo("iid", frozenset({False}))
+    for dest, p_type in (("p_type", None), ("beta", "dirichlet"), ("min_samples", "dirichlet"),
+                         ("num_classes_per_client", "fix_class")):  # fmt: skip
+        parser.applies(dest, non_iid)
+        if p_type is not None:
+            parser.applies(dest, AppliesTo("p_type", frozenset({p_type})))
     rounds = "rounds (1-based, comma-separated) at which the server attacks one client, 'all' or 'last'"
     flags.value("--attack_rounds", "last", rounds)
     small = (
@@ -35,6 +42,8 @@ def add_federation_arguments(parser: OneLineParser) -> None:
         "round) trains on only this many fresh images in its attacked round"
     )
     flags.value("--victim_images", None, small, shown="all its data, as every client", type=positive)
+    for dest in ("attack_rounds", "victim_images"):
+        parser.applies(dest, ATTACKED)
     title = "every client's local training (the original implementation: batch 50, momentum 0)"
     add_client_arguments(parser, title, FED_DEFAULTS, FED_OLDER)
 
@@ -47,6 +56,8 @@ def add_engine_arguments(parser: OneLineParser) -> None:
     flags.value("--client_gpus", 0.0, f"GPUs per virtual Flower client ({NON_NEGATIVE})", type=NON_NEGATIVE)
     join = "join this Ray cluster ('auto' or HOST:PORT) instead of starting one"
     flags.value("--ray_address", None, join, shown="start one here", type=ray_address)
+    for dest in ("client_cpus", "client_gpus", "ray_address"):
+        parser.applies(dest, AppliesTo("engine", frozenset({"flower"})))
 
 
 def add_secure_aggregation_arguments(parser: OneLineParser) -> None:
@@ -69,7 +80,7 @@ def add_secure_aggregation_arguments(parser: OneLineParser) -> None:
                 type=positive)  # fmt: skip
     flags.value("--secagg_modulus_range", None, "the modulus of the masked sums", shown=flower, type=positive)
     for field in SECAGG_FIELDS:
-        parser.applies(f"secagg_{field}", AppliesTo("secure_aggregation", frozenset({True})))
+        parser.applies(f"secagg_{field}", AppliesTo("secure_aggregation", frozenset({True})), note=False)
         parser.applies(f"secagg_{field}", AppliesTo("engine", frozenset({"flower"})))
 
 

@@ -14,7 +14,7 @@ from fedprivacy.cli.attack_flags import option_flags
 from fedprivacy.cli.client import client_flags, simulated_training
 from fedprivacy.cli.common import flag_values
 from fedprivacy.cli.device import resolve_device
-from fedprivacy.cli.runner import Outcome, planned_paths
+from fedprivacy.cli.runner import Outcome, announce_cost, planned_paths
 from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import load_split
 from fedprivacy.data.catalog import dataset_label
@@ -131,6 +131,7 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     seed_everything(args.seed)
     started = time.perf_counter()
     cases, knowledge = build_cases(args, checked)
+    announce_cost(checked.spec, checked.config, cases)
     result = attack_cases(checked.spec, checked.config, cases)
     defense = checked.defense
     report = {

@@ -2,12 +2,16 @@
 (--dry_run) or claim its name (utils/claims.py), run it, write its JSON and pictures together under that name,
 and print its one-line summary. An entry script supplies the steps (cli/grad.py, cli/fed.py)."""
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from fedprivacy.attacks import AttackConfig, AttackSpec
+from fedprivacy.attacks.cost import estimate_cost
 from fedprivacy.evaluation.report import output_paths, write_json
+from fedprivacy.fl.case import Case
 from fedprivacy.utils.atomic import prepare_out_dir, write_together
 from fedprivacy.utils.errors import Interrupted, RunFailed
 from fedprivacy.utils.signals import stopped_by
@@ -50,6 +54,13 @@ def planned_paths(args: Any, stem: str, also: tuple[str, ...], claim: bool = Tru
     """The PNG and JSON the run writes: its name claimed in --out_dir (without `claim`: the name it would take
     now, what --dry_run announces)."""
     return output_paths(args.out_dir, stem, args.overwrite, also, claim)
+
+
+def announce_cost(spec: AttackSpec, config: AttackConfig, cases: list[Case]) -> None:
+    """Before the attack starts (unless --quiet, i.e. no progress bar): its cost estimate on the first case's
+    observation (attacks/cost.py), for all the cases, on stderr beside the progress bars."""
+    if config.progress and cases:
+        print(estimate_cost(spec, cases[0].observation, config).line(len(cases)), file=sys.stderr, flush=True)
 
 
 def run_unwritten(entry: Entry, args: Any) -> Outcome:

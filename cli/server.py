@@ -11,7 +11,7 @@ from torch import nn
 from fedprivacy.attacks import AttackConfig, AttackSpec
 from fedprivacy.attacks.fits import check
 from fedprivacy.cli.attack_flags import attack_options
-from fedprivacy.cli.common import head_width
+from fedprivacy.cli.common import head_width, progress_style
 from fedprivacy.data import DatasetInfo, Normalization
 from fedprivacy.fl.knowledge import PublicKnowledge, probe_record
 from fedprivacy.fl.public import PublicData, generator_record, imprint_server
@@ -22,10 +22,17 @@ from fedprivacy.utils.threads import default_threads
 
 
 def attack_config(spec: AttackSpec, args: Namespace) -> AttackConfig:
-    """The attack's options as the flags resolve them, and the run's knobs (seed, progress bar, processes for
-    the L-BFGS attacks' trials, trials batched at once)."""
+    """The attack's options as the flags resolve them, and the run's knobs (seed, progress, processes for the
+    L-BFGS attacks' trials, trials batched at once, trials before an early stop); --min_trials above the
+    attack's restarts is refused (no run could honour it)."""
+    options = attack_options(spec, args)
+    restarts = getattr(options, "restarts", 1)
+    if args.min_trials > restarts:
+        raise UsageError(
+            f"--min_trials {args.min_trials}: --{spec.name}.restarts is {restarts}; give at most that, or more restarts"
+        )
     workers = args.threads or default_threads()
-    return AttackConfig(attack_options(spec, args), args.seed, not args.quiet, workers, args.trial_batch)
+    return AttackConfig(options, args.seed, progress_style(args), workers, args.trial_batch, args.min_trials)
 
 
 def attack_knowledge(

@@ -22,9 +22,10 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import save_image
 
-from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, device_name, positive, run_cli
+from fedprivacy.cli.common import AppliesTo, OneLineParser, add_dry_run_argument, device_name, positive, run_cli
 from fedprivacy.cli.device import resolve_device
 from fedprivacy.data import DATASETS, load_split
+from fedprivacy.data.names import REAL, TORCHVISION_SETS
 from fedprivacy.fl.public import source_name
 from fedprivacy.models.generators import Critic, ImageGenerator, read_checkpoint, save_checkpoint
 from fedprivacy.utils import claims, signals
@@ -72,6 +73,10 @@ def parse_args(argv: list[str] | None = None) -> Namespace:
     add("--device", type=device_name, default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     add("--quiet", action="store_true", help="no progress bar")
     add_dry_run_argument(parser)
+    parser.applies("base_data_dir", AppliesTo("dataset", frozenset(REAL)))
+    parser.applies("download", AppliesTo("dataset", frozenset(TORCHVISION_SETS)))
+    for dest in ("critic_steps", "gp"):
+        parser.applies(dest, AppliesTo("loss", frozenset({"wgan-gp"})))
     return parser.parse_args(argv)
 
 

@@ -142,8 +142,9 @@ def load_split(
     if len(dataset) == 0:
         raise UsageError(f"--dataset {name}: the {split} split is empty")
     first = dataset[0][0]
-    grey = first.shape[0] == 1
-    if rgb and grey:
+    if rgb and first.shape[0] != 1:
+        raise UsageError(f"--rgb applies only to grey images; --dataset {name} has {first.shape[0]} channels")
+    if rgb:
         dataset, first = AsRGB(dataset), first.expand(3, -1, -1)
     if min(first.shape[1:]) < IMAGE_SIZE.low:
         raise UsageError(
@@ -153,7 +154,7 @@ def load_split(
     family = SAMPLE_PARENT.get(name, name)
     if family in KNOWN_STATS:
         mean, std = KNOWN_STATS[family]
-        stats = Normalization(mean * 3, std * 3) if rgb and grey else Normalization(mean, std)
+        stats = Normalization(mean * 3, std * 3) if rgb else Normalization(mean, std)
     else:
         stats = measured_stats(dataset, first.shape)
     info = DatasetInfo(

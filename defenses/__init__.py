@@ -17,7 +17,7 @@ from fedprivacy.utils.errors import UsageError
 if TYPE_CHECKING:
     from fedprivacy.defenses.base import Defense
 
-__all__ = ["DEFENSES", "NO_DEFENSE", "Defense", "add_defense_arguments", "defense_from_args"]
+__all__ = ["DEFENSES", "NO_DEFENSE", "Defense", "add_defense_arguments", "defense_from_args", "taking"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,12 @@ DEFENSES: dict[str, DefenseSpec] = {
     ),
 }
 ARGUMENTS = {"dp_delta": "delta"}  # a flag whose constructor argument has another name
+
+
+def taking(parameter: str) -> tuple[str, ...]:
+    """The defenses that take the flag `parameter` (by its name, an optional one's, or an older spelling's):
+    given with any other --defense it would be ignored, so the entry scripts refuse it."""
+    return tuple(name for name, spec in DEFENSES.items() if parameter in (*spec.required, *spec.optional, *spec.older))
 
 
 def add_defense_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
-"""Per-image quality metrics on [0, 1] images, and label accuracy as a multiset overlap.
+"""Per-image quality metrics on [0, 1] images, when an image counts as recognisable, and label accuracy as a
+multiset overlap.
 
 SSIM is scikit-image's (Gaussian window, sigma 1.5, the constants of Wang et al. 2004);
 for images smaller than its 11-pixel window the sigma shrinks so the window fits. LPIPS
@@ -6,6 +7,7 @@ for images smaller than its 11-pixel window the sigma shrinks so the window fits
 since nothing may be downloaded at run time; otherwise it is None.
 """
 
+import math
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -16,6 +18,8 @@ from skimage.metrics import structural_similarity
 
 PSNR_CAP = 100.0  # dB, reported for an exact match so the JSON holds no infinity
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
+RECOGNISABLE_SSIM = 0.5  # an image must reach this SSIM to the truth to be recognisable...
+FLAT_MARGIN_DB = 10 * math.log10(2)  # ...and this PSNR above its flat image's: its error at most half the variance
 
 
 def mse(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -27,6 +31,21 @@ def psnr(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     """PSNR in dB per image, data range 1, capped at PSNR_CAP."""
     error = mse(reconstructed, truth).clamp_min(10 ** (-PSNR_CAP / 10))
     return -10 * torch.log10(error)
+
+
+def flat_psnr(truth: torch.Tensor) -> torch.Tensor:
+    """PSNR per image of the best flat image against the truth: its mean colour (per channel), whose squared
+    error is the truth's pixel variance about that colour. It knows nothing of the image but its colour."""
+    return psnr(truth.mean(dim=(-2, -1), keepdim=True).expand_as(truth), truth)
+
+
+def recognisable(
+    psnr_db: float | torch.Tensor, ssim_value: float | torch.Tensor, flat_db: float | torch.Tensor
+) -> bool | torch.Tensor:
+    """Whether a reconstruction is recognisable (floats or tensors alike): SSIM at least RECOGNISABLE_SSIM, and
+    PSNR at least FLAT_MARGIN_DB above the truth's flat image (an error at most half the truth's variance about
+    its mean colour: the reconstruction explains at least half of it), or an exact copy (PSNR at the cap)."""
+    return (ssim_value >= RECOGNISABLE_SSIM) & ((psnr_db >= flat_db + FLAT_MARGIN_DB) | (psnr_db >= PSNR_CAP))
 
 
 def ssim(reconstructed: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ import statistics
 
 import torch
 
-from fedprivacy.evaluation.metrics import label_accuracy, lpips_distance, mse, psnr, ssim
+from fedprivacy.evaluation.metrics import flat_psnr, label_accuracy, lpips_distance, mse, psnr, recognisable, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
 
 SUCCESS_DB = 30.0  # a reconstruction above this PSNR counts as a success in summaries
@@ -15,12 +15,14 @@ def score_batch(
 ) -> tuple[torch.Tensor, list[dict]]:
     """Pair [0, 1] reconstructions to the truth by optimal assignment and score each pair.
 
-    Returns the reconstructions in truth order and one dict per image with mse, psnr, ssim,
-    lpips, the paired predicted label and whether it is right.
+    Returns the reconstructions in truth order and one dict per image with mse, psnr, ssim, lpips, the flat
+    image's PSNR and whether the image is recognisable (evaluation/metrics.py), the paired predicted label
+    and whether it is right.
     """
     order = pair_by_mse(reconstructed, truth)
     paired, paired_labels = reconstructed[order], labels[order]
     lpips = lpips_distance(paired, truth)
+    scores = zip(mse(paired, truth), psnr(paired, truth), ssim(paired, truth), flat_psnr(truth), strict=True)
     rows = [
         {
             "label": int(truth_labels[i]),
@@ -30,8 +32,10 @@ def score_batch(
             "psnr": float(p),
             "ssim": float(s),
             "lpips": None if lpips is None else lpips[i],
+            "flat_psnr": float(f),
+            "recognisable": bool(recognisable(p, s, f)),
         }
-        for i, (m, p, s) in enumerate(zip(mse(paired, truth), psnr(paired, truth), ssim(paired, truth), strict=True))
+        for i, (m, p, s, f) in enumerate(scores)
     ]
     return paired, rows
 

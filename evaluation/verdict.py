@@ -1,6 +1,7 @@
 """The verdict on one attacked share, and its evidence: what the attack could and could not establish.
 
-- recovered: the images are recognisable (ground truth available: most images reach SSIM >= 0.5), or,
+- recovered: the images are recognisable (ground truth available: most images reach SSIM 0.5 and a PSNR 3 dB above
+  their flat image's, evaluation/metrics.py's `recognisable`), or,
   without ground truth, the attack matched the share and its restarts agree on the images (the share
   pins the data down and the attack found it), or a closed-form attack separated every image;
 - ambiguous: the attack matched the share to its convergence level, yet what it found differs from the
@@ -23,14 +24,14 @@ import torch
 
 from fedprivacy.attacks.base import Reconstruction
 from fedprivacy.attacks.evidence import MATCHED_BELOW, RELATIVE_DISTANCE
-from fedprivacy.evaluation.metrics import psnr
+from fedprivacy.evaluation.metrics import FLAT_MARGIN_DB, RECOGNISABLE_SSIM, psnr
 from fedprivacy.evaluation.pairing import pair_by_mse
+from fedprivacy.evaluation.scoring import mean_of
 from fedprivacy.fl.functional import functional_update
 from fedprivacy.fl.observation import Observation
 from fedprivacy.utils.gradients import model_gradient
 
 VERDICTS = ("recovered", "ambiguous", "not_converged", "not_applicable")
-RECOGNISABLE_SSIM = 0.5  # an image at or above this SSIM to the truth is recognisable
 AGREE_DB = 15.0  # matched restarts whose images are this close (PSNR, paired) agree
 MOST = 0.5  # share of the batch that must be recognisable for "recovered"
 
@@ -108,12 +109,13 @@ def post_hoc_match(obs: Observation, result: Reconstruction) -> float:
 def truth_evidence(rows: list[dict]) -> dict:
     """How the reconstruction compares with the private batch."""
     scored = [row for row in rows if row.get("ssim") is not None]
-    recognisable = sum(row["ssim"] >= RECOGNISABLE_SSIM for row in scored)
     return {
         "images": len(rows),
-        "recognisable": recognisable,
+        "recognisable": sum(row["recognisable"] for row in scored),
         "recognisable_ssim": RECOGNISABLE_SSIM,
-        "mean_psnr": sum(row["psnr"] for row in scored) / len(scored) if scored else None,
+        "recognisable_over_flat_db": FLAT_MARGIN_DB,
+        "mean_psnr": mean_of(scored, "psnr"),
+        "mean_flat_psnr": mean_of(scored, "flat_psnr"),
     }
 
 

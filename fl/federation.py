@@ -34,7 +34,6 @@ from typing import Protocol
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from fedprivacy.data.normalization import Normalization
 from fedprivacy.defenses import Defense
@@ -51,6 +50,7 @@ from fedprivacy.fl.protocol import (
 from fedprivacy.fl.secure_aggregation import SecureAggregate, moved_by, observe_aggregate, secure_aggregate
 from fedprivacy.fl.server import accuracy, fedavg
 from fedprivacy.fl.view import observe_update
+from fedprivacy.utils.progress import loss_bar
 
 MODEL_MODE = "train"  # clients train, and the server attacks, with the model in training mode
 
@@ -149,7 +149,7 @@ def run_federation(
     model: nn.Module,
     data: FedData,
     settings: FedSettings,
-    progress: bool = True,
+    progress: bool | str = True,
     transport: Transport | SecureTransport | None = None,
     result: FedResult | None = None,
 ) -> FedResult:
@@ -163,9 +163,7 @@ def run_federation(
     image_shape = tuple(data.train_images.shape[1:])
     result = result or FedResult(model=model)
     result.initial_accuracy = accuracy(model, test_images, test_labels)
-    bar = tqdm(
-        total=settings.num_rounds * settings.clients_per_round(), desc="fedavg", disable=not progress, leave=False
-    )
+    bar = loss_bar(settings.num_rounds * settings.clients_per_round(), "fedavg", progress)
     last, trained_rounds = result.initial_accuracy, 0  # rounds whose clients trained (and spent privacy)
     with bar:
         for round_number in range(1, settings.num_rounds + 1):

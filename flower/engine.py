@@ -145,7 +145,7 @@ def run_flower_federation(
     data: FedData,
     settings: FedSettings,
     resources: Resources,
-    progress: bool = True,
+    progress: bool | str = True,
     clients: Callable[..., ClientApp] = client_app,
     transport: Callable[[Grid, Context, dict[int, int]], Transport | SecureTransport] | None = None,
 ) -> FedResult:

@@ -30,6 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
         (["--defense", "gaussian", "--noise_scale", "-1"], "--noise_scale"),
         (["--defense", "clip", "--clip_norm", "1", "--prune_ratio", "0.5"], "--prune_ratio"),
         (["--defense", "dpsgd", "--clip_norm", "1", "--noise_multiplier", "1", "--model", "resnet20"], "dpsgd"),
+        (["--min_trials", "0"], "--min_trials"),
+        (["--min_trials", "3"], "--dlg.restarts is 1"),  # more trials than the attack runs
+        (["--attack", "cpa", "--min_trials", "2"], "--min_trials applies only with --attack dlg"),
+        (["--progress", "sideways"], "--progress"),
+        (["--progress", "lines"], "--quiet shows none"),  # the test adds --quiet
     ],
 )
 def test_bad_input_is_one_line(flags: list[str], names: str, capsys: pytest.CaptureFixture) -> None:
@@ -132,3 +137,170 @@ def test_every_preset_is_documented() -> None:
 
     page = (ROOT / "docs" / "presets.md").read_text()
     assert [name for name in all_presets() if f"`{name}`" not in page and name.replace(".", "`, `") not in page] == []
+
+
+GGL = ["--attack", "ggl", "--ggl.generator", "gen.pt"]
+
+
+@pytest.mark.parametrize(
+    ("script", "flags", "message"),
+    [  # one case per family of flags that would be accepted and then ignored
+        ("main_grad", ["--bins", "64"], "--bins applies only with --imprint, not without --imprint"),
+        (
+            "main_fed",
+            ["--client_cpus", "2"],
+            "--client_cpus applies only with --engine flower, not with --engine local",
+        ),
+        ("main_fed", ["--ray_address", "auto"], "--ray_address applies only with --engine flower"),
+        ("main_grad", ["--noise_scale", "0.1"], "--noise_scale applies only with --defense gaussian, laplacian, not"),
+        (
+            "main_fed",
+            ["--defense", "prune", "--prune_ratio", "0.5", "--dp_delta", "1e-3"],
+            "--dp_delta applies only with --defense dpsgd, not with --defense prune",
+        ),  # fmt: skip
+        ("main_grad", ["--norm_stats", "dataset"], "--norm_stats applies only with --normalize, not without"),
+        ("main_grad", ["--download"], "--download applies only with --dataset cifar10, cifar100, fmnist, mnist, not"),
+        ("main_fed", ["--base_data_dir", "x"], "--base_data_dir applies only with --dataset cifar10, cifar100,"),
+        ("main_fed", ["--iid", "--p_type", "fix_class"], "--p_type applies only without --iid, not with --iid"),
+        ("main_fed", ["--iid", "--beta", "0.3"], "--beta applies only without --iid"),
+        (
+            "main_fed",
+            ["--p_type", "fix_class", "--min_samples", "3"],
+            "--min_samples applies only with --p_type dirichlet",
+        ),
+        (
+            "main_fed",
+            ["--num_classes_per_client", "3"],
+            "--num_classes_per_client applies only with --p_type fix_class",
+        ),
+        (
+            "main_fed",
+            ["--attack", "none", "--attack_rounds", "1"],
+            "--attack_rounds applies only with an attack, not with --attack none",
+        ),  # fmt: skip
+        ("main_fed", ["--attack", "none", "--victim_images", "4"], "--victim_images applies only with an attack"),
+        ("main_fed", ["--attack", "none", "--rec_batch_size", "4"], "--rec_batch_size applies only with an attack"),
+        (
+            "main_grad",
+            ["--trial_batch", "2"],
+            "--trial_batch applies only with --attack grnn, ig_multi, ig_single, "
+            "ig_weight, ggl with --ggl.search adam, not with --attack dlg",
+        ),  # fmt: skip
+    ],
+)
+def test_a_flag_that_would_be_ignored_is_refused_in_one_line(script: str, flags, message: str, capsys) -> None:
+    """The parser knows which flags apply to which engine, defense, dataset, split and attack (declared next to
+    each flag group) and refuses the others before any work."""
+    with pytest.raises(SystemExit) as exit_info:
+        __import__(script).parse_args(flags)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and line.startswith("error: ") and message in line
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [  # an option (or knob) with no effect under the options it resolved to (attacks/config: When)
+        (
+            [*GGL, "--ggl.iterations", "5"],
+            "--ggl.iterations applies only with --ggl.search adam, not with --ggl.search cma",
+        ),  # fmt: skip
+        ([*GGL, "--ggl.search", "adam", "--budget", "9"], "--budget applies only with --ggl.search cma"),
+        ([*GGL, "--rec_lr", "0.5"], "--rec_lr applies only with --ggl.search adam"),
+        ([*GGL, "--trial_batch", "2"], "--trial_batch applies only with --ggl.search adam, not with --ggl.search cma"),
+        (
+            ["--attack", "ig_single", "--known_labels", "--ig_single.label_strategy", "llg"],
+            "--ig_single.label_strategy applies only without --known_labels, not with --known_labels",
+        ),  # fmt: skip
+    ],
+)
+def test_an_option_without_effect_under_the_resolved_options_is_refused(flags, message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: main_grad.main([*flags, "--dry_run", "flags"]))
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and line.startswith("error: ") and message in line
+
+
+def test_the_same_flags_are_taken_where_they_apply() -> None:
+    """The refusals above are about the setting, not the flag: each is accepted where it has an effect."""
+    import main_fed
+
+    assert main_grad.parse_args(["--attack", "rtf", "--imprint", "--bins", "64"]).bins == 64
+    assert main_grad.parse_args(["--normalize", "--norm_stats", "dataset"]).norm_stats == "dataset"
+    assert main_grad.parse_args(["--dataset", "mnist", "--download", "--base_data_dir", "x"]).download
+    assert main_grad.parse_args(["--attack", "ig_single", "--trial_batch", "2"]).trial_batch == 2
+    assert main_fed.parse_args(["--engine", "flower", "--client_cpus", "2"]).client_cpus == 2
+    assert main_fed.parse_args(["--p_type", "fix_class", "--num_classes_per_client", "3"]).num_classes_per_client == 3
+    assert main_fed.parse_args(["--defense", "soteria", "--prune_ratio", "0.5"]).prune_ratio == 0.5
+
+
+def test_rgb_on_colour_images_is_refused(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: main_grad.main(["--rgb", "--out_dir", str(tmp_path)]))
+    line = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2
+    assert line == "error: --rgb applies only to grey images; --dataset cifar10_sample has 3 channels"
+
+
+@pytest.mark.parametrize("script", ["main_grad", "main_fed"])
+def test_each_script_prints_the_attacks_cost_estimate_before_it_starts(script: str, tmp_path: Path, capsys) -> None:
+    flags = ["--attack", "dlg", "--rec_epochs", "2", "--out_dir", str(tmp_path)]
+    if script == "main_fed":
+        flags += ["--num_rounds", "1", "--total_clients", "2", "--model", "mlp"]
+    __import__(script).main(flags)
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("cost estimate: ")]
+    assert line.startswith("cost estimate: dlg: at most 50 gradient evaluations (2 L-BFGS steps x 1 trial(s))")
+    assert err.index("cost estimate: ") < err.index("dlg trial")  # before the attack's progress
+
+
+@pytest.mark.parametrize("script", ["main_grad", "main_fed"])
+def test_the_run_knobs_reach_the_attack_and_the_reports_args(script: str) -> None:
+    """--min_trials and --progress reach AttackConfig and the args the JSON records; their defaults as --help says."""
+    from fedprivacy.cli import fed, grad
+
+    entry = grad if script == "main_grad" else fed
+    parse = __import__(script).parse_args
+    args = parse(["--attack", "idlg", "--idlg.restarts", "3", "--min_trials", "2", "--progress", "bar"])
+    checked = entry.check(args)
+    assert (checked.config.min_trials, checked.config.progress) == (2, "bar")
+    assert {"min_trials": 2, "progress": "bar"}.items() <= entry.flags(args, checked).items()
+    config = entry.check(parse(["--attack", "idlg", "--quiet"])).config
+    assert (config.min_trials, config.progress) == (1, False)
+    assert entry.check(parse(["--attack", "idlg"])).config.progress == "auto"
+
+
+def test_min_trials_keeps_a_good_enough_first_trial_from_stopping_the_second(tmp_path: Path, capsys) -> None:
+    """iDLG matches an 8x8 digit in a few steps: one trial, unless --min_trials 2; the JSON's args record both
+    knobs, and --progress lines writes a line per 10% of each trial."""
+    flags = ["--dataset", "digits", "--attack", "idlg", "--idlg.steps", "5", "--idlg.restarts", "2", "--threads", "1"]
+    trials = {}
+    for least in ("1", "2"):
+        out = tmp_path / least
+        report = main_grad.main([*flags, "--min_trials", least, "--progress", "lines", "--out_dir", str(out)])
+        saved = json.loads(Path(report["grid"]).with_suffix(".json").read_text())
+        assert (saved["args"]["min_trials"], saved["args"]["progress"]) == (int(least), "lines")
+        trials[least] = len(saved["experiments"][0]["trial_matches"])
+    assert trials == {"1": 1, "2": 2}
+    assert "idlg trial 2: 100% (10/10)" in capsys.readouterr().err
+
+
+def test_progress_styles_pick_a_bar_or_lines_whatever_the_terminal() -> None:
+    from tqdm import tqdm
+
+    from fedprivacy.utils.progress import LogLines, loss_bar
+
+    assert isinstance(loss_bar(10, "x", "lines"), LogLines) and isinstance(loss_bar(10, "x", "auto"), LogLines)
+    bar = loss_bar(10, "x", "bar")  # pytest's stderr is no terminal, yet a bar was asked for
+    assert isinstance(bar, tqdm) and not bar.disable
+    assert loss_bar(10, "x", False).disable
+
+
+@pytest.mark.parametrize("script", ["main_grad", "main_fed"])
+@pytest.mark.parametrize(
+    "flags", [["--min_trials", "0"], ["--progress", "sideways"], ["--quiet", "--progress", "bar"]], ids=str
+)
+def test_both_scripts_refuse_a_bad_run_knob_in_one_line(script: str, flags: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        __import__(script).parse_args(flags)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and line.startswith("error: ") and flags[-2] in line

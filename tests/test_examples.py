@@ -13,17 +13,25 @@ import pytest
 import main_fed
 import main_grad
 from fedprivacy.cli import fed
+from fedprivacy.cli.expected import expected_line
+from fedprivacy.utils.progress import duration
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "images" / "examples"
 REGENERATE = "regenerate the examples with `make examples` and commit them"
 
 
+def demo_recipe() -> list[str]:
+    """The lines of the Makefile's demo recipe."""
+    return re.search(r"^demo:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1).splitlines()
+
+
 def demo_flags() -> list[list[str]]:
     """The main_grad.py flags of each command of the Makefile's demo recipe, without its --out_dir."""
-    recipe = re.search(r"^demo:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
     commands = []
-    for line in recipe.group(1).splitlines():
+    for line in demo_recipe():
+        if "main_grad.py" not in line:
+            continue
         flags = shlex.split(line.split("main_grad.py", 1)[1])
         at = flags.index("--out_dir")
         commands.append(flags[:at] + flags[at + 2 :])
@@ -62,6 +70,19 @@ def test_the_demos_committed_json_is_what_the_code_writes(flags: list[str], tmp_
     new, old = fresh["per_image"][0], example["per_image"][0]
     assert (new["label"], new["predicted_label"]) == (old["label"], old["predicted_label"]), REGENERATE
     assert new["psnr"] == pytest.approx(old["psnr"], abs=0.5), REGENERATE
+
+
+def test_the_demo_first_prints_its_expected_duration_as_its_committed_examples_measured() -> None:
+    """make demo's first line reads the seconds of exactly the demo's committed examples (no hand-kept figure)."""
+    first = demo_recipe()[0]
+    assert "fedprivacy.cli.expected" in first, "the demo should say how long it takes before it starts"
+    named = sorted(path for pattern in shlex.split(first.split("fedprivacy.cli.expected", 1)[1])
+                   for path in ROOT.glob(pattern))  # fmt: skip
+    demo = sorted(next(EXAMPLES.glob(f"{flags[flags.index('--attack') + 1]}_*.json")) for flags in demo_flags())
+    assert named == demo
+    seconds = sum(json.loads(path.read_text())["wall_seconds"] for path in demo)
+    line = expected_line(named)
+    assert line.startswith("expected duration: about ") and f"about {duration(seconds)} for {len(demo)} run(s)" in line
 
 
 def test_the_default_federations_committed_json_has_the_fields_the_code_writes(tmp_path: Path) -> None:

@@ -155,6 +155,19 @@ def test_two_processes_claiming_one_folder_get_distinct_names(tmp_path: Path) ->
     assert files(tmp_path) == []  # each process released its claims when it ended
 
 
+def test_two_identical_runs_started_together_into_one_folder_keep_both_results(tmp_path: Path) -> None:
+    """The issue's case as a user meets it: two main_grad.py processes, same flags, same --out_dir."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, str(ROOT / "main_grad.py"), *TINY, "--out_dir", str(tmp_path)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+                             cwd=tmp_path) for _ in range(2)]  # fmt: skip
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in outputs]
+    grids = {out.strip().splitlines()[-1].rsplit(" | ", 1)[1] for out, _ in outputs}  # each summary's PNG
+    assert len(grids) == 2 and all(Path(grid).is_file() for grid in grids)
+    assert len(files(tmp_path)) == 4 and all(Path(grid).with_suffix(".json").is_file() for grid in grids)
+
+
 # 3. Overwriting: all old or all new; what cannot be replaced is refused or ends cleanly.
 def test_overwrite_with_a_failed_federation_leaves_no_mixed_set(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     flags = [*FED, "--attack", "idlg", "--rec_epochs", "1", "--out_dir", str(tmp_path)]

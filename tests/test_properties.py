@@ -84,6 +84,15 @@ def numeric_flags(script: str) -> list[argparse.Action]:
     return [a for a in parser_of(PARSERS[script])._actions if isinstance(a.type, Real | Count)]
 
 
+def enabling(script: str, dest: str) -> list[str]:
+    """Flags that make the flag stored under `dest` apply (its AppliesTo rules hold), e.g. --imprint for --bins."""
+    flags = []
+    for rule in getattr(parser_of(PARSERS[script]), "rules", {}).get(dest, []):
+        value = sorted(rule.values, key=str)[0]
+        flags += [f"--{rule.decider}"] if value is True else [] if value is False else [f"--{rule.decider}", value]
+    return flags
+
+
 def run(entry: Callable, argv: list[str]) -> tuple[int, str]:
     """An entry point through run_cli in-process: (exit code, stderr)."""
     stderr = io.StringIO()
@@ -136,7 +145,8 @@ def test_a_flag_value_is_parsed_into_its_domain_or_refused_in_one_line(script: s
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         try:
-            parsed = vars(PARSERS[script]([f"{flag}={text}", *REQUIRED.get(script, [])]))[action.dest]
+            argv = [f"{flag}={text}", *REQUIRED.get(script, []), *enabling(script, action.dest)]
+            parsed = vars(PARSERS[script](argv))[action.dest]
         except SystemExit as exit_info:
             assert exit_info.code == 2
             (line,) = stderr.getvalue().strip().splitlines()

@@ -1,6 +1,6 @@
 """Progress over optimisation steps with the current loss: a tqdm bar on a terminal, and where no bar can
 show (a log file, Flower's captured ServerApp output, a Ray worker) one line every LINE_EVERY of the way,
-with the elapsed time and an estimate of what is left."""
+with the elapsed time and an estimate of what is left; either can be forced (--progress bar, lines)."""
 
 import sys
 import time
@@ -8,6 +8,16 @@ import time
 from tqdm import tqdm
 
 LINE_EVERY = 0.1  # share of the steps between two log lines
+STYLES = ("auto", "bar", "lines")  # auto: a bar on a terminal, log lines elsewhere
+
+
+def duration(seconds: float) -> str:
+    """Seconds in the largest unit that reads well: 42 s, 12 min, 3.5 h."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class LogLines:
@@ -41,6 +51,9 @@ class LogLines:
     def set_postfix(self, refresh: bool = True, **values: object) -> None:
         self.postfix = ", ".join(f"{name} {value}" for name, value in values.items())
 
+    def set_postfix_str(self, text: str = "", refresh: bool = True) -> None:
+        self.postfix = text
+
     def set_description(self, description: str, refresh: bool = True) -> None:
         self.description = description
 
@@ -54,9 +67,10 @@ class LogLines:
         self.close()
 
 
-def loss_bar(total: int, description: str, enabled: bool = True) -> tqdm | LogLines:
-    """Progress over `total` steps: call `.set_postfix(loss=...)` and `.update()` per step. A bar on a
-    terminal, log lines elsewhere, nothing when not `enabled`."""
-    if enabled and not sys.stderr.isatty():
+def loss_bar(total: int, description: str, enabled: bool | str = True) -> tqdm | LogLines:
+    """Progress over `total` steps: call `.set_postfix(loss=...)` and `.update()` per step. `enabled`: False for
+    nothing, True or "auto" for a bar on a terminal and log lines elsewhere, "bar" or "lines" for that one."""
+    style = "auto" if enabled is True else enabled
+    if style == "lines" or (style == "auto" and not sys.stderr.isatty()):
         return LogLines(total, description)
-    return tqdm(total=total, desc=description, disable=not enabled, leave=False, mininterval=0.5, dynamic_ncols=True)
+    return tqdm(total=total, desc=description, disable=not style, leave=False, mininterval=0.5, dynamic_ncols=True)

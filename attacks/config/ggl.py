@@ -4,9 +4,11 @@ from dataclasses import dataclass
 
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.config import fields as shared
-from fedprivacy.attacks.options import option
+from fedprivacy.attacks.options import When, option
 from fedprivacy.attacks.spec import AttackSpec, Budget, Preset
 from fedprivacy.utils.domains import COUNT, NON_NEGATIVE
+
+CMA, ADAM = When("search", ("cma",)), When("search", ("adam",))
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,11 @@ class GGLOptions:
     )
     search: str = option("cma", "CMA-ES (the paper's) or Adam over the latent", choices=("cma", "adam"),
                          aliases=("search",))  # fmt: skip
-    budget: int = option(2000, "loss evaluations of one CMA-ES search", COUNT, unit="evaluations", aliases=("budget",))
+    budget: int = option(2000, "loss evaluations of one CMA-ES search", COUNT,
+                         unit="evaluations", aliases=("budget",), only=CMA)  # fmt: skip
     kl_weight: float = option(0.1, "weight of the KL term on the latent", NON_NEGATIVE, aliases=("kl_weight",))
-    iterations: int = shared.budget(1000, "iterations", "Adam iterations per trial (--ggl.search adam only)")
-    lr: float = shared.step_size(0.1, "Adam over the latent (--ggl.search adam only)")
+    iterations: int = shared.budget(1000, "iterations", "Adam iterations per trial", ADAM)
+    lr: float = shared.step_size(0.1, "Adam over the latent", ADAM)
     tv: float = shared.tv_weight(0.0, "the generated image")
     restarts: int = shared.restarts("lowest loss")
 
@@ -45,6 +48,7 @@ SPEC = AttackSpec(
     options=GGLOptions,
     needs=Capabilities(label_layer=True, max_batch=1, second_order=True, generator=True),
     budget=search_budget,
+    batches_trials=ADAM,  # CMA-ES searches one trial at a time
     presets={
         "paper": PAPER,
         "original": Preset("the original implementation: CMA-ES budget 25000", {"budget": 25000}, inherits="paper"),

@@ -27,6 +27,7 @@ SPEC = AttackSpec(
     method="fedprivacy.attacks.grnn",
     options=GRNNOptions,
     needs=Capabilities(second_order=True),
+    batches_trials=True,
     budget=lambda options: Budget(
         options.iterations * options.restarts,
         unit=f"{options.iterations} RMSprop iterations x {options.restarts} trial(s)",

@@ -56,6 +56,7 @@ def variant(name: str, summary: str, options: type, client: SimulatedClient | No
         adam_budget,
         client,
         {"original": Preset(about, defaults)},
+        batches_trials=True,
     )
 
 
