@@ -255,3 +255,15 @@ def test_secagg_settings_without_secure_aggregation_are_refused(flags, capsys) -
         main_fed.parse_args(["--attack", "cpa", *flags])
     error = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and error.startswith(f"error: {flags[-2]} applies only with --secure_aggregation")
+
+
+def test_the_audits_secagg_cells_run_main_fed_on_8_clients_holding_the_rows_batch(tmp_path) -> None:
+    from benchmarks import audit
+
+    for name in ("cpa", "rtf", "dlg"):
+        (tmp_path / audit.ROWS[name].data).touch()
+    column = next(column for column in audit.COLUMNS if column.key == "secagg")
+    for name, batch in (("cpa", 8), ("rtf", 16), ("dlg", 1)):
+        args = main_fed.parse_args(audit.secagg_flags(audit.ROWS[name], column, tmp_path, 1))
+        assert args.secure_aggregation and (args.total_clients, args.victim_images) == (8, batch)
+        assert (args.attack, args.num_rounds, args.iid, vars(args)["client.batch_size"]) == (name, 1, True, batch)
