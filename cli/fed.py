@@ -99,9 +99,9 @@ def stem(args: Namespace, checked: Checked) -> str:
     fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
     (fix_class splits read fix{k}; imp_ marks --imprint; re and rl are the attack's budget and step size, when it
     has them; rb is replaced by secagg (the ideal functionality) or secaggplus (Flower's SecAgg+) under
-    --secure_aggregation, where the attack takes the round's images; _v{N} the small-client scenario
-    --victim_images N; _kl --known_labels; an npz dataset is named by its file; no rec part without attack), then
-    the defense if any (e.g. _prune0.9)."""
+    --secure_aggregation, where the attack takes the round's images, and without an attack that part is the
+    protocol alone; _v{N} the small-client scenario --victim_images N; _kl --known_labels; an npz dataset is named
+    by its file; no other rec part without attack), then the defense if any (e.g. _prune0.9)."""
     space = "nz" if args.normalize else "unz"
     dataset = dataset_label(args.dataset, args.base_data_dir)
     model = f"imp_{args.model}" if args.imprint else args.model
@@ -111,12 +111,11 @@ def stem(args: Namespace, checked: Checked) -> str:
         split = f"niid{args.beta}"
     else:
         split = f"fix{args.num_classes_per_client}"
-    rec = ""
+    protocol = ("secaggplus" if args.engine == "flower" else "secagg") if args.secure_aggregation else None
+    rec = "" if protocol is None else f"_{protocol}"
     if checked.config is not None:
         budget, lr = (option_of(checked.config.options, name) for name in ("rec_epochs", "rec_lr"))
-        batch = f"{args.rec_batch_size}rb"
-        if args.secure_aggregation:
-            batch = "secaggplus" if args.engine == "flower" else "secagg"
+        batch = protocol or f"{args.rec_batch_size}rb"
         rec = f"{'' if budget is None else f'_{budget}re'}_{batch}{'' if lr is None else f'_{lr}rl'}"
         rec += "" if args.victim_images is None else f"_v{args.victim_images}"
     rec += "_kl" if args.known_labels else ""
@@ -323,6 +322,7 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     }
     if checked.config is not None:
         report["attack_settings"] = checked.config.settings()
+    if checked.config is not None or args.secure_aggregation:
         report["scenario"] = scenario(args)
     attacked = attack_federation(args, checked, fed, report)
     report["wall_seconds"] = time.perf_counter() - started

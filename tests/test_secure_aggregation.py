@@ -267,3 +267,12 @@ def test_the_audits_secagg_cells_run_main_fed_on_8_clients_holding_the_rows_batc
         args = main_fed.parse_args(audit.secagg_flags(audit.ROWS[name], column, tmp_path, 1))
         assert args.secure_aggregation and (args.total_clients, args.victim_images) == (8, batch)
         assert (args.attack, args.num_rounds, args.iid, vars(args)["client.batch_size"]) == (name, 1, True, batch)
+
+
+def test_a_federation_without_attack_also_records_secure_aggregation(tmp_path) -> None:
+    argv = ["--secure_aggregation", "--attack", "none", "--model", "fc2", "--dataset", "cifar10_sample",
+            "--total_clients", "4", "--num_rounds", "1", "--iid", "--quiet", "--out_dir", str(tmp_path)]  # fmt: skip
+    report = main_fed.main(argv)
+    (json_file,) = tmp_path.glob("*.json")
+    assert "_secagg_" in json_file.name and report["scenario"]["protocol"] == "ideal functionality"
+    assert report["args"]["secure_aggregation"] is True and "per_image" not in report
