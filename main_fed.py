@@ -7,7 +7,7 @@ from argparse import Namespace
 
 from fedprivacy.cli.attack_flags import add_attack_arguments, add_imprint_arguments
 from fedprivacy.cli.common import OneLineParser, add_data_arguments, add_defense_flags, add_output_arguments, run_cli
-from fedprivacy.cli.federation import add_engine_arguments, add_federation_arguments
+from fedprivacy.cli.federation import add_engine_arguments, add_federation_arguments, add_secure_aggregation_arguments
 
 USAGE = "%(prog)s [--attack NAME] [--preset ATTACK.NAME] [flags]  (--help lists every flag by what it configures)"
 
@@ -23,6 +23,7 @@ def build_parser() -> OneLineParser:
     add_defense_flags(parser)
     add_imprint_arguments(parser)
     add_engine_arguments(parser)
+    add_secure_aggregation_arguments(parser)
     add_output_arguments(
         parser,
         "the grid, the accuracy curve and the JSON",

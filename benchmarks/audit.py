@@ -30,6 +30,7 @@ from tqdm import tqdm
 import main_fed
 import main_grad
 from benchmarks.common import CIFAR10, ROOT, MissingData, machine, require
+from benchmarks.privacy_utility import points, write_privacy_utility
 from fedprivacy.cli import fed, grad
 from fedprivacy.cli.common import OneLineParser, add_dry_run_argument, positive, run_cli
 from fedprivacy.cli.runner import run_unwritten
@@ -59,11 +60,13 @@ class Row:
 
 @dataclass(frozen=True)
 class Column:
-    """A defense at one strength: its name in the table and its flags."""
+    """A defense at one strength: its name in the table and its flags; or (`clients` set) secure aggregation, where
+    each attack takes the aggregate of that many clients holding the row's images each (main_fed)."""
 
     defense: str
     strength: str
     flags: tuple[str, ...] = ()
+    clients: int | None = None
 
     @property
     def key(self) -> str:
@@ -135,7 +138,20 @@ COLUMNS = [
     *strengths("dpsgd", "--noise_multiplier", ("0.01", "0.1", "1"), "--clip_norm", "1"),
     *strengths("prune", "--prune_ratio", ("0.2", "0.9", "0.99")),
     *strengths("soteria", "--soteria_ratio", ("0.2", "0.5", "0.8")),
+    Column("secagg", "", ("--secure_aggregation",), clients=8),
 ]
+SECAGG_SETTING = (
+    "secagg: the row's attack on the ideal secure aggregate of 8 clients (main_fed --secure_aggregation, one "
+    "round, iid CIFAR-10 subset training split), each holding the row's batch and taking one SGD step (lr 0.1) "
+    "on it; the attack reconstructs all 8 batches (a cell's images are 8 x the row's batch)"
+)
+PICTURE_SETTING = (
+    "Leakage: the audit's attack cells (each attack's fast CPU setting on one image or a small batch; secagg: on "
+    "the aggregate of 8 clients); accuracy: the FedAvg row (FC-2, CIFAR-10 subset, 10 clients, 10 rounds). The "
+    "committed cells record mean PSNR and SSIM only; the share recognisable (SSIM >= 0.5 and a PSNR floor: "
+    "docs/verdicts.md) is shown where a cell "
+    "records it."
+)
 FED_FLAGS = (
     *("--model", "fc2", "--dataset", "npz", "--normalize", "--total_clients", "10", "--num_rounds", "10"),
     *("--C", "1", "--p_type", "dirichlet", "--beta", "0.5", "--client.epochs", "1", "--client.batch_size", "50"),
@@ -165,6 +181,24 @@ def attack_flags(row: Row, column: Column, data_dir: Path, threads: int) -> list
     ]
 
 
+MAIN_GRAD_ONLY = ("--num_exp", "--rec_batch_size", "--start_index")  # main_grad's batch choices; main_fed has its own
+
+
+def secagg_flags(row: Row, column: Column, data_dir: Path, threads: int) -> list[str]:
+    """main_fed's flags of one secure-aggregation cell: the row's attack and model, `column.clients` clients of the
+    row's batch each, one local step, the ideal functionality."""
+    kept, skip = [], False
+    for flag in row.flags:
+        kept += [] if skip or flag in MAIN_GRAD_ONLY else [flag]
+        skip = flag in MAIN_GRAD_ONLY  # the flag's value follows it
+    batch = next((row.flags[i + 1] for i, f in enumerate(row.flags) if f == "--rec_batch_size"), "1")
+    local = ("--client.epochs", "1", "--client.batch_size", batch, "--client.lr", "0.1", "--client.momentum", "0")
+    federation = ("--total_clients", str(column.clients), "--iid", "--num_rounds", "1", "--victim_images", batch)
+    data = str(require(data_dir / row.data))
+    return [*kept, *column.flags, *federation, *local, "--dataset", "npz", "--base_data_dir", data,
+            "--threads", str(threads), "--quiet"]  # fmt: skip
+
+
 def fed_flags(column: Column, data_dir: Path) -> list[str]:
     """main_fed's flags of one FedAvg cell: the federation, the column's defense, the data."""
     return [*FED_FLAGS, *column.flags, "--base_data_dir", str(require(data_dir / CIFAR10.name)), "--quiet"]
@@ -174,8 +208,27 @@ def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) ->
     """Attack with the column's defense; mean PSNR/SSIM, label accuracy, and the first reconstruction saved."""
     # the cell's share of the cores (set by cell_pool), also as DLG/iDLG's trial processes: one per core
     flags = attack_flags(row, column, data_dir, torch.get_num_threads())
+    return scored_cell(lambda: run_unwritten(grad, main_grad.parse_args(flags)), example_path)
+
+
+def secagg_cell(row: Row, column: Column, data_dir: Path, example_path: Path) -> dict:
+    """The row's attack on the secure aggregate of `column.clients` clients; an attack that cannot take an
+    aggregate (one client's update needed, a batch beyond its limit) is refused, and the cell says why."""
+    flags = secagg_flags(row, column, data_dir, torch.get_num_threads())
     try:
-        outcome = run_unwritten(grad, main_grad.parse_args(flags))
+        args = main_fed.parse_args(flags)
+        fed.build_federation(args, fed.check(args))  # the refusals main_fed gives before any work
+    except UsageError as refused:
+        return {"status": "refused", "why": str(refused)}
+    cell = scored_cell(lambda: run_unwritten(fed, args), example_path)
+    return {**cell, "clients": column.clients}
+
+
+def scored_cell(run: Callable, example_path: Path) -> dict:
+    """The cell of one run (`run()`: its Outcome): mean PSNR/SSIM, the share recognisable (evaluation.metrics), label
+    accuracy, the first reconstruction saved; or why it failed."""
+    try:
+        outcome = run()
         report, result = outcome.report, outcome.result
     except Exception as error:  # the audit goes on; the cell says why it failed
         return {"status": "failed", "why": first_line(error)}
@@ -189,6 +242,7 @@ def attack_cell(row: Row, column: Column, data_dir: Path, example_path: Path) ->
         "example_psnr": result.per_image[0]["psnr"],  # the pictured image's own PSNR (None if its case diverged)
         "psnr": summary["psnr"],
         "ssim": summary["ssim"],
+        "recognisable": sum(bool(row.get("recognisable")) for row in report["per_image"]) / len(report["per_image"]),
         "label_acc": summary["label_acc"],
         "failed_images": summary.get("failed", 0),
         "images": summary["images"],
@@ -224,6 +278,8 @@ def compute_cell(name: str, column: Column, data_dir: Path) -> dict:
     started = time.perf_counter()
     if name == "fedavg":
         cell = fed_cell(column, data_dir)
+    elif column.clients is not None:
+        cell = secagg_cell(ROWS[name], column, data_dir, cell_path(name, column).with_suffix(".pt"))
     else:
         cell = attack_cell(ROWS[name], column, data_dir, cell_path(name, column).with_suffix(".pt"))
     cell["wall_seconds"] = time.perf_counter() - started
@@ -298,6 +354,8 @@ def cell_text(name: str, cell: dict | None) -> str:
     """What a table cell shows: PSNR / SSIM, the accuracy (and epsilon), or why it failed."""
     if cell is None:
         return "not run"
+    if cell["status"] == "refused":
+        return "refused: needs one client's update" if "one client" in cell["why"] else f"refused: {cell['why']}"
     if cell["status"] != "ok":
         return f"failed: {cell['why']}"
     if name == "fedavg":
@@ -347,7 +405,8 @@ def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> No
         "Rebuilt by `python -m benchmarks.audit`. Attack cells: mean PSNR (dB) / mean SSIM of the reconstructions;",
         "the FedAvg row: final test accuracy (and DP-SGD's epsilon at delta 1e-5 for the weakest client).",
         "Strengths: gaussian/laplacian `--noise_scale`, clip `--clip_norm`, dpsgd `--noise_multiplier` (with",
-        "`--clip_norm 1`), prune `--prune_ratio`, soteria `--soteria_ratio`.",
+        "`--clip_norm 1`), prune `--prune_ratio`, soteria `--soteria_ratio`; secagg: secure aggregation (below).",
+        "The privacy-utility picture: [privacy_utility.png](privacy_utility.png).",
         "",
         header,
         "|" + "---|" * (len(COLUMNS) + 1),
@@ -356,8 +415,8 @@ def write_table(rows: list[str], cells: dict[str, dict[str, dict | None]]) -> No
         lines.append("| " + " | ".join([name, *(cell_text(name, cells[name][c.key]) for c in COLUMNS)]) + " |")
     lines += ["", "Settings:", ""]
     lines += [f"- {name}: {ROWS[name].setting}" for name in rows]
-    lines += [f"- fedavg: {FED_SETTING}", f"- machine: {machine()}", ""]
-    settings = {name: ROWS[name].setting for name in rows} | {"fedavg": FED_SETTING}
+    lines += [f"- fedavg: {FED_SETTING}", f"- {SECAGG_SETTING}", f"- machine: {machine()}", ""]
+    settings = {name: ROWS[name].setting for name in rows} | {"fedavg": FED_SETTING, "secagg": SECAGG_SETTING}
     numbers = json.dumps({"settings": settings, "cells": cells}, indent=1) + "\n"
     write_together(
         {
@@ -400,7 +459,8 @@ def audit_figure(rows: list[str], cells: dict[str, dict[str, dict | None]], exam
                 axis.imshow(image_array(saved["reconstructed"]), cmap="gray", vmin=0, vmax=1)
                 axis.set_xlabel(example_caption(cell), fontsize=5, labelpad=1)
             else:
-                axis.text(0.5, 0.5, "failed" if cell else "not run", ha="center", va="center", fontsize=6)
+                shown = cell["status"] if cell and cell["status"] != "ok" else "failed" if cell else "not run"
+                axis.text(0.5, 0.5, shown, ha="center", va="center", fontsize=6)
                 axis.set_aspect(1)  # square like the pictures beside it
             if r == 0:
                 axis.set_title(f"{column.defense}\n{column.strength}", fontsize=6)
@@ -515,13 +575,15 @@ def audit(args: argparse.Namespace) -> None:
     computed = run_cells(rows, columns, Path(args.data_dir), not args.no_fed, args.fresh, args.jobs, args.ray)
     cells = load_cells([*ROWS, "fedavg"])
     write_table(list(ROWS), cells)
+    found = points(cells, COLUMNS, list(ROWS))
+    write_together({OUT / "privacy_utility.png": lambda path: write_privacy_utility(found, PICTURE_SETTING, path)})
     unpictured = missing_examples(list(ROWS), cells)
     if unpictured:
         picture = f"picture kept: {unpictured} cells have no reconstruction in this checkout (a full audit redraws it)"
     else:
         write_together({OUT / "audit.png": lambda path: write_picture(list(ROWS), cells, path)})
         picture = f"picture: {OUT / 'audit.png'}"
-    print(f"{computed} cells computed | table: {OUT / 'audit.md'} | {picture}")
+    print(f"{computed} cells computed | table: {OUT / 'audit.md'} | {picture} | {OUT / 'privacy_utility.png'}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ attacks the chosen clients' updates, and the attack is scored."""
 import time
 from argparse import Namespace
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -15,7 +16,7 @@ from fedprivacy.cli.attack_flags import option_flags, option_of
 from fedprivacy.cli.client import client_flags
 from fedprivacy.cli.common import flag_values, progress_style
 from fedprivacy.cli.device import resolve_device
-from fedprivacy.cli.federation import federation_settings
+from fedprivacy.cli.federation import federation_settings, secagg_values
 from fedprivacy.cli.runner import Outcome, announce_cost, planned_paths
 from fedprivacy.cli.server import attack_config, attack_knowledge, check_attack_fits, server_model
 from fedprivacy.data import DatasetInfo, load_split
@@ -38,7 +39,7 @@ from fedprivacy.fl.case import Case
 from fedprivacy.fl.federation import MODEL_MODE, FedData, FedResult, run_federation
 from fedprivacy.fl.knowledge import PublicKnowledge
 from fedprivacy.fl.partition import partition
-from fedprivacy.fl.protocol import FedSettings
+from fedprivacy.fl.protocol import FedSettings, plan_round
 from fedprivacy.fl.public import PublicData, server_normalization
 from fedprivacy.fl.view import with_labels
 from fedprivacy.flower import require_flwr
@@ -74,7 +75,16 @@ def check(args: Namespace) -> Checked:
     if args.engine == "flower":
         require_flwr("--engine flower")
         resources(args).check_local()
+        if args.secure_aggregation:
+            secagg_plus(args).check(settings.clients_per_round())
     return Checked(spec, config, replace(settings, defense=defense), defense, resolve_device(args.device))
+
+
+def secagg_plus(args: Namespace):
+    """Flower's SecAgg+ settings as the --secagg_* flags give them (the rest: Flower's defaults)."""
+    from fedprivacy.flower.secagg import SecAggPlusSettings  # flwr loads only when chosen
+
+    return SecAggPlusSettings(**secagg_values(args))
 
 
 def flags(args: Namespace, checked: Checked) -> dict:
@@ -88,8 +98,10 @@ def stem(args: Namespace, checked: Checked) -> str:
     """The naming of the original implementation (hangyuzhu/privacy-attack-in-federated-learning), e.g.
     fedavg_dlg_nzcifar10_cnn_niid0.5_300re_1rb_1.0rl_10c_10r_1e_50b_0.1l_0.0m
     (fix_class splits read fix{k}; imp_ marks --imprint; re and rl are the attack's budget and step size, when it
-    has them; _v{N} the small-client scenario --victim_images N; _kl --known_labels; an npz dataset is named by
-    its file; no rec part without attack), then the defense if any (e.g. _prune0.9)."""
+    has them; rb is replaced by secagg (the ideal functionality) or secaggplus (Flower's SecAgg+) under
+    --secure_aggregation, where the attack takes the round's images, and without an attack that part is the
+    protocol alone; _v{N} the small-client scenario --victim_images N; _kl --known_labels; an npz dataset is named
+    by its file; no other rec part without attack), then the defense if any (e.g. _prune0.9)."""
     space = "nz" if args.normalize else "unz"
     dataset = dataset_label(args.dataset, args.base_data_dir)
     model = f"imp_{args.model}" if args.imprint else args.model
@@ -99,10 +111,12 @@ def stem(args: Namespace, checked: Checked) -> str:
         split = f"niid{args.beta}"
     else:
         split = f"fix{args.num_classes_per_client}"
-    rec = ""
+    protocol = ("secaggplus" if args.engine == "flower" else "secagg") if args.secure_aggregation else None
+    rec = "" if protocol is None else f"_{protocol}"
     if checked.config is not None:
         budget, lr = (option_of(checked.config.options, name) for name in ("rec_epochs", "rec_lr"))
-        rec = f"{'' if budget is None else f'_{budget}re'}_{args.rec_batch_size}rb{'' if lr is None else f'_{lr}rl'}"
+        batch = protocol or f"{args.rec_batch_size}rb"
+        rec = f"{'' if budget is None else f'_{budget}re'}_{batch}{'' if lr is None else f'_{lr}rl'}"
         rec += "" if args.victim_images is None else f"_v{args.victim_images}"
     rec += "_kl" if args.known_labels else ""
     local = checked.settings.local
@@ -113,7 +127,23 @@ def stem(args: Namespace, checked: Checked) -> str:
 
 
 def scenario(args: Namespace) -> dict:
-    """Which attacked client the run simulated: the realistic one (all its data) or a small one."""
+    """Which attacked client the run simulated: the realistic one (all its data) or a small one; or, under secure
+    aggregation, which protocol gave the server the round's aggregate."""
+    if args.secure_aggregation:
+        each = "all its data" if args.victim_images is None else f"{args.victim_images} fresh image(s)"
+        record = {
+            "name": "secure_aggregation",
+            "protocol": "ideal functionality" if args.engine == "local" else "Flower SecAgg+ (flwr 1.42)",
+            "victim_images": args.victim_images,
+            "about": (
+                "the server sees only the FedAvg aggregate of each attacked round's clients (their number and total "
+                f"count are public; each trains on {each}) and reconstructs all the round's images, attributed to "
+                "no client"
+            ),
+        }
+        if args.engine == "flower":
+            record["secagg_plus"] = secagg_plus(args).record()
+        return record
     if args.victim_images is None:
         return {"name": "full_client", "about": "the attacked client trains on all its data of the round"}
     return {
@@ -152,7 +182,7 @@ def build_data(args: Namespace, public: PublicData) -> tuple[FedData, DatasetInf
         args.seed,
     )
     needed = max(args.rec_batch_size, args.victim_images or 0)
-    if args.attack != NO_ATTACK and max(len(share) for share in shares) < needed:
+    if args.attack != NO_ATTACK and not args.secure_aggregation and max(len(share) for share in shares) < needed:
         flag = "--victim_images" if needed > args.rec_batch_size else "--rec_batch_size"
         raise UsageError(f"{flag} {needed}: no client holds that many training images")
     info = train.info
@@ -169,15 +199,39 @@ def build_federation(args: Namespace, checked: Checked) -> tuple[nn.Module, FedD
     knowledge = attack_knowledge(checked.spec, options, args, public, range(0))
     data, info, knowledge.normalization = build_data(args, public)
     model, classes = server_model(args, info, data.normalization, public, checked.device, knowledge)
-    if checked.spec is not None:
+    if checked.spec is not None and checked.settings.secure_aggregation:
+        for images in sorted(round_sizes(data, checked.settings)):  # the union batch of every attacked round
+            try:
+                check_attack_fits(checked.spec, args, model, classes, update=True, num_images=images, aggregate=True)
+            except UsageError as error:  # the batch is the round's images, not a flag's value
+                union = f"--secure_aggregation: the attacked round's {images} images (the batch the attack takes)"
+                raise UsageError(str(error).replace(f"--rec_batch_size {images}", union)) from None
+    elif checked.spec is not None:
         check_attack_fits(checked.spec, args, model, classes, update=True)
+    if args.engine == "flower" and checked.settings.secure_aggregation:
+        secagg_plus(args).check(checked.settings.clients_per_round(), largest_client(data, checked.settings))
     check_runs(model, args.model, info.shape, 1, MODEL_MODE)  # a client's last mini-batch may hold one image
     return model, data, knowledge
+
+
+def round_sizes(data: FedData, settings: FedSettings) -> set[int]:
+    """Under secure aggregation: how many images the clients of each attacked round train on in all (the
+    seeded plans, known before any work)."""
+    plans = [plan_round(data.shares, settings, number) for number in settings.attack_rounds]
+    return {sum(len(plan.samples[client]) for client in plan.selected) for plan in plans}
+
+
+def largest_client(data: FedData, settings: FedSettings) -> int:
+    """The most images one client trains on in any round (the seeded plans; SecAgg+ weighs a client by it)."""
+    plans = [plan_round(data.shares, settings, number) for number in range(1, settings.num_rounds + 1)]
+    return max(len(indices) for plan in plans for indices in plan.samples.values())
 
 
 def describe(args: Namespace, checked: Checked) -> str:
     """--dry_run: flags alone, or (full) the data loaded and the model built, and what would be written."""
     attack = NO_ATTACK if checked.spec is None else f"{args.attack} at rounds {sorted(checked.settings.attack_rounds)}"
+    if args.secure_aggregation:
+        attack += f" on the secure aggregate ({'SecAgg+' if args.engine == 'flower' else 'ideal functionality'})"
     target = planned_paths(args, stem(args, checked), ALSO, claim=False)[1]
     if args.dry_run == "flags":
         return f"dry run (flags): FedAvg on --dataset {args.dataset}, attack {attack}; would write {target}"
@@ -208,6 +262,13 @@ def federate(args: Namespace, model: nn.Module, data: FedData, settings: FedSett
     if args.engine == "flower":
         from fedprivacy.flower.engine import run_flower_federation  # flwr loads only when chosen
 
+        if settings.secure_aggregation:
+            from fedprivacy.flower.secagg import SecAggPlusClients, secagg_client_app
+
+            transport = partial(SecAggPlusClients, settings=secagg_plus(args))
+            return run_flower_federation(
+                model, data, settings, resources(args), progress_style(args), secagg_client_app, transport
+            )
         return run_flower_federation(model, data, settings, resources(args), progress_style(args))
     return run_federation(model, data, settings, progress_style(args))
 
@@ -261,6 +322,7 @@ def run(args: Namespace, checked: Checked) -> Outcome:
     }
     if checked.config is not None:
         report["attack_settings"] = checked.config.settings()
+    if checked.config is not None or args.secure_aggregation:
         report["scenario"] = scenario(args)
     attacked = attack_federation(args, checked, fed, report)
     report["wall_seconds"] = time.perf_counter() - started

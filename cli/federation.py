@@ -5,7 +5,7 @@ import argparse
 
 from fedprivacy.cli.attack_flags import ATTACKED
 from fedprivacy.cli.client import FED_DEFAULTS, FED_OLDER, add_client_arguments, federation_training
-from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, positive
+from fedprivacy.cli.common import AppliesTo, FlagGroup, OneLineParser, passed, positive
 from fedprivacy.fl.partition import P_TYPES
 from fedprivacy.fl.protocol import FedSettings, check_lr_schedule
 from fedprivacy.flower.simulation import ray_address
@@ -13,6 +13,7 @@ from fedprivacy.utils.domains import FRACTION, NON_NEGATIVE, POSITIVE
 from fedprivacy.utils.errors import UsageError
 
 ENGINES = ("local", "flower")
+SECAGG_FIELDS = ("payload", "max_weight", "clipping_range", "quantization_range", "modulus_range")  # --secagg_<field>
 
 
 def add_federation_arguments(parser: OneLineParser) -> None:
@@ -36,7 +37,10 @@ def add_federation_arguments(parser: OneLineParser) -> None:
             parser.applies(dest, AppliesTo("p_type", frozenset({p_type})))
     rounds = "rounds (1-based, comma-separated) at which the server attacks one client, 'all' or 'last'"
     flags.value("--attack_rounds", "last", rounds)
-    small = "the small-client scenario: the attacked client trains on only this many fresh images in its attacked round"
+    small = (
+        "the small-client scenario: the attacked client (under --secure_aggregation: every client of the attacked "
+        "round) trains on only this many fresh images in its attacked round"
+    )
     flags.value("--victim_images", None, small, shown="all its data, as every client", type=positive)
     for dest in ("attack_rounds", "victim_images"):
         parser.applies(dest, ATTACKED)
@@ -54,6 +58,36 @@ def add_engine_arguments(parser: OneLineParser) -> None:
     flags.value("--ray_address", None, join, shown="start one here", type=ray_address)
     for dest in ("client_cpus", "client_gpus", "ray_address"):
         parser.applies(dest, AppliesTo("engine", frozenset({"flower"})))
+
+
+def add_secure_aggregation_arguments(parser: OneLineParser) -> None:
+    """--secure_aggregation, and SecAgg+'s settings (--secagg_*), which apply only to Flower's protocol."""
+    about = (
+        "the server learns only each round's aggregate; the local engine gives it the ideal functionality, "
+        "--engine flower runs Flower's SecAgg+ (its settings below; docs/federation.md)"
+    )
+    flags = FlagGroup(parser, "secure aggregation", about)
+    what = "the server sees only the FedAvg aggregate of each round's clients and attacks the round's images"
+    flags.switch("--secure_aggregation", what)
+    flower = "Flower's SecAggPlusWorkflow default"
+    masked = "what each client masks: its update, or its trained weights (as Flower's example sends them)"
+    flags.value("--secagg_payload", None, masked, shown="update", choices=("update", "weights"))
+    weight = "examples at which a client's weight is 1 (SecAgg+ weights a client by examples / max_weight)"
+    flags.value("--secagg_max_weight", None, weight, shown=flower, type=POSITIVE)
+    flags.value("--secagg_clipping_range", None, "values are clipped to +-this before quantisation", shown=flower,
+                type=POSITIVE)  # fmt: skip
+    flags.value("--secagg_quantization_range", None, "quantisation levels over the clipping range", shown=flower,
+                type=positive)  # fmt: skip
+    flags.value("--secagg_modulus_range", None, "the modulus of the masked sums", shown=flower, type=positive)
+    for field in SECAGG_FIELDS:
+        parser.applies(f"secagg_{field}", AppliesTo("secure_aggregation", frozenset({True})), note=False)
+        parser.applies(f"secagg_{field}", AppliesTo("engine", frozenset({"flower"})))
+
+
+def secagg_values(args: argparse.Namespace) -> dict:
+    """The SecAgg+ settings the flags give, by field of flower.secagg.SecAggPlusSettings (the rest: Flower's)."""
+    values = {field: getattr(args, f"secagg_{field}", None) for field in SECAGG_FIELDS}
+    return {field: value for field, value in values.items() if value is not None}
 
 
 def parse_rounds(text: str, num_rounds: int) -> frozenset[int]:
@@ -79,7 +113,13 @@ def federation_settings(args: argparse.Namespace, attacked: bool) -> FedSettings
     rounds = parse_rounds(args.attack_rounds, args.num_rounds)
     local = federation_training(args)
     check_lr_schedule(local.lr, args.lr_decay, args.num_rounds)
-    if args.victim_images is not None and args.rec_batch_size > args.victim_images:
+    secure = getattr(args, "secure_aggregation", False)
+    if secure and "rec_batch_size" in passed(args):
+        raise UsageError(
+            f"{passed(args)['rec_batch_size']}: under --secure_aggregation the attack reconstructs every image of the "
+            "attacked round (their number is public); drop it (--victim_images sets each client's images)"
+        )
+    if not secure and args.victim_images is not None and args.rec_batch_size > args.victim_images:
         raise UsageError(
             f"--rec_batch_size {args.rec_batch_size}: the attack cannot reconstruct more than the "
             f"--victim_images {args.victim_images} the client holds"
@@ -94,4 +134,5 @@ def federation_settings(args: argparse.Namespace, attacked: bool) -> FedSettings
         rec_batch_size=args.rec_batch_size,
         victim_images=args.victim_images,
         seed=args.seed,
+        secure_aggregation=secure,
     )

@@ -44,7 +44,8 @@ def attack_knowledge(
     knowledge = PublicKnowledge()
     if spec is None:
         return knowledge
-    if spec.needs.label_layer and args.rec_batch_size > 1 and not args.known_labels:
+    batch = args.rec_batch_size > 1 or getattr(args, "secure_aggregation", False)  # an aggregate: the round's images
+    if spec.needs.label_layer and batch and not args.known_labels:
         knowledge.label_probe = probe_record()
     if spec.needs.generator:
         if options.generator is None:
@@ -77,7 +78,17 @@ def server_model(
     return model, classes
 
 
-def check_attack_fits(spec: AttackSpec, args: Namespace, model: nn.Module, num_classes: int, update: bool) -> None:
-    """Before any work: the server's model, the batch and what the client will share, against what the
-    attack needs (attacks/fits.py), in one line."""
-    check(spec.name, spec.needs, model, args.rec_batch_size, num_classes, update=update, labels=args.known_labels)
+def check_attack_fits(
+    spec: AttackSpec,
+    args: Namespace,
+    model: nn.Module,
+    num_classes: int,
+    update: bool,
+    num_images: int | None = None,
+    aggregate: bool = False,
+) -> None:
+    """Before any work: the server's model, the batch (`num_images`, default --rec_batch_size) and what the client
+    will share (a secure `aggregate` of a round), against what the attack needs (attacks/fits.py), in one line."""
+    images = args.rec_batch_size if num_images is None else num_images
+    labels = args.known_labels
+    check(spec.name, spec.needs, model, images, num_classes, update=update, labels=labels, aggregate=aggregate)

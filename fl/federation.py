@@ -17,6 +17,11 @@ pseudo-gradient and the public local-training settings. The attack therefore sta
 broadcast model, never from the client's trained weights (the seed's fault). The client's images
 of that round are kept aside as ground truth, for scoring only.
 
+Under secure aggregation (`settings.secure_aggregation`) the server attacks the round instead: it learns only
+the FedAvg aggregate of the selected clients' updates, their number and their total count (the ideal
+functionality here; Flower's SecAgg+ through flower/secagg.py), moves its model by it, and its attack
+reconstructs the union of the round's images, which the harness keeps aside, attributed to no client.
+
 With a defense every client applies it (fl.client.client_update): the server averages, and attacks,
 only defended updates. A defense with a formal guarantee (DP-SGD) is accounted per client over the
 rounds it took part in.
@@ -42,6 +47,7 @@ from fedprivacy.fl.protocol import (
     plan_round,
     privacy_history,
 )
+from fedprivacy.fl.secure_aggregation import SecureAggregate, moved_by, observe_aggregate, secure_aggregate
 from fedprivacy.fl.server import accuracy, fedavg
 from fedprivacy.fl.view import observe_update
 from fedprivacy.utils.progress import loss_bar
@@ -91,6 +97,17 @@ class Transport(Protocol):
         """Each selected client's reply to the broadcast `model`, by client; `trained(client)` after each."""
 
 
+class SecureTransport(Protocol):
+    """How a round's broadcast reaches the selected clients under secure aggregation: the server gets back only
+    the aggregate of their updates."""
+
+    def aggregate(
+        self, round_number: int, plan: RoundPlan, model: nn.Module, local: LocalTraining, trained: Callable[[int], None]
+    ) -> SecureAggregate:
+        """The FedAvg aggregate of the selected clients' updates of the broadcast `model`; `trained(client)` after
+        each client trained."""
+
+
 @dataclass(frozen=True)
 class LocalClients:
     """The clients trained in this process, one after another, on the data the round's plan gives them."""
@@ -112,6 +129,16 @@ class LocalClients:
             trained(client)
         return replies
 
+    def aggregate(
+        self, round_number: int, plan: RoundPlan, model: nn.Module, local: LocalTraining, trained: Callable[[int], None]
+    ) -> SecureAggregate:
+        """Secure aggregation's ideal functionality over this round's replies: the server learns their FedAvg mean
+        update, the number of clients and the total count, nothing else."""
+        replies = self.train(round_number, plan, model, local, trained)
+        broadcast = model.state_dict()
+        updates = [{k: v - broadcast[k] for k, v in replies[c].state.items()} for c in plan.selected]
+        return secure_aggregate(updates, [replies[client].num_examples for client in plan.selected])
+
 
 def non_finite(model: nn.Module) -> bool:
     """Whether any floating-point parameter or buffer of `model` holds NaN or inf."""
@@ -123,12 +150,13 @@ def run_federation(
     data: FedData,
     settings: FedSettings,
     progress: bool | str = True,
-    transport: Transport | None = None,
+    transport: Transport | SecureTransport | None = None,
     result: FedResult | None = None,
 ) -> FedResult:
     """Train `model` (in place) by FedAvg for `settings.num_rounds` and collect the attacked cases; the
-    clients are reached through `transport` (default: trained in this process). `result`, when given, is
-    filled as the rounds finish (a caller on another thread sees the finished rounds)."""
+    clients are reached through `transport` (default: trained in this process; under secure aggregation a
+    SecureTransport). `result`, when given, is filled as the rounds finish (a caller on another thread sees the
+    finished rounds)."""
     transport = transport or LocalClients(data, settings.defense)
     device = next(model.parameters()).device
     test_images, test_labels = data.normalization.normalize(data.test_images).to(device), data.test_labels.to(device)
@@ -148,18 +176,22 @@ def run_federation(
                     bar.set_postfix_str(f"round {round_number}/{settings.num_rounds} client {client} acc {last:.1%}")
                     bar.update()
 
-                replies = transport.train(round_number, plan, model, local, announce)
-                trained_rounds = round_number
-                if plan.attacked is not None:
-                    reply, indices = replies[plan.attacked], plan.samples[plan.attacked]
-                    observation = observe_update(
-                        model, reply.update, reply.num_examples, image_shape, data.normalization, MODEL_MODE, local,
-                        settings.rec_batch_size,
-                    )  # fmt: skip
-                    meta = {"round": round_number, "client": plan.attacked, "dataset_indices": indices, "lr": local.lr}
-                    result.cases.append(Case(observation, data.train_images[indices], data.train_labels[indices], meta))
-                states = [replies[client].state for client in plan.selected]
-                model.load_state_dict(fedavg(states, [replies[client].num_examples for client in plan.selected]))
+                if settings.secure_aggregation:
+                    aggregate = transport.aggregate(round_number, plan, model, local, announce)
+                    trained_rounds = round_number
+                    if round_number in settings.attack_rounds:
+                        result.cases.append(round_case(model, aggregate, plan, data, image_shape, local, round_number))
+                    model.load_state_dict(moved_by(model.state_dict(), aggregate))
+                else:
+                    replies = transport.train(round_number, plan, model, local, announce)
+                    trained_rounds = round_number
+                    if plan.attacked is not None:
+                        case = client_case(
+                            model, replies, plan, data, image_shape, local, round_number, settings.rec_batch_size
+                        )
+                        result.cases.append(case)
+                    states = [replies[client].state for client in plan.selected]
+                    model.load_state_dict(fedavg(states, [replies[client].num_examples for client in plan.selected]))
                 if non_finite(model):
                     result.failure = (
                         f"round {round_number}: the global model turned non-finite (NaN or inf) after averaging; "
@@ -183,6 +215,49 @@ def run_federation(
     result.cases = [case for case in result.cases if case.meta["round"] <= len(result.rounds)]  # whole rounds only
     result.privacy = federation_privacy(data.shares, settings, trained_rounds)
     return result
+
+
+def client_case(
+    model: nn.Module,
+    replies: dict[int, Reply],
+    plan: RoundPlan,
+    data: FedData,
+    image_shape: tuple[int, ...],
+    local: LocalTraining,
+    round_number: int,
+    num_images: int,
+) -> Case:
+    """The attacked client's share as the server observed it (the attack reconstructs `num_images` of its images),
+    with that client's images kept aside as truth."""
+    reply, indices = replies[plan.attacked], plan.samples[plan.attacked]
+    observation = observe_update(
+        model, reply.update, reply.num_examples, image_shape, data.normalization, MODEL_MODE, local, num_images
+    )
+    meta = {"round": round_number, "client": plan.attacked, "dataset_indices": indices, "lr": local.lr}
+    return Case(observation, data.train_images[indices], data.train_labels[indices], meta)
+
+
+def round_case(
+    model: nn.Module,
+    aggregate: SecureAggregate,
+    plan: RoundPlan,
+    data: FedData,
+    image_shape: tuple[int, ...],
+    local: LocalTraining,
+    round_number: int,
+) -> Case:
+    """A securely aggregated round as the server observed it (the aggregate, read as one batch of all the round's
+    images); the union of the round's images is kept aside as truth, attributed to no client."""
+    observation = observe_aggregate(model, aggregate, image_shape, data.normalization, MODEL_MODE, local)
+    indices = [index for client in plan.selected for index in plan.samples[client]]
+    meta = {
+        "round": round_number,
+        "num_clients": aggregate.num_clients,
+        "total_examples": aggregate.total_examples,
+        "dataset_indices": indices,
+        "lr": local.lr,
+    }
+    return Case(observation, data.train_images[indices], data.train_labels[indices], meta)
 
 
 def federation_privacy(shares: list[list[int]], settings: FedSettings, rounds: int) -> dict | None:

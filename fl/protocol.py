@@ -55,6 +55,7 @@ class FedSettings:
     rec_batch_size: int = 1  # images the attack reconstructs
     victim_images: int | None = None  # None: the attacked client trains on all its data; N: on N fresh images
     seed: int = 0
+    secure_aggregation: bool = False  # the server learns only each round's aggregate (fl/secure_aggregation.py)
     defense: "Defense" = field(default_factory=lambda: defenses.NO_DEFENSE)  # loaded (with torch) when needed
 
     def clients_per_round(self) -> int:
@@ -98,10 +99,16 @@ class RoundPlan:
 def plan_round(shares: list[list[int]], settings: FedSettings, round_number: int) -> RoundPlan:
     """The seeded choices of one round: selected clients, each one's samples in a fresh random order,
     and at an attacked round one eligible client (holding enough images), whose data is cut to
-    `victim_images` images when that scenario is chosen."""
+    `victim_images` images when that scenario is chosen. Under secure aggregation the server attacks the
+    round, not a client: no client is picked, and with `victim_images` every selected client trains on at most
+    that many of its images in an attacked round."""
     rng = np.random.default_rng((settings.seed, round_number))
     selected = sorted(int(c) for c in rng.choice(len(shares), settings.clients_per_round(), replace=False))
     samples = {c: [int(i) for i in rng.permutation(shares[c])] for c in selected}
+    if settings.secure_aggregation:
+        if round_number in settings.attack_rounds and settings.victim_images is not None:
+            samples = {c: indices[: settings.victim_images] for c, indices in samples.items()}
+        return RoundPlan(selected, samples, None)
     needed = max(settings.rec_batch_size, settings.victim_images or 0)
     eligible = [c for c in selected if len(shares[c]) >= needed]
     attacked = None

@@ -21,7 +21,16 @@ from flwr.serverapp import Grid, ServerApp
 from torch import nn
 
 from fedprivacy.fl.client import client_update
-from fedprivacy.fl.federation import MODEL_MODE, FedData, FedResult, Reply, federation_privacy, run_federation
+from fedprivacy.fl.federation import (
+    MODEL_MODE,
+    FedData,
+    FedResult,
+    Reply,
+    SecureTransport,
+    Transport,
+    federation_privacy,
+    run_federation,
+)
 from fedprivacy.fl.protocol import FedSettings, LocalTraining, RoundPlan, plan_round
 from fedprivacy.flower.knowledge import ConfigKey, ServerKnowledge
 from fedprivacy.flower.records import to_record, to_state, update_of
@@ -132,10 +141,18 @@ def stop(grid: Grid) -> None:
 
 
 def run_flower_federation(
-    model: nn.Module, data: FedData, settings: FedSettings, resources: Resources, progress: bool | str = True
+    model: nn.Module,
+    data: FedData,
+    settings: FedSettings,
+    resources: Resources,
+    progress: bool | str = True,
+    clients: Callable[..., ClientApp] = client_app,
+    transport: Callable[[Grid, Context, dict[int, int]], Transport | SecureTransport] | None = None,
 ) -> FedResult:
-    """Run the federation on Flower's Simulation Engine; train `model` in place; like run_federation. Ctrl-C or
-    SIGTERM keep the rounds finished before it."""
+    """Run the federation on Flower's Simulation Engine; train `model` in place; like run_federation. The virtual
+    clients are `clients(ref, settings, device)` and the server reaches them through `transport(grid, context,
+    {client: node})` (default: plain train messages; flower/secagg.py supplies SecAgg+'s). Ctrl-C or SIGTERM keep
+    the rounds finished before it."""
     import ray
 
     device = next(model.parameters()).device
@@ -148,11 +165,12 @@ def run_flower_federation(
     @server.main()
     def main(grid: Grid, context: Context) -> None:
         grids.append(grid)
-        transport = FlowerClients(grid, nodes_by_client(grid, settings.total_clients))
-        run_federation(model, data, settings, progress, transport, result)
+        node_of = nodes_by_client(grid, settings.total_clients)
+        reach = FlowerClients(grid, node_of) if transport is None else transport(grid, context, node_of)
+        run_federation(model, data, settings, progress, reach, result)
 
     try:
-        simulate(server, client_app(ref, settings, client_device), settings.total_clients, resources)
+        simulate(server, clients(ref, settings, client_device), settings.total_clients, resources)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM in this thread: keep the rounds finished before it
         quiet()
         for grid in grids:

@@ -12,13 +12,12 @@ receives: the same aggregate in every FitRes (after SecAgg+'s weighting, clippin
 the clear, each participant's node id, example count and metrics. Clients are
 `ClientApp(client_fn=..., mods=[secaggplus_mod])` around a NumPyClient that trains as main_fed's clients do.
 
-How it plugs into the one federation loop both engines drive (phase 2 of issue 25): inside the ServerApp's
-main, where the Flower engine's loop reaches its clients through the Grid, a round under secure aggregation
-calls `secagg_round(grid, context, round_number, broadcast, {client: node}, settings)` instead of sending train
-messages; the loop moves its model with `fl.secure_aggregation.moved_by(state, result.aggregate)` and builds
-the attacked Observation with `observe_aggregate(model, result.aggregate, ...)`, exactly as the local engine
-does with the ideal functionality's `secure_aggregate(updates, counts)`. `secagg_client_app` replaces
-`client_app` in `simulate`. `SecAggPlusSettings.check` runs with the flags, before any work.
+How it plugs into the one federation loop both engines drive (fl/federation.py): `main_fed.py --engine flower
+--secure_aggregation` runs the Flower engine with `secagg_client_app` as its clients and `SecAggPlusClients` as
+its transport, whose `aggregate` runs `secagg_round` for the round's planned clients; the loop moves its model
+with `fl.secure_aggregation.moved_by` and builds the attacked Observation with `observe_aggregate`, exactly as
+the local engine does with the ideal functionality's `secure_aggregate(updates, counts)`.
+`SecAggPlusSettings.check` runs with the flags, before any work.
 
 SecAgg+'s pitfalls this module closes (measured in the issue's research notes): it halts silently (no
 aggregate, no exception) with fewer than 2 clients or a failed client; it overflows its modulus silently; the
@@ -29,7 +28,7 @@ draws from numpy's global RNG in the client's process (seeded per round and clie
 import copy
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -46,7 +45,8 @@ from flwr.serverapp import Grid
 from torch import nn
 
 from fedprivacy.fl.client import client_update
-from fedprivacy.fl.federation import MODEL_MODE, FedData, FedSettings, plan_round
+from fedprivacy.fl.federation import MODEL_MODE, FedData
+from fedprivacy.fl.protocol import FedSettings, LocalTraining, RoundPlan, plan_round
 from fedprivacy.fl.secure_aggregation import SecureAggregate
 from fedprivacy.flower.engine import PARTITION, payload
 from fedprivacy.utils.errors import UsageError
@@ -217,6 +217,26 @@ class PlannedSecAggRound(FedAvg):
         self.received = [(proxy.node_id, fitres) for proxy, fitres in results]
         self.failures = len(failures)
         return None, {}  # the caller moves the global model
+
+
+class SecAggPlusClients:
+    """The SecureTransport over the ServerApp's Grid: each round runs SecAgg+ among its selected clients' nodes, and
+    the server gets back the aggregate Flower's server unmasks (what it reveals beside it, each participant's node
+    id and count, is kept in `revealed`, per round, for the record)."""
+
+    def __init__(self, grid: Grid, context: Context, node_of: Mapping[int, int], settings: "SecAggPlusSettings"):
+        self.grid, self.context, self.node_of, self.settings = grid, context, dict(node_of), settings
+        self.revealed: dict[int, dict] = {}
+
+    def aggregate(
+        self, round_number: int, plan: RoundPlan, model: nn.Module, local: LocalTraining, trained: Callable[[int], None]
+    ) -> SecureAggregate:
+        nodes = {client: self.node_of[client] for client in plan.selected}
+        outcome = secagg_round(self.grid, self.context, round_number, model.state_dict(), nodes, self.settings)
+        for client in plan.selected:
+            trained(client)
+        self.revealed[round_number] = {"node_ids": list(outcome.node_ids), "num_examples": list(outcome.num_examples)}
+        return outcome.aggregate
 
 
 @dataclass(frozen=True)

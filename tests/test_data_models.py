@@ -5,6 +5,7 @@ import torch
 
 from fedprivacy.data import load_split, make_normalization
 from fedprivacy.models import MODELS, build_model, load_pretrained
+from fedprivacy.utils.errors import UsageError
 from tests.conftest import SHARED
 
 
@@ -26,7 +27,8 @@ def test_rgb_repeats_grey_images_and_their_published_stats() -> None:
     coloured, _ = rgb.batch([0, 1])
     assert rgb.info.shape == (3, 28, 28) and torch.equal(coloured, images.expand(-1, 3, -1, -1))
     assert rgb.info.stats.mean == grey.info.stats.mean * 3 and rgb.info.stats.std == grey.info.stats.std * 3
-    assert load_split("cifar10_sample", rgb=True).info.shape == (3, 32, 32)  # colour images are left alone
+    with pytest.raises(UsageError, match="--rgb applies only to grey images"):  # refused, not silently ignored
+        load_split("cifar10_sample", rgb=True)
 
 
 def test_num_classes_widens_the_head(tmp_path) -> None:

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from benchmarks import audit  # noqa: E402
+from benchmarks.privacy_utility import points, privacy_utility_figure  # noqa: E402
 from fedprivacy.evaluation.report import curve_figure, curve_title, grid_figure, grid_title  # noqa: E402
 
 TOLERANCE = 1.0  # pixels
@@ -110,3 +111,23 @@ def test_the_audit_picture_keeps_its_captions_clear_and_says_when_a_picture_is_n
     assert text_problems(figure) == []
     assert audit.example_caption(ok) == "13 dB (mean 89)\nothers better"
     assert audit.example_caption({**ok, "example_psnr": 88.0}) == "88 dB (mean 89)"
+
+
+def test_the_privacy_utility_picture_puts_each_defense_at_its_accuracy_and_says_what_was_not_recorded() -> None:
+    ok = {"status": "ok", "psnr": 30.0, "ssim": 0.9}
+    cells = {row: {column.key: dict(ok) for column in audit.COLUMNS} for row in audit.ROWS}
+    cells["rtf"]["none"] = {**ok, "psnr": 90.0, "ssim": 0.5, "recognisable": 0.75}
+    cells["cpa"]["secagg"] = {**ok, "ssim": 0.95, "recognisable": 0.875}
+    cells["ig_weight"]["secagg"] = {"status": "refused", "why": "needs one client's update"}
+    fed = {"status": "ok", "final_accuracy": 0.37, "epsilon": None}
+    cells["fedavg"] = {column.key: dict(fed) for column in audit.COLUMNS if column.key != "secagg"}
+    cells["fedavg"]["dpsgd_1"] = {**fed, "final_accuracy": 0.26, "epsilon": 13.5}
+    found = {(p.defense, p.strength): p for p in points(cells, audit.COLUMNS, list(audit.ROWS))}
+    assert found[("none", "")].by_psnr == ("rtf", 90.0) and found[("none", "")].by_ssim == ("dlg", 0.9)
+    secagg = found[("secagg", "")]
+    assert secagg.accuracy is None and secagg.by_ssim == ("cpa", 0.95) and secagg.recognisable == 0.875
+    figure = owned(privacy_utility_figure(list(found.values()), "test"))
+    texts = [text.get_text() for axis in figure.axes for text in axis.texts]
+    assert any("not recorded" in text for text in texts)
+    assert "dpsgd 1 eps 13.5 (dlg)" in texts and "secagg (cpa 88% rec.)" in texts
+    assert text_problems(figure) == []

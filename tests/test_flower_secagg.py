@@ -1,8 +1,13 @@
 """Flower's SecAgg+ (flwr 1.42's legacy workflow, the mod on every client) as the server's view of a round, on
 Flower's Simulation Engine (one Ray start for this module, 127.0.0.1 only, stopped at the end): 3 clients of
-3, 5 and 8 embedded CIFAR-10 images train FC-2 for one round per setting, and the aggregate Flower's server
-unmasks equals the ideal functionality's within SecAgg+'s quantisation bound; Flower shows each client's
-count beside it; a round that yields no aggregate is an error; unsafe settings are one line before any work."""
+3, 5 and 8 embedded CIFAR-10 images train FC-2, and the aggregate Flower's server unmasks equals the ideal
+functionality's within SecAgg+'s quantisation bound, one round per setting and through main_fed's federation loop
+on both engines; Flower shows each client's count beside it; a round that yields no aggregate is an error; unsafe
+settings are one line before any work."""
+
+import copy
+from dataclasses import replace
+from functools import partial
 
 import pytest
 import torch
@@ -12,11 +17,17 @@ pytest.importorskip("flwr")
 from flwr.serverapp import ServerApp  # noqa: E402
 
 from fedprivacy.data import Normalization  # noqa: E402
-from fedprivacy.fl.federation import FedData  # noqa: E402
+from fedprivacy.fl.federation import FedData, run_federation  # noqa: E402
 from fedprivacy.fl.protocol import FedSettings, LocalTraining  # noqa: E402
 from fedprivacy.fl.secure_aggregation import observe_aggregate, secure_aggregate  # noqa: E402
-from fedprivacy.flower.engine import nodes_by_client  # noqa: E402
-from fedprivacy.flower.secagg import SecAggPlusSettings, secagg_client_app, secagg_round, train_planned  # noqa: E402
+from fedprivacy.flower.engine import nodes_by_client, run_flower_federation  # noqa: E402
+from fedprivacy.flower.secagg import (  # noqa: E402
+    SecAggPlusClients,
+    SecAggPlusSettings,
+    secagg_client_app,
+    secagg_round,
+    train_planned,
+)
 from fedprivacy.flower.simulation import Resources, simulate, start_ray  # noqa: E402
 from fedprivacy.models import build_model  # noqa: E402
 from fedprivacy.utils.errors import UsageError  # noqa: E402
@@ -132,3 +143,27 @@ def test_unsafe_settings_are_one_line_before_any_work(settings, clients, largest
     with pytest.raises(UsageError) as refused:
         settings.check(clients, largest)
     assert says in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_flower_engine_under_secagg_plus_matches_the_local_ideal_one(federation, flower_rounds):
+    """The one federation loop on Flower's engine with SecAgg+ (flower_rounds keeps Ray up): the attacked round's
+    Observation and the moved global model equal the local engine's ideal functionality within SecAgg+'s bound."""
+    model, data = federation
+    settings = replace(SETTINGS, num_rounds=1, attack_rounds=frozenset({1}), secure_aggregation=True)
+    secagg = ROUNDS[1]
+    transport = partial(SecAggPlusClients, settings=secagg)
+    flower_model, local_model = copy.deepcopy(model), copy.deepcopy(model)
+    flower = run_flower_federation(
+        flower_model, data, settings, Resources(client_cpus=1.0), False, secagg_client_app, transport
+    )
+    local = run_federation(local_model, data, settings, progress=False)
+    _, counts, largest = ideal_round(model, data, 1, weights=False)
+    bound = secagg.error_bound(counts, largest) + 1e-7  # + float32 rounding of the observed update
+    (flower_case,), (local_case,) = flower.cases, local.cases
+    assert flower_case.observation.num_clients == local_case.observation.num_clients == 3
+    assert flower_case.observation.num_examples == local_case.observation.num_examples == 16
+    assert torch.equal(flower_case.images, local_case.images)
+    for ours, theirs in zip(flower_case.observation.update, local_case.observation.update, strict=True):
+        assert float((ours - theirs).abs().max()) <= bound
+    for name, value in local_model.state_dict().items():
+        assert float((flower_model.state_dict()[name] - value).abs().max()) <= bound

@@ -6,17 +6,21 @@ batch; an attack that replays one client's training is refused in one line."""
 import pytest
 import torch
 
+import main_fed
 from fedprivacy.attacks import get_attack
 from fedprivacy.attacks.fits import check
 from fedprivacy.attacks.label_strategies import restore
 from fedprivacy.attacks.rtf import expected_alone_share
+from fedprivacy.cli.common import run_cli
 from fedprivacy.data import Normalization
 from fedprivacy.defenses.base import trainable_parameters
 from fedprivacy.evaluation.metrics import flat_psnr, psnr, recognisable, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
 from fedprivacy.fl.client import client_update
 from fedprivacy.fl.exchange import share_gradient
+from fedprivacy.fl.federation import FedData, run_federation
 from fedprivacy.fl.observation import LocalTraining, client_steps
+from fedprivacy.fl.protocol import FedSettings, plan_round
 from fedprivacy.fl.secure_aggregation import moved_by, observe_aggregate, secure_aggregate
 from fedprivacy.fl.server import fedavg
 from fedprivacy.models import build_model
@@ -159,3 +163,116 @@ def test_bad_rounds_are_refused() -> None:
         secure_aggregate([update, update], [3])
     with pytest.raises(ValueError, match="at least one example"):
         secure_aggregate([update, update], [3, 0])
+
+
+def test_the_federation_loop_attacks_the_rounds_aggregate_under_secure_aggregation(cifar_sample) -> None:
+    images, labels = cifar_sample.batch(list(range(20)))
+    shares = [list(range(0, 6)), list(range(6, 13)), list(range(13, 20))]
+    data = FedData(images, labels, shares, images, labels, HALF)
+    settings = FedSettings(
+        num_rounds=2, total_clients=3, fraction=1.0, local=LocalTraining(epochs=1, batch_size=4, lr=0.1),
+        attack_rounds=frozenset({2}), victim_images=5, secure_aggregation=True,
+    )  # fmt: skip
+    model, reference = model_of("fc2"), model_of("fc2")
+    result = run_federation(model, data, settings, progress=False)
+    for round_number in (1, 2):  # the same clients' training, averaged by FedAvg in the clear
+        plan, local = plan_round(shares, settings, round_number), settings.local_training(round_number)
+        cut = plan.samples if round_number == 2 else None
+        assert cut is None or all(len(indices) == 5 for indices in cut.values())
+        clients = [(images[plan.samples[c]], labels[plan.samples[c]]) for c in plan.selected]
+        updates, states = train_round(reference, clients, local)
+        counts = [len(plan.samples[c]) for c in plan.selected]
+        if round_number == 2:
+            (case,) = result.cases
+            observation = case.observation
+            assert (observation.num_clients, observation.num_examples, observation.num_images) == (3, 15, 15)
+            assert case.meta["round"] == 2 and "client" not in case.meta and len(case.images) == 15
+            exact = {n: sum(k * u[n].double() for u, k in zip(updates, counts, strict=True)) / 15 for n in updates[0]}
+            assert torch.allclose(flat(observation.update), flat(exact.values()), rtol=1e-4, atol=1e-8)
+            for update in updates:  # no single client's update
+                assert (flat(observation.update) - flat(update.values())).norm() > 0.3 * flat(update.values()).norm()
+        reference.load_state_dict(fedavg(states, counts))
+    assert all(torch.allclose(model.state_dict()[k], v, atol=1e-6) for k, v in reference.state_dict().items())
+
+
+def secagg_run(tmp_path, *flags: str) -> dict:
+    argv = ["--secure_aggregation", "--model", "fc2", "--dataset", "cifar10_sample", "--total_clients", "4",
+            "--num_rounds", "1", "--victim_images", "4", "--iid", "--quiet", "--out_dir", str(tmp_path)]  # fmt: skip
+    return main_fed.main([*argv, *flags])
+
+
+@pytest.mark.parametrize(
+    ("flags", "recovered"),
+    [(("--attack", "cpa", "--cpa.iterations", "300"), "SSIM"), (("--attack", "rtf", "--imprint"), "PSNR")],
+)
+def test_main_fed_attacks_the_aggregate_and_records_the_scenario(tmp_path, flags, recovered) -> None:
+    report = secagg_run(tmp_path, *flags)
+    written = sorted(path.name for path in tmp_path.iterdir())
+    stem = written[0].removesuffix(".json")
+    assert "_secagg_" in stem and written == [f"{stem}.json", f"{stem}.png", f"{stem}_accuracy.png"]
+    assert report["scenario"]["name"] == "secure_aggregation"
+    assert report["scenario"]["protocol"] == "ideal functionality"
+    (experiment,) = report["experiments"]
+    assert (experiment["num_clients"], experiment["total_examples"]) == (4, 16) and "client" not in experiment
+    assert len(report["per_image"]) == 16  # the union of the round's images
+    score = [row["ssim" if recovered == "SSIM" else "psnr"] for row in report["per_image"]]
+    assert sum(s > (0.5 if recovered == "SSIM" else 30) for s in score) >= 8
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--attack", "ig_weight"], "needs that client's own update"),
+        (["--attack", "ig_multi"], "needs that client's own update"),
+        (["--attack", "cpa", "--rec_batch_size", "4"], "--rec_batch_size"),
+        (["--attack", "cpa", "--secagg_max_weight", "8"], "--secagg_max_weight applies only with --engine flower"),
+        (["--attack", "cpa", "--engine", "flower", "--secagg_max_weight", "2"], "a client may train on 4 examples"),
+        (["--attack", "cpa", "--engine", "flower", "--total_clients", "1"], "needs at least 2 clients per round"),
+        (
+            ["--attack", "cpa", "--dataset", "digits", "--victim_images", "40", "--total_clients", "2"],
+            "round's 80 images",
+        ),
+    ],
+)
+def test_what_secure_aggregation_rules_out_is_one_line_before_any_work(flags, named, capsys, tmp_path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: secagg_run(tmp_path, *flags))
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(error.splitlines()) == 1 and error.startswith("error:")
+    assert named in error and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--secagg_payload", "weights"],
+        ["--secagg_clipping_range", "1"],
+        ["--engine", "flower", "--secagg_modulus_range", "64"],
+    ],
+)
+def test_secagg_settings_without_secure_aggregation_are_refused(flags, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main_fed.parse_args(["--attack", "cpa", *flags])
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and error.startswith(f"error: {flags[-2]} applies only with --secure_aggregation")
+
+
+def test_the_audits_secagg_cells_run_main_fed_on_8_clients_holding_the_rows_batch(tmp_path) -> None:
+    from benchmarks import audit
+
+    for name in ("cpa", "rtf", "dlg"):
+        (tmp_path / audit.ROWS[name].data).touch()
+    column = next(column for column in audit.COLUMNS if column.key == "secagg")
+    for name, batch in (("cpa", 8), ("rtf", 16), ("dlg", 1)):
+        args = main_fed.parse_args(audit.secagg_flags(audit.ROWS[name], column, tmp_path, 1))
+        assert args.secure_aggregation and (args.total_clients, args.victim_images) == (8, batch)
+        assert (args.attack, args.num_rounds, args.iid, vars(args)["client.batch_size"]) == (name, 1, True, batch)
+
+
+def test_a_federation_without_attack_also_records_secure_aggregation(tmp_path) -> None:
+    argv = ["--secure_aggregation", "--attack", "none", "--model", "fc2", "--dataset", "cifar10_sample",
+            "--total_clients", "4", "--num_rounds", "1", "--iid", "--quiet", "--out_dir", str(tmp_path)]  # fmt: skip
+    report = main_fed.main(argv)
+    (json_file,) = tmp_path.glob("*.json")
+    assert "_secagg_" in json_file.name and report["scenario"]["protocol"] == "ideal functionality"
+    assert report["args"]["secure_aggregation"] is True and "per_image" not in report
