@@ -148,9 +148,8 @@ SECAGG_SETTING = (
 PICTURE_SETTING = (
     "Leakage: the audit's attack cells (each attack's fast CPU setting on one image or a small batch; secagg: on "
     "the aggregate of 8 clients); accuracy: the FedAvg row (FC-2, CIFAR-10 subset, 10 clients, 10 rounds). The "
-    "committed cells record mean PSNR and SSIM only; the share recognisable (SSIM >= 0.5 and a PSNR floor: "
-    "docs/verdicts.md) is shown where a cell "
-    "records it."
+    "share recognisable (SSIM >= 0.5 and a PSNR floor: docs/verdicts.md) is shown where a cell records it (every "
+    "row but DLG's, iDLG's and GGL's, measured before that rule)."
 )
 FED_FLAGS = (
     *("--model", "fc2", "--dataset", "npz", "--normalize", "--total_clients", "10", "--num_rounds", "10"),
