@@ -13,6 +13,7 @@ BUILDERS = {  # --model name: the module of this package that defines a builder 
     "resnet20": "resnet",
     "vgg16": "vgg",
 }
+FULLY_CONNECTED = ("mlp", "fc2")  # first layer linear on the flattened image: what it sees is the image itself
 LAZY = ("MODELS", "MODEL_COPIES", "build_model", "check_runs", "load_pretrained", "state_dict_mismatch")
 
 
@@ -23,4 +24,4 @@ def __getattr__(name: str) -> object:
     return getattr(import_module(f"{__name__}.registry"), name)
 
 
-__all__ = ["BUILDERS", *LAZY]
+__all__ = ["BUILDERS", "FULLY_CONNECTED", *LAZY]

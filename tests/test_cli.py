@@ -208,6 +208,10 @@ def test_a_flag_that_would_be_ignored_is_refused_in_one_line(script: str, flags,
         ([*GGL, "--rec_lr", "0.5"], "--rec_lr applies only with --ggl.search adam"),
         ([*GGL, "--trial_batch", "2"], "--trial_batch applies only with --ggl.search adam, not with --ggl.search cma"),
         (
+            ["--attack", "cpa", "--model", "fc2", "--rec_batch_size", "4", "--fi_epochs", "5"],
+            "--fi_epochs applies only with --model lenet, lenet5, cnn, resnet18, resnet20, vgg16, not with --model fc2",
+        ),  # fmt: skip
+        (
             ["--attack", "ig_single", "--known_labels", "--ig_single.label_strategy", "llg"],
             "--ig_single.label_strategy applies only without --known_labels, not with --known_labels",
         ),  # fmt: skip
@@ -228,6 +232,8 @@ def test_the_same_flags_are_taken_where_they_apply() -> None:
     assert main_grad.parse_args(["--normalize", "--norm_stats", "dataset"]).norm_stats == "dataset"
     assert main_grad.parse_args(["--dataset", "mnist", "--download", "--base_data_dir", "x"]).download
     assert main_grad.parse_args(["--attack", "ig_single", "--trial_batch", "2"]).trial_batch == 2
+    cnn = options_of("--attack", "cpa", "--model", "cnn", "--rec_batch_size", "4", "--cpa.fi_iterations", "5")
+    assert cnn.fi_iterations == 5
     assert main_fed.parse_args(["--engine", "flower", "--client_cpus", "2"]).client_cpus == 2
     assert main_fed.parse_args(["--p_type", "fix_class", "--num_classes_per_client", "3"]).num_classes_per_client == 3
     assert main_fed.parse_args(["--defense", "soteria", "--prune_ratio", "0.5"]).prune_ratio == 0.5

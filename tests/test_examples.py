@@ -13,7 +13,7 @@ import pytest
 import main_fed
 import main_grad
 from fedprivacy.cli import fed
-from fedprivacy.cli.expected import expected_line
+from fedprivacy.cli.expected import expected_line, main
 from fedprivacy.utils.progress import duration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +104,10 @@ def test_the_docs_quote_the_default_federations_numbers() -> None:
     federation = " ".join((ROOT / "docs" / "federation.md").read_text().split())
     quoted = f"PSNR {summary['psnr']:.2f} dB, SSIM {summary['ssim']:.3f}"
     assert quoted in federation and f"final accuracy {100 * summary['final_accuracy']:.1f}%" in federation
+
+
+@pytest.mark.parametrize("argv", [[], ["README.md"], ["no_such_result.json"]])
+def test_the_expected_duration_tool_refuses_what_is_not_a_result_in_one_line(argv: list[str], capsys) -> None:
+    assert main([str(ROOT / name) if name.endswith(".md") else name for name in argv]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ")

@@ -5,9 +5,13 @@ from dataclasses import dataclass
 
 from fedprivacy.attacks.capabilities import Capabilities
 from fedprivacy.attacks.config.fields import budget, step_size, tv_weight
-from fedprivacy.attacks.options import option
+from fedprivacy.attacks.options import When, option
 from fedprivacy.attacks.spec import AttackSpec, Budget, Preset
+from fedprivacy.models import BUILDERS, FULLY_CONNECTED
 from fedprivacy.utils.domains import COUNT, NON_NEGATIVE, POSITIVE
+
+# Feature inversion runs only where the first linear layer sees embeddings, not the image itself.
+CONVOLUTIONAL = When("model", tuple(name for name in BUILDERS if name not in FULLY_CONNECTED), flag=True)
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,22 @@ class CPAOptions:
     one_sign: float = option(0.0, "weight of the one-sign prior on embeddings", NON_NEGATIVE, aliases=("nv",))
     l1: float = option(0.0, "weight of the sparsity prior on embeddings", NON_NEGATIVE, aliases=("l1",))
     fi_weight: float = option(
-        1.0, "weight of the feature-inversion loss (convolutional models); 0 = skip", NON_NEGATIVE, aliases=("fi",)
+        1.0,
+        "weight of the feature-inversion loss (convolutional models); 0 = skip",
+        NON_NEGATIVE,
+        aliases=("fi",),
+        only=CONVOLUTIONAL,
     )
-    fi_lr: float = option(0.1, "Adam step size of the feature inversion", POSITIVE, aliases=("fi_lr",))
+    fi_lr: float = option(
+        0.1, "Adam step size of the feature inversion", POSITIVE, aliases=("fi_lr",), only=CONVOLUTIONAL
+    )
     fi_iterations: int = option(
-        1000, "Adam iterations of the feature inversion", COUNT, unit="iterations", aliases=("fi_epochs",)
+        1000,
+        "Adam iterations of the feature inversion",
+        COUNT,
+        unit="iterations",
+        aliases=("fi_epochs",),
+        only=CONVOLUTIONAL,
     )
 
 
