@@ -5,9 +5,9 @@ K clients (1 to 16, iid split, all selected) each train on n fresh images (--vic
 same broadcast FC-2, one local step (batch n) or one epoch at batch 4 (n / 4 steps), plain SGD at lr 0.1; the
 server attacks round 1's aggregate and reconstructs all N = K n images (the union batch, attributed to no
 client). A cell is the share of the round's N images recovered: recognisable for CPA, iDLG and IG (SSIM >= 0.5
-and 3 dB over the image's flat PSNR, docs/verdicts.md), PSNR > 30 dB for Robbing the Fed, whose cell also gives the equal-mass formula's expectation (1 - 1/k)^(N-1).
-CPA on FC-2 separates at most 256 sources (its first layer's width): 16 clients of 32 images (N 512) is refused
-before any work, and the cell says so.
+and 3 dB over the image's flat PSNR, docs/verdicts.md), PSNR > 30 dB for Robbing the Fed, whose cell also gives
+the equal-mass formula's expectation (1 - 1/k)^(N-1). CPA on FC-2 separates at most 256 sources (its first
+layer's width): 16 clients of 32 images (N 512) is refused before any work, and the cell says so.
 """
 
 from functools import partial
