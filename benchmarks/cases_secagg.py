@@ -4,10 +4,10 @@
 K clients (1 to 16, iid split, all selected) each train on n fresh images (--victim_images n: 8 or 32) from the
 same broadcast FC-2, one local step (batch n) or one epoch at batch 4 (n / 4 steps), plain SGD at lr 0.1; the
 server attacks round 1's aggregate and reconstructs all N = K n images (the union batch, attributed to no
-client). A cell is the share of the round's N images recovered: SSIM > 0.5 for CPA, iDLG and IG (recognisable),
-PSNR > 30 dB for Robbing the Fed, whose cell also gives the equal-mass formula's expectation (1 - 1/k)^(N-1).
-CPA on FC-2 separates at most 256 sources (its first layer's width): 16 clients of 32 images (N 512) is refused
-before any work, and the cell says so.
+client). A cell is the share of the round's N images recovered: recognisable for CPA, iDLG and IG (SSIM >= 0.5
+and 3 dB over the image's flat PSNR, docs/verdicts.md), PSNR > 30 dB for Robbing the Fed, whose cell also gives
+the equal-mass formula's expectation (1 - 1/k)^(N-1). CPA on FC-2 separates at most 256 sources (its first
+layer's width): 16 clients of 32 images (N 512) is refused before any work, and the cell says so.
 """
 
 from functools import partial
@@ -23,7 +23,7 @@ NORMALISED = Data("npz", CIFAR10_SUBSET.path, ("--normalize",))
 CLIENTS = (1, 2, 4, 8, 16)
 TABLE = (
     "Secure aggregation (ideal functionality): share of all the round's images recovered from the aggregate of "
-    "K clients, FC-2, CIFAR-10 subset (cells: CPA, iDLG, IG SSIM > 0.5; RtF PSNR > 30 dB, its formula in brackets)"
+    "K clients, FC-2, CIFAR-10 subset (cells: CPA, iDLG, IG recognisable; RtF PSNR > 30 dB, its formula in brackets)"
 )
 SHARED = "one thread, niced, on a 2-core machine shared with other jobs"
 SHORT = {
@@ -55,11 +55,11 @@ def attack_round(attack: str, clients: int, images: int, epoch: bool, flags: tup
 
 
 def recovered(report: dict, attack: str) -> float:
-    """The share of the round's images recovered (PSNR > 30 dB for RtF, SSIM > 0.5 for the others)."""
+    """The share of the round's images recovered (PSNR > 30 dB for RtF, recognisable for the others)."""
     rows = report["per_image"]
     if attack == "rtf":
         return sum(row["psnr"] is not None and row["psnr"] > 30 for row in rows) / len(rows)
-    return sum(row["ssim"] is not None and row["ssim"] > 0.5 for row in rows) / len(rows)
+    return sum(bool(row["recognisable"]) for row in rows) / len(rows)
 
 
 def secagg_case(attack: str, images: int, epoch: bool, bins: int | None = None, clients=CLIENTS) -> dict:
@@ -113,7 +113,7 @@ CASES |= {f"secagg_{attack}_fc2_8img_step": partial(secagg_case, attack, 8, Fals
 
 PLUS_TABLE = (
     "Flower's SecAgg+ against the ideal functionality: 4 clients of 8 images, one local step, FC-2, CIFAR-10 "
-    "subset (cells: share of the 32 images recovered, CPA SSIM > 0.5, RtF PSNR > 30 dB; mean PSNR in brackets)"
+    "subset (cells: share of the 32 images recovered, CPA recognisable, RtF PSNR > 30 dB; mean PSNR in brackets)"
 )
 PLUS_SETTINGS = {  # column -> main_fed flags (the ideal functionality: the local engine)
     "ideal": (),

@@ -6,6 +6,7 @@ run writes, and the README and docs/federation.md must quote its numbers."""
 import json
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,13 @@ def test_the_expected_duration_tool_refuses_what_is_not_a_result_in_one_line(arg
     assert main([str(ROOT / name) if name.endswith(".md") else name for name in argv]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: ")
+
+
+def test_git_tracks_nothing_that_the_install_or_a_run_rewrites() -> None:
+    """A fresh clone stays clean after `make demo` and `make test`: no build metadata, caches or run outputs are
+    committed outside images/examples/ (pip install -e . rewrites *.egg-info; runs write to images/)."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    generated = re.compile(r"(^|/)([^/]+\.egg-info|__pycache__|\.pytest_cache|\.ruff_cache)/|^images/(?!examples/)")
+    assert [path for path in listed.stdout.splitlines() if generated.search(path)] == []
