@@ -27,6 +27,7 @@ from fedprivacy.attacks import get_attack  # noqa: E402
 from fedprivacy.data import Normalization  # noqa: E402
 from fedprivacy.evaluation.metrics import label_accuracy, psnr, ssim  # noqa: E402
 from fedprivacy.evaluation.pairing import pair_by_mse  # noqa: E402
+from fedprivacy.evaluation.report import bare, show_image  # noqa: E402
 from fedprivacy.fl.exchange import client_share, share_gradient  # noqa: E402
 from fedprivacy.fl.observation import LocalTraining, Observation  # noqa: E402
 
@@ -236,16 +237,11 @@ def save_ledger_grid(truth: torch.Tensor, rows: dict[str, torch.Tensor], caption
     figure, axes = plt.subplots(1 + len(names), count, figsize=(1.2 * count + 0.6, 1.35 * (1 + len(names))))
     axes = axes.reshape(1 + len(names), count)
     for axis in axes.flat:
-        axis.set_xticks([]), axis.set_yticks([])
-        for spine in axis.spines.values():
-            spine.set_visible(False)
+        bare(axis)
     for row, (name, images) in enumerate([("truth", truth), *rows.items()]):
         axes[row, 0].set_ylabel(name, fontsize=8)
         for column in range(count):
-            picture = images[column].permute(1, 2, 0).numpy()
-            axes[row, column].imshow(
-                picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1
-            )
+            show_image(axes[row, column], images[column])
             if row:
                 axes[row, column].set_title(captions[name][column], fontsize=6, y=-0.22)
     figure.tight_layout()

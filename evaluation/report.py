@@ -57,8 +57,7 @@ def grid_figure(
         block, column = divmod(index, columns)
         for row, images in enumerate((truth, reconstructed)):
             axis = axes[2 * block + row, column]
-            picture = images[index].permute(1, 2, 0).numpy()
-            axis.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1)
+            show_image(axis, images[index])
             bare(axis)
         axes[2 * block + 1, column].set_xlabel(captions[index], fontsize=7, labelpad=2)
     for block in range(blocks):
@@ -72,6 +71,12 @@ def grid_figure(
 def wrapped(text: str, inches: float) -> list[str]:
     """The lines of `text` (its own line breaks kept) wrapped to fit a figure `inches` wide at 8 points."""
     return [line for part in text.split("\n") for line in textwrap.wrap(part, int(CHARS_PER_INCH * inches))]
+
+
+def show_image(axis: Axes, image: torch.Tensor) -> None:
+    """One image ([0, 1], C H W) on `axis`: colour as is, one channel in grey."""
+    picture = image.permute(1, 2, 0).numpy()
+    axis.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1)
 
 
 def bare(axis: Axes) -> None:

@@ -24,7 +24,14 @@ import torch  # noqa: E402
 from fedprivacy.attacks import AttackConfig, AttackSpec, get_attack  # noqa: E402
 from fedprivacy.attacks.base import check_observation  # noqa: E402
 from fedprivacy.attacks.cost import estimate_cost  # noqa: E402
-from fedprivacy.evaluation.report import output_paths, save_grid, verdict_words, write_json  # noqa: E402
+from fedprivacy.evaluation.report import (  # noqa: E402
+    output_paths,
+    save_figure,
+    save_grid,
+    show_image,
+    verdict_words,
+    write_json,
+)
 from fedprivacy.evaluation.runner import Attempt, attempt, run_result, scored  # noqa: E402
 from fedprivacy.fl.case import Case  # noqa: E402
 from fedprivacy.fl.observation import Observation  # noqa: E402
@@ -219,10 +226,8 @@ def save_reconstructions(pixels: torch.Tensor, captions: list[str], path: Path, 
     for axis in axes.flat:
         axis.axis("off")
     for index, image in enumerate(pixels):
-        picture = image.permute(1, 2, 0).numpy()
         axis = axes[divmod(index, columns)]
-        axis.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1)
+        show_image(axis, image)
         axis.set_title(captions[index], fontsize=7, y=-0.28)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path)
