@@ -159,6 +159,12 @@ def render() -> str:
     return "\n".join([*lines, f"Measured on: {machine}", ""])
 
 
+def write_table() -> None:
+    """Rebuild results.md from every recorded row and say where it is."""
+    (HERE / "results.md").write_text(render())
+    print(f"table: {HERE / 'results.md'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,8 +179,7 @@ def main() -> None:
     if args.rebuild:
         if args.cases or args.all:
             raise SystemExit("error: --rebuild runs nothing; give either --rebuild or cases to run")
-        (HERE / "results.md").write_text(render())
-        print(f"table: {HERE / 'results.md'}")
+        write_table()
         return
     if args.list or not (args.cases or args.all):
         print(listing())
@@ -198,8 +203,7 @@ def main() -> None:
         row = {"case": name, **row, "machine": measured_on, "run_seconds": round(seconds, 1), "load": load}
         (RESULTS / f"{name}.json").write_text(json.dumps(row, indent=2) + "\n")
         print(f"{name}: done in {seconds:.0f} s")
-    (HERE / "results.md").write_text(render())
-    print(f"table: {HERE / 'results.md'}")
+    write_table()
 
 
 if __name__ == "__main__":
