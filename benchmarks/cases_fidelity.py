@@ -161,6 +161,11 @@ def one_by_one(split, indices) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return [split.batch([index]) for index in indices]
 
 
+def consecutive(split, batch: int, batches: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """`batches` batches of `batch` images each, from image 0 on."""
+    return [split.batch(list(range(start * batch, (start + 1) * batch))) for start in range(batches)]
+
+
 def cifar100_lenet(count: int) -> Callable[[], list[Shared]]:
     """DLG's own setting: the DLG LeNet (sigmoids, weights uniform in [-0.5, 0.5], seed 0) with 100 classes, and
     the first `count` embedded CIFAR-100 images one at a time, unnormalised, in training mode."""
@@ -196,9 +201,7 @@ def convnet_update(batch: int, batches: int, steps: int, lr: float) -> Callable[
         torch.manual_seed(0)
         model = build_model("cnn", 3, (32, 32), 10)
         local = LocalTraining(epochs=steps, batch_size=batch, lr=lr)
-        split = cifar10_split()
-        chunks = [split.batch(list(range(start * batch, (start + 1) * batch))) for start in range(batches)]
-        return [observe(model, x, y, HALF, "train", local) for x, y in chunks]
+        return [observe(model, x, y, HALF, "train", local) for x, y in consecutive(cifar10_split(), batch, batches)]
 
     return build
 
@@ -265,7 +268,7 @@ def convnet_batches(batch: int, batches: int) -> Callable[[], list[Shared]]:
         split = cifar10_split()
         torch.manual_seed(0)
         model = build_model("cnn", 3, (32, 32), 10)
-        chunks = [split.batch(list(range(start * batch, (start + 1) * batch))) for start in range(batches)]
+        chunks = consecutive(split, batch, batches)
         return [observe(model, images, labels, split.info.stats, "train") for images, labels in chunks]
 
     return build
