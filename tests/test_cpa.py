@@ -7,12 +7,13 @@ from torch import nn
 
 import main_grad
 from fedprivacy.attacks import AttackConfig, get_attack
-from fedprivacy.attacks.cpa import unmix_gradient
+from fedprivacy.attacks.cpa import sees_images, unmix_gradient
+from fedprivacy.attacks.fits import first_linear
 from fedprivacy.data import Normalization
 from fedprivacy.evaluation.metrics import flat_psnr, psnr, recognisable, ssim
 from fedprivacy.evaluation.pairing import pair_by_mse
 from fedprivacy.fl.exchange import share_gradient
-from fedprivacy.models import build_model
+from fedprivacy.models import BUILDERS, FULLY_CONNECTED, build_model
 from fedprivacy.utils.errors import UsageError
 
 HALF = Normalization((0.5,) * 3, (0.5,) * 3)
@@ -69,3 +70,14 @@ def test_a_single_image_is_refused_before_any_work_with_the_flag_that_works(tmp_
         main_grad.main(["--attack", "cpa", "--model", "fc2", "--quiet", "--out_dir", str(tmp_path)])
     written = [path for path in tmp_path.iterdir() if not path.name.startswith(".")]  # a name's claim is hidden
     assert "pass --rec_batch_size 2 or more" in str(error.value) and not written
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_the_registrys_fully_connected_models_are_those_whose_first_linear_layer_sees_the_image(name: str) -> None:
+    """--cpa.fi_* is refused by name (models.FULLY_CONNECTED, known before any model is built); the attack decides
+    at run time from the model itself (sees_images). The two must agree for every registry model."""
+    torch.manual_seed(0)
+    model = build_model(name, 3, (32, 32), 10)
+    images, labels = torch.rand(2, 3, 32, 32), torch.tensor([0, 1])
+    observation = share_gradient(model, HALF.normalize(images), labels, HALF, "train")
+    assert sees_images(observation, first_linear(observation.model)[1]) == (name in FULLY_CONNECTED)
